@@ -1,0 +1,95 @@
+// Verifies RS256 access tokens against the issuer's JWKS; keys are KeyObjects cached by `kid`.
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { AppError } from '../http/errors';
+
+export interface AccessClaims {
+  sub: string;
+  email: string;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface Jwk extends JsonWebKey {
+  kid?: string;
+}
+
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Returns the current JWKS keys (e.g. `jwksFromUrl`). */
+  fetchKeys: () => Promise<Jwk[]>;
+  /** An unknown `kid` refetches the keys at most this often. */
+  minRefetchIntervalMs?: number;
+}
+
+export const invalidToken = (detail = 'Token is invalid or expired.') =>
+  new AppError(401, 'token_not_valid', detail, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+
+export function jwksFromUrl(url: string, timeoutMs = 3000): () => Promise<Jwk[]> {
+  return async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`JWKS ${url} answered ${res.status}`);
+    const body = (await res.json()) as { keys?: Jwk[] };
+    return body.keys ?? [];
+  };
+}
+
+export class AccessTokenVerifier {
+  private keys = new Map<string, KeyObject>();
+  private lastFetch = 0;
+  private inflight: Promise<void> | undefined;
+
+  constructor(private readonly options: VerifierOptions) {}
+
+  private async refresh(): Promise<void> {
+    const minInterval = this.options.minRefetchIntervalMs ?? 5000;
+    if (this.inflight) return this.inflight;
+    if (Date.now() - this.lastFetch < minInterval && this.keys.size > 0) return;
+    this.inflight = (async () => {
+      try {
+        const jwks = await this.options.fetchKeys();
+        const next = new Map<string, KeyObject>();
+        for (const jwk of jwks) {
+          if (jwk.kid && jwk.kty === 'RSA') next.set(jwk.kid, createPublicKey({ key: jwk, format: 'jwk' }));
+        }
+        this.keys = next;
+        this.lastFetch = Date.now();
+      } finally {
+        this.inflight = undefined;
+      }
+    })();
+    return this.inflight;
+  }
+
+  private async keyFor(kid: string): Promise<KeyObject | undefined> {
+    const cached = this.keys.get(kid);
+    if (cached) return cached;
+    try {
+      await this.refresh();
+    } catch {
+      throw new AppError(503, 'service_unavailable', 'Token keys are unavailable; retry shortly.', undefined, { 'Retry-After': '5' });
+    }
+    return this.keys.get(kid);
+  }
+
+  async verify(token: string): Promise<AccessClaims> {
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload === 'string' || decoded.header.alg !== 'RS256' || !decoded.header.kid) throw invalidToken();
+    const key = await this.keyFor(decoded.header.kid);
+    if (!key) throw invalidToken();
+    let claims: jwt.JwtPayload;
+    try {
+      claims = jwt.verify(token, key, {
+        algorithms: ['RS256'],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+      }) as jwt.JwtPayload;
+    } catch {
+      throw invalidToken();
+    }
+    if (typeof claims.sub !== 'string' || typeof claims.email !== 'string' || typeof claims.jti !== 'string') throw invalidToken();
+    return claims as AccessClaims;
+  }
+}

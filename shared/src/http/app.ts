@@ -1,0 +1,119 @@
+// The Koa base every service builds on. Middleware order, outermost first, fits on this screen.
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import Koa, { type Context, type Middleware } from 'koa';
+import { type Logger, requestContext } from '../logging';
+import { jsonBody } from './body';
+import { AppError, toProblem } from './errors';
+import { checkReadiness, type ReadinessCheck } from './health';
+import { HttpMetrics } from './metrics';
+import { type ApiRoutes, openApiDocument, openApiPaths } from './routes';
+
+export interface AppOptions {
+  service: string;
+  logger: Logger;
+  readiness?: Record<string, ReadinessCheck>;
+  routes?: ApiRoutes[];
+  /** Middleware mounted after the base and before `routes` (the gateway's proxy). */
+  middleware?: Middleware[];
+  /** Parse JSON bodies before routing (default true; the gateway streams raw bodies instead). */
+  parseJson?: boolean;
+  /** Trust X-Forwarded-For for the client address (only behind a trusted proxy). */
+  trustProxy?: boolean;
+  version?: string;
+}
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdOf(ctx: Context): string {
+  const given = ctx.get('x-request-id');
+  return SANE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export interface ServiceApp extends Koa {
+  metrics: HttpMetrics;
+}
+
+export function createApp(options: AppOptions): ServiceApp {
+  const { logger, service } = options;
+  const app = new Koa({ proxy: options.trustProxy ?? false }) as ServiceApp;
+  const metrics = new HttpMetrics(service);
+  app.metrics = metrics;
+  const routes = options.routes ?? [];
+
+  // 1. Request id, context for logs, access log line and metrics.
+  app.use(async (ctx, next) => {
+    const requestId = requestIdOf(ctx);
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    const started = process.hrtime.bigint();
+    await requestContext.run({ requestId }, async () => {
+      try {
+        await next();
+      } finally {
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? (ctx.state.route as string | undefined) ?? 'unmatched';
+        metrics.observe(ctx.method, String(route), ctx.status, seconds);
+        if (!ctx.state.quietLog) {
+          logger.info({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+        }
+      }
+    });
+  });
+
+  // 2. Every error, and every unmatched route, becomes problem+json.
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) throw new AppError(404, 'not_found', 'Not found.');
+    } catch (err) {
+      const { problem, headers, expected } = toProblem(err);
+      if (!expected) logger.error({ err }, 'unhandled error');
+      else if (problem.status >= 500) logger.warn({ code: problem.code, detail: problem.detail }, 'dependency failure');
+      ctx.status = problem.status;
+      ctx.set(headers);
+      ctx.body = problem;
+      ctx.type = 'application/problem+json';
+    }
+  });
+
+  // 3. Every path works with and without its trailing slash.
+  app.use(async (ctx, next) => {
+    if (ctx.path.length > 1 && ctx.path.endsWith('/')) ctx.path = ctx.path.replace(/\/+$/, '') || '/';
+    await next();
+  });
+
+  // 4. Operations endpoints (never authenticated, never proxied).
+  const ops = new Router();
+  ops.get('/healthz', (ctx) => {
+    ctx.state.quietLog = true;
+    ctx.body = { status: 'ok', service };
+  });
+  ops.get('/readyz', async (ctx) => {
+    ctx.state.quietLog = true;
+    const report = await checkReadiness(options.readiness ?? {});
+    if (report.status !== 'ok') {
+      ctx.status = 503;
+      ctx.set('Retry-After', '5');
+    }
+    ctx.body = { ...report, service };
+  });
+  ops.get('/metrics', async (ctx) => {
+    ctx.state.quietLog = true;
+    const { contentType, body } = await metrics.render();
+    ctx.type = contentType;
+    ctx.body = body;
+  });
+  ops.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', openApiPaths(routes.flatMap((r) => r.specs)));
+  });
+  app.use(ops.routes());
+
+  for (const m of options.middleware ?? []) app.use(m);
+  if (options.parseJson !== false) app.use(jsonBody());
+  for (const r of routes) {
+    app.use(r.router.routes());
+    app.use(r.router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

@@ -1,0 +1,52 @@
+// Reads JSON request bodies: 1 MiB limit (413), JSON only (415), malformed JSON (400).
+import type { Context, Next } from 'koa';
+import getRawBody from 'raw-body';
+import { AppError } from './errors';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function hasBody(ctx: Context): boolean {
+  const length = ctx.get('content-length');
+  if (length !== '') return Number(length) > 0;
+  return ctx.get('transfer-encoding') !== '';
+}
+
+export function isJsonContentType(value: string): boolean {
+  const type = value.split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}
+
+/** Reads the request body as a Buffer, refusing more than `limit` bytes with a 413. */
+export async function readRawBody(ctx: Context, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limit) throw new AppError(413, 'payload_too_large', 'Request body exceeds the 1 MiB limit.');
+  return getRawBody(ctx.req, { limit });
+}
+
+/** Sets `ctx.request.body` to the parsed JSON value, or undefined when no body was sent. */
+export function jsonBody() {
+  return async function parseJsonBody(ctx: Context, next: Next): Promise<void> {
+    if (methodsWithBody.has(ctx.method) && hasBody(ctx)) {
+      if (!isJsonContentType(ctx.get('content-type'))) {
+        throw new AppError(415, 'unsupported_media_type', 'Request bodies must be application/json.');
+      }
+      const raw = await readRawBody(ctx);
+      let text: string;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+      } catch {
+        throw new AppError(400, 'malformed_json', 'Request body is not valid UTF-8.');
+      }
+      if (text.trim() !== '') {
+        try {
+          (ctx.request as { body?: unknown }).body = JSON.parse(text);
+        } catch {
+          throw new AppError(400, 'malformed_json', 'Request body is not valid JSON.');
+        }
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,103 @@
+// One error type for every expected failure, and its mapping to RFC 9457 problem+json.
+
+export type FieldErrors = Record<string, string[]>;
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+    readonly errors?: FieldErrors,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail);
+    this.name = 'AppError';
+  }
+}
+
+export const notFound = (what = 'Not found.') => new AppError(404, 'not_found', what);
+export const forbidden = (detail = 'You do not have permission to perform this action.') =>
+  new AppError(403, 'permission_denied', detail);
+export const unauthorized = (detail = 'Authentication credentials were not provided or are invalid.', code = 'not_authenticated') =>
+  new AppError(401, code, detail, undefined, { 'WWW-Authenticate': 'Bearer' });
+export const validationFailed = (errors: FieldErrors, detail = 'Invalid input.') =>
+  new AppError(400, 'validation_error', detail, errors);
+export const badRequest = (detail: string, code = 'bad_request') => new AppError(400, code, detail);
+export const conflict = (detail: string, code = 'conflict') => new AppError(409, code, detail);
+export const unavailable = (detail: string, retryAfterSeconds = 5) =>
+  new AppError(503, 'service_unavailable', detail, undefined, { 'Retry-After': String(retryAfterSeconds) });
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: FieldErrors;
+}
+
+const titles: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function problem(status: number, code: string, detail: string, errors?: FieldErrors): Problem {
+  return {
+    type: `https://taskflow.dev/problems/${code.replace(/_/g, '-')}`,
+    title: titles[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...(errors ? { errors } : {}),
+  };
+}
+
+interface PgError {
+  code?: unknown;
+  routine?: unknown;
+}
+
+const pgCodes: Record<string, { status: number; code: string; detail: string }> = {
+  '23505': { status: 409, code: 'already_exists', detail: 'A resource with these values already exists.' },
+  '23503': { status: 409, code: 'reference_conflict', detail: 'The request refers to, or is referred to by, another resource.' },
+  '22P02': { status: 400, code: 'invalid_input', detail: 'A value has an invalid format.' },
+  '22001': { status: 400, code: 'invalid_input', detail: 'A value is too long.' },
+  '23514': { status: 400, code: 'invalid_input', detail: 'A value is not allowed.' },
+  '40001': { status: 409, code: 'concurrent_update', detail: 'The resource was changed concurrently; retry the request.' },
+};
+
+/** Maps any thrown value to the problem sent to the client; `expected` is false for bugs and outages. */
+export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string>; expected: boolean } {
+  if (err instanceof AppError) {
+    return { problem: problem(err.status, err.code, err.message, err.errors), headers: err.headers ?? {}, expected: err.status < 500 };
+  }
+  const pg = err as PgError;
+  if (typeof pg?.code === 'string' && typeof pg.routine === 'string' && pgCodes[pg.code]) {
+    const m = pgCodes[pg.code]!;
+    return { problem: problem(m.status, m.code, m.detail), headers: {}, expected: true };
+  }
+  // http-errors thrown by koa, raw-body and @koa/router (expose = client error with a safe message).
+  const httpErr = err as { status?: unknown; expose?: unknown; message?: unknown; type?: unknown };
+  if (typeof httpErr?.status === 'number' && httpErr.status >= 400 && httpErr.status < 500) {
+    const status = httpErr.status;
+    const code =
+      status === 413 ? 'payload_too_large' : status === 405 ? 'method_not_allowed' : status === 415 ? 'unsupported_media_type' : 'bad_request';
+    const detail = status === 413 ? 'Request body exceeds the 1 MiB limit.' : httpErr.expose ? String(httpErr.message) : titles[status] ?? 'Bad request';
+    return { problem: problem(status, code, detail), headers: {}, expected: true };
+  }
+  return { problem: problem(500, 'internal_error', 'An unexpected error occurred.'), headers: {}, expected: false };
+}

@@ -1,0 +1,46 @@
+// Prometheus metrics: request count and latency by route template and status, plus process metrics.
+import client from 'prom-client';
+
+let processRegistry: client.Registry | undefined;
+
+function processMetrics(): client.Registry {
+  if (!processRegistry) {
+    processRegistry = new client.Registry();
+    client.collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export class HttpMetrics {
+  readonly registry = new client.Registry();
+  readonly requests: client.Counter<'method' | 'route' | 'status'>;
+  readonly duration: client.Histogram<'method' | 'route' | 'status'>;
+
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    this.requests = new client.Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests handled, by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [this.registry],
+    });
+    this.duration = new client.Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency, by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+  }
+
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, status: String(status) };
+    this.requests.inc(labels);
+    this.duration.observe(labels, seconds);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    const merged = client.Registry.merge([this.registry, processMetrics()]);
+    return { contentType: merged.contentType, body: await merged.metrics() };
+  }
+}

@@ -1,0 +1,3 @@
+// Test helpers; imported by tests only.
+export * from './infra';
+export * from './http';
