@@ -1,0 +1,78 @@
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { AccessTokenVerifier, type Jwk } from '@taskflow/shared';
+
+function keyPair(kid: string): { privateKey: KeyObject; jwk: Jwk; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { privateKey, jwk: { ...(publicKey.export({ format: 'jwk' }) as Jwk), kid }, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+const issuer = 'taskflow-identity';
+const audience = 'taskflow-api';
+const claims = { sub: randomUUID(), email: 'a@example.com', jti: randomUUID() };
+
+describe('AccessTokenVerifier', () => {
+  const current = keyPair('k1');
+  let published: Jwk[] = [current.jwk];
+  let fetches = 0;
+  const verifier = new AccessTokenVerifier({
+    issuer,
+    audience,
+    minRefetchIntervalMs: 0,
+    fetchKeys: async () => {
+      fetches += 1;
+      return published;
+    },
+  });
+  const sign = (payload: object, options: jwt.SignOptions = {}, key: KeyObject = current.privateKey, kid = 'k1') =>
+    jwt.sign(payload, key, { algorithm: 'RS256', keyid: kid, issuer, audience, ...('exp' in payload ? {} : { expiresIn: 60 }), ...options });
+
+  it('accepts a valid token and fetches the keys once', async () => {
+    const before = fetches;
+    await expect(verifier.verify(sign(claims))).resolves.toMatchObject(claims);
+    await expect(verifier.verify(sign(claims))).resolves.toMatchObject(claims);
+    expect(fetches - before).toBeLessThanOrEqual(1);
+  });
+
+  it('rejects an unsigned token (alg none)', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT', kid: 'k1' })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ ...claims, iss: issuer, aud: audience, exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    await expect(verifier.verify(`${header}.${body}.`)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('rejects an HS256 token signed with the public key as the secret', async () => {
+    const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'k1' })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ ...claims, iss: issuer, aud: audience, exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
+    const { createHmac } = await import('node:crypto');
+    const sig = createHmac('sha256', current.publicPem).update(`${header}.${body}`).digest('base64url');
+    await expect(verifier.verify(`${header}.${body}.${sig}`)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it.each([
+    ['expired', () => sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 })],
+    ['wrong audience', () => sign(claims, { audience: 'someone-else' })],
+    ['wrong issuer', () => sign(claims, { issuer: 'evil' })],
+    ['signed by an unknown key', () => sign(claims, {}, keyPair('k1').privateKey)],
+    ['an unknown kid', () => sign(claims, {}, keyPair('zz').privateKey, 'zz')],
+    ['missing claims', () => sign({ sub: claims.sub })],
+    ['tampered payload', () => {
+      const [h, , s] = sign(claims).split('.');
+      return `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: randomUUID(), iss: issuer, aud: audience })).toString('base64url')}.${s}`;
+    }],
+    ['garbage', () => 'not.a.token'],
+  ])('rejects a token that is %s', async (_, make) => {
+    await expect(verifier.verify(make())).rejects.toMatchObject({ status: 401, code: 'token_not_valid' });
+  });
+
+  it('picks up a rotated key on an unknown kid', async () => {
+    const next = keyPair('k2');
+    published = [next.jwk, current.jwk];
+    await expect(verifier.verify(sign(claims, {}, next.privateKey, 'k2'))).resolves.toMatchObject(claims);
+    await expect(verifier.verify(sign(claims))).resolves.toMatchObject(claims);
+  });
+
+  it('answers 503 when the keys cannot be fetched for an unknown kid', async () => {
+    const failing = new AccessTokenVerifier({ issuer, audience, fetchKeys: async () => Promise.reject(new Error('down')) });
+    await expect(failing.verify(sign(claims))).rejects.toMatchObject({ status: 503 });
+  });
+});
