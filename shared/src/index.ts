@@ -11,3 +11,5 @@ export * from './http/server';
 export * from './auth/verifier';
 export * from './auth/middleware';
 export * from './db';
+export * from './events';
+export * from './messaging';

@@ -1,0 +1,39 @@
+# One Dockerfile for every TaskFlow service; pick the service with a build argument:
+#   docker build --build-arg SERVICE=identity -t taskflow-identity .
+# (docker-compose.yml does this for each service.) Plain Dockerfile syntax, no BuildKit-only
+# features, so the legacy builder and docker-compose v1 can build it too.
+
+FROM node:20-bookworm-slim AS build
+ARG SERVICE
+RUN test -n "$SERVICE" || { echo 'build with --build-arg SERVICE=<name> (a directory in services/)' >&2; exit 1; }
+WORKDIR /app
+# The whole context (see .dockerignore): npm ci needs every workspace's package.json, and the
+# build compiles shared/ plus the services.
+COPY . .
+RUN npm ci --no-audit --no-fund
+RUN npm run build && test -f "services/$SERVICE/dist/main.js"
+# Keep only runtime dependencies. The empty per-workspace node_modules make the COPYs below
+# work whether or not npm needed nested ones.
+RUN npm prune --omit=dev --no-audit --no-fund \
+ && mkdir -p shared/node_modules "services/$SERVICE/node_modules"
+
+FROM node:20-bookworm-slim AS runtime
+ARG SERVICE
+ENV NODE_ENV=production \
+    SERVICE=${SERVICE}
+WORKDIR /app
+# Files stay owned by root (read-only for the process); node_modules/@taskflow/* are workspace
+# symlinks, which resolve to the shared/ and services/$SERVICE/ copied next to them.
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/shared/package.json ./shared/package.json
+COPY --from=build /app/shared/dist ./shared/dist
+COPY --from=build /app/shared/node_modules ./shared/node_modules
+COPY --from=build /app/services/${SERVICE}/package.json ./services/${SERVICE}/package.json
+COPY --from=build /app/services/${SERVICE}/dist ./services/${SERVICE}/dist
+COPY --from=build /app/services/${SERVICE}/node_modules ./services/${SERVICE}/node_modules
+USER node
+# PORT from the environment, else the service's default port.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const port = process.env.PORT || {gateway: 8080, identity: 4001, tenancy: 4002, work: 4003, audit: 4004}[process.env.SERVICE]; require('http').get({host: '127.0.0.1', port, path: '/healthz', timeout: 3000}, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('timeout', () => process.exit(1)).on('error', () => process.exit(1))"]
+# exec: node becomes PID 1 and receives SIGTERM itself (the services drain on SIGTERM).
+CMD ["sh", "-c", "exec node \"services/$SERVICE/dist/main.js\""]

@@ -1,0 +1,205 @@
+// `npm start` (after `npm run build`): checks PostgreSQL and RabbitMQ, creates the database if
+// missing, starts every built service (gateway last) with prefixed logs, stops them all on
+// SIGINT/SIGTERM or when one of them dies. Plain Node, no build step.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// TASKFLOW_SERVICES_DIR: run another set of services (used to try this script with fakes).
+const SERVICES_DIR = path.resolve(ROOT, process.env.TASKFLOW_SERVICES_DIR ?? 'services');
+const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/taskflow';
+const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, gateway: 8080 };
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 12_000;
+
+const COLOURS = [36, 35, 33, 34, 32, 91];
+const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+const children = new Map(); // name -> ChildProcess (only while running)
+let stopping = false;
+let prefixWidth = 'taskflow'.length;
+
+const prefix = (name, colour) => {
+  const text = `[${name}]`.padEnd(prefixWidth + 2);
+  return useColour ? `\x1b[${colour}m${text}\x1b[0m` : text;
+};
+const say = (msg) => console.log(`${prefix('taskflow', 1)} ${msg}`); // bold: the launcher itself
+const fail = (lines) => { console.error(lines.join('\n')); process.exit(1); };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// --- (a) dependencies reachable? ---------------------------------------------------------
+async function checkPostgres() {
+  const url = new URL(DATABASE_URL);
+  const where = `${url.hostname || 'localhost'}:${url.port || 5432}`;
+  const dbName = decodeURIComponent(url.pathname.slice(1));
+  if (!dbName) fail([`DATABASE_URL (${where}) must name a database, e.g. .../taskflow`]);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.href, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    const unreachable = !err.code || /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN)$/.test(err.code);
+    fail(unreachable ? [
+      `PostgreSQL is not reachable at ${where} (${err.code ?? err.message}; from DATABASE_URL).`,
+      '  Start the local cluster:  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+      '  or run everything in containers:  docker compose up --build',
+      '  or set DATABASE_URL to a server you have.',
+    ] : [`PostgreSQL at ${where} refused the connection: ${err.message} (check the user/password in DATABASE_URL).`]);
+  }
+  // --- (b) create the target database if missing -----------------------------------------
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    if (rowCount === 0) {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(dbName)}`).catch((err) => {
+        if (err.code !== '42P04') throw err; // created concurrently: fine
+      });
+      say(`created database ${dbName} on ${where}`);
+    }
+  } catch (err) {
+    fail([`PostgreSQL at ${where}: could not check/create database "${dbName}": ${err.message}`]);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function checkRabbit() {
+  const url = new URL(AMQP_URL);
+  const host = url.hostname || 'localhost';
+  const port = Number(url.port) || (url.protocol === 'amqps:' ? 5671 : 5672);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (err) => {
+      socket.destroy();
+      if (!err) return resolve();
+      fail([
+        `RabbitMQ is not reachable at ${host}:${port} (${err}; from AMQP_URL).`,
+        '  Start the local broker:  rabbitmq-server -detached',
+        '  or run everything in containers:  docker compose up --build',
+        '  or set AMQP_URL to a broker you have.',
+      ]);
+    };
+    socket.setTimeout(2000, () => done('no answer within 2 s'));
+    socket.once('error', (err) => done(err.code ?? err.message));
+    socket.once('data', () => done());
+    // A broker answers the protocol header (or a TLS listener answers something else: also alive).
+    socket.once('connect', () => (url.protocol === 'amqps:' ? done() : socket.write('AMQP\x00\x00\x09\x01', 'latin1')));
+  });
+}
+
+// --- (c) services ------------------------------------------------------------------------
+function discoverServices() {
+  const found = [];
+  for (const name of readdirSync(SERVICES_DIR).sort()) {
+    const dir = path.join(SERVICES_DIR, name);
+    if (!existsSync(path.join(dir, 'package.json'))) continue;
+    if (!(name in PORTS)) { say(`warning: services/${name} has no known port, skipped`); continue; }
+    if (!existsSync(path.join(dir, 'dist/main.js'))) { say(`warning: ${name} is not built (no dist/main.js), skipped`); continue; }
+    found.push(name);
+  }
+  // identity, tenancy, work, audit in port order; gateway last.
+  return found.sort((a, b) => PORTS[a] - PORTS[b]);
+}
+
+const portInUse = (port) => new Promise((resolve) => {
+  const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+  s.once('error', () => resolve(false));
+});
+
+function serviceEnv(name) {
+  const urls = Object.fromEntries(Object.entries(PORTS).filter(([n]) => n !== 'gateway')
+    .map(([n, port]) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${port}`]));
+  return { ...process.env, DATABASE_URL, AMQP_URL, ...urls, PORT: String(PORTS[name]) };
+}
+
+function startService(name, index) {
+  const child = spawn(process.execPath, [path.join(SERVICES_DIR, name, 'dist/main.js')], {
+    cwd: ROOT, env: serviceEnv(name), stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group: a terminal Ctrl-C reaches only us, we send one SIGTERM
+  });
+  const tag = prefix(name, COLOURS[index % COLOURS.length]);
+  for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${tag} ${line}\n`));
+  }
+  children.set(name, child);
+  child.once('exit', (code, signal) => {
+    children.delete(name);
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (stopping) return say(`${name} stopped (${how})`);
+    say(`${name} exited unexpectedly (${how}); stopping the others`);
+    shutdown(1);
+  });
+  child.once('error', (err) => {
+    children.delete(name);
+    say(`${name} could not start: ${err.message}`);
+    shutdown(1);
+  });
+}
+
+const healthy = (port) => new Promise((resolve) => {
+  const req = http.get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => {
+    res.resume();
+    resolve(res.statusCode === 200);
+  });
+  req.once('timeout', () => req.destroy());
+  req.once('error', () => resolve(false));
+});
+
+async function waitHealthy(names) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  let pending = [...names];
+  while (pending.length && !stopping) {
+    const answers = await Promise.all(pending.map((n) => healthy(PORTS[n])));
+    pending = pending.filter((_, i) => !answers[i]);
+    if (!pending.length || stopping) break;
+    if (Date.now() > deadline) {
+      say(`${pending.join(', ')} did not answer /healthz within ${START_TIMEOUT_MS / 1000} s; stopping`);
+      return shutdown(1);
+    }
+    await sleep(250);
+  }
+}
+
+// --- (e) shutdown --------------------------------------------------------------------------
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children.values()) child.kill('SIGTERM');
+  const force = setTimeout(() => {
+    for (const [name, child] of children) { say(`${name} still running after ${STOP_TIMEOUT_MS / 1000} s: SIGKILL`); child.kill('SIGKILL'); }
+  }, STOP_TIMEOUT_MS);
+  while (children.size) await sleep(50);
+  clearTimeout(force);
+  process.exit(code);
+}
+
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+process.on('exit', () => { for (const child of children.values()) child.kill('SIGKILL'); });
+
+// --- main ----------------------------------------------------------------------------------
+await checkPostgres();
+await checkRabbit();
+const services = discoverServices();
+if (!services.length) fail([`No built services found in ${SERVICES_DIR}; run \`npm run build\` first.`]);
+prefixWidth = Math.max(prefixWidth, ...services.map((n) => n.length));
+for (const name of services) {
+  if (await portInUse(PORTS[name])) fail([`Port ${PORTS[name]} (${name}) is already in use. Is TaskFlow already running?`]);
+}
+const backends = services.filter((n) => n !== 'gateway');
+backends.forEach((name) => startService(name, services.indexOf(name)));
+await waitHealthy(backends);
+if (!stopping && services.includes('gateway')) {
+  startService('gateway', services.indexOf('gateway'));
+  await waitHealthy(['gateway']);
+  // --- (d) ---
+  if (!stopping) say('TaskFlow is up: http://127.0.0.1:8080  (docs: http://127.0.0.1:8080/api/docs)');
+} else if (!stopping) {
+  say(`warning: no gateway built; running ${backends.map((n) => `${n} :${PORTS[n]}`).join(', ')}`);
+}

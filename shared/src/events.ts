@@ -1,0 +1,93 @@
+// The event envelope and one declared payload type per event type (types only, no business rules).
+import { z } from 'zod';
+
+export const envelopeSchema = z.object({
+  id: z.uuid(),
+  type: z.string().regex(/^[a-z]+\.[a-z_]+\.[a-z_]+$/),
+  version: z.number().int().positive(),
+  occurred_at: z.iso.datetime(),
+  organization_id: z.uuid().nullable(),
+  actor_id: z.uuid().nullable(),
+  actor_email: z.string().nullable(),
+  request_id: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export type Role = 'owner' | 'admin' | 'member';
+
+export interface UserSummary {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+}
+
+/** Payloads by event type. Every published event type is declared here. */
+export interface EventPayloads {
+  'identity.user.registered': { user: UserSummary; date_joined: string };
+  'identity.user.updated': { user: UserSummary; version: number };
+  'tenancy.organization.created': { organization: { id: string; name: string } };
+  'tenancy.organization.renamed': { organization: { id: string; name: string }; changes: { name: [string, string] } };
+  'tenancy.organization.deleted': { organization: { id: string; name: string } };
+  'tenancy.membership.added': MembershipPayload;
+  'tenancy.membership.role_changed': MembershipPayload & { changes: { role: [Role, Role] } };
+  'tenancy.membership.removed': MembershipPayload & { reason: 'removed' | 'left' | 'organization_deleted' };
+  'tenancy.invite.sent': InvitePayload & { accept_token: string };
+  'tenancy.invite.revoked': InvitePayload;
+  'tenancy.invite.accepted': InvitePayload;
+  'work.project.created': { project: ProjectSummary };
+  'work.project.updated': { project: ProjectSummary; changes: Changes };
+  'work.project.deleted': { project: ProjectSummary };
+  'work.task.created': { task: TaskSummary };
+  'work.task.updated': { task: TaskSummary; changes: Changes };
+  'work.task.deleted': { task: TaskSummary };
+}
+
+export type Changes = Record<string, [unknown, unknown]>;
+
+export interface MembershipPayload {
+  organization_id: string;
+  user: UserSummary;
+  /** The role after the change (for `removed`, the role the member had). */
+  role: Role;
+  /** Increases with every change of this membership; replicas keep the highest. */
+  version: number;
+}
+
+export interface InvitePayload {
+  invite: { id: string; email: string; role: Role; expires_at: string };
+  organization: { id: string; name: string };
+}
+
+export interface ProjectSummary {
+  id: string;
+  name: string;
+}
+
+export interface TaskSummary {
+  id: string;
+  project_id: string;
+  title: string;
+}
+
+export type EventType = keyof EventPayloads;
+
+export interface EventEnvelope<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  version: number;
+  occurred_at: string;
+  organization_id: string | null;
+  actor_id: string | null;
+  actor_email: string | null;
+  request_id: string | null;
+  data: EventPayloads[T];
+}
+
+/** What a service supplies when it records an event; the rest of the envelope is filled in. */
+export interface NewEvent<T extends EventType = EventType> {
+  type: T;
+  organization_id: string | null;
+  actor: { id: string; email: string } | null;
+  data: EventPayloads[T];
+}

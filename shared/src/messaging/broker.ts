@@ -1,0 +1,82 @@
+// One recovering RabbitMQ connection per process. Channels die with a connection, so everything
+// that needs one registers a setup step that runs after every (re)connect.
+import amqplib, { type ChannelModel, type RecoveringChannelModel } from 'amqplib';
+import type { Logger } from '../logging';
+import { declareTopology } from './topology';
+
+export type SetupStep = (model: ChannelModel) => Promise<void>;
+
+export class Broker {
+  private readonly steps: SetupStep[] = [];
+  private current: ChannelModel | undefined;
+  private closing = false;
+
+  private constructor(
+    private readonly connection: RecoveringChannelModel,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Connects (retrying with backoff while the broker is down: `initialRetries` times at start-up,
+   * forever once connected) and declares the topology on every connect.
+   */
+  static async connect(url: string, logger: Logger, options: { initialRetries?: number } = {}): Promise<Broker> {
+    let broker: Broker | undefined;
+    const connection = await amqplib.connect(url, {
+      recovery: {
+        initialDelay: 100,
+        maxDelay: 5000,
+        maxRetries: Infinity,
+        initialMaxRetries: options.initialRetries ?? 10,
+        waitForConnect: false,
+        setup: async (model: ChannelModel) => {
+          if (!broker) throw new Error('broker not ready');
+          await broker.onConnect(model);
+        },
+      },
+    });
+    broker = new Broker(connection, logger);
+    connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'broker connection error'));
+    connection.on('disconnect', (err: Error) => {
+      broker!.current = undefined;
+      if (!broker!.closing) logger.warn({ err: err?.message }, 'broker disconnected; reconnecting');
+    });
+    connection.on('reconnect-scheduled', ({ attempt, delay }: { attempt: number; delay: number }) =>
+      logger.info({ attempt, delay }, 'broker reconnect scheduled'),
+    );
+    connection.on('reconnect-failed', (err: Error) => logger.error({ err: err.message }, 'broker reconnect gave up'));
+    await connection.waitForConnect();
+    return broker;
+  }
+
+  private async onConnect(model: ChannelModel): Promise<void> {
+    const channel = await model.createChannel();
+    channel.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'topology channel error'));
+    await declareTopology(channel);
+    await channel.close();
+    for (const step of this.steps) await step(model);
+    this.current = model;
+    this.logger.info('broker connected');
+  }
+
+  /** Runs `step` now (when connected) and after every reconnect. */
+  async onEveryConnect(step: SetupStep): Promise<void> {
+    this.steps.push(step);
+    if (this.current) await step(this.current);
+  }
+
+  get connected(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** For readiness checks. */
+  async ping(): Promise<void> {
+    if (!this.current) throw new Error('broker not connected');
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.current = undefined;
+    await this.connection.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,179 @@
+// Publishes committed outbox rows: claim a batch (FOR UPDATE SKIP LOCKED, so replicas share the work),
+// publish on a confirm channel, wait for the confirms, mark the rows published, commit.
+import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
+import type { Knex } from 'knex';
+import { Client } from 'pg';
+import type { Logger } from '../logging';
+import type { Broker } from './broker';
+import { OUTBOX_TABLE, type Outbox } from './outbox';
+import { EVENTS_EXCHANGE } from './topology';
+
+export interface RelayOptions {
+  db: Knex;
+  databaseUrl: string;
+  outbox: Outbox;
+  broker: Broker;
+  logger: Logger;
+  batchSize?: number;
+  /** Fallback poll when no NOTIFY arrives. */
+  pollIntervalMs?: number;
+  /** Published rows older than this are deleted. */
+  retainPublishedMs?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  type: string;
+  envelope: unknown;
+}
+
+export class OutboxRelay {
+  private channel: ConfirmChannel | undefined;
+  private listener: Client | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private draining: Promise<void> | undefined;
+  private wakeAgain = false;
+  private failures = 0;
+  private lastCleanup = 0;
+  private readonly returned = new Set<string>();
+  published = 0;
+
+  constructor(private readonly options: RelayOptions) {}
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.options.broker.onEveryConnect((model) => this.openChannel(model));
+    await this.listen();
+    this.schedule(0);
+  }
+
+  private async openChannel(model: ChannelModel): Promise<void> {
+    const channel = await model.createConfirmChannel();
+    channel.on('error', (err: Error) => this.options.logger.warn({ err: err.message }, 'relay channel error'));
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+    });
+    // A mandatory message that no queue takes comes back here: it is not published.
+    channel.on('return', (msg: Message) => {
+      if (msg.properties.messageId) this.returned.add(String(msg.properties.messageId));
+    });
+    this.channel = channel;
+    this.wake();
+  }
+
+  private async listen(): Promise<void> {
+    if (!this.running) return;
+    const client = new Client({ connectionString: this.options.databaseUrl });
+    client.on('error', (err) => {
+      this.options.logger.warn({ err: err.message }, 'outbox listener lost; polling until it is back');
+      if (this.listener === client) this.listener = undefined;
+      client.end().catch(() => undefined);
+      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+    });
+    client.on('notification', () => this.wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.options.outbox.notifyChannel}"`);
+      this.listener = client;
+    } catch (err) {
+      this.options.logger.warn({ err: (err as Error).message }, 'outbox listener could not connect; polling');
+      client.end().catch(() => undefined);
+      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), ms);
+    this.timer.unref();
+  }
+
+  /** Drains the outbox now (or right after the drain in progress). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const poll = this.options.pollIntervalMs ?? 1000;
+    try {
+      while (this.running && (await this.publishBatch()) === (this.options.batchSize ?? 200));
+      this.failures = 0;
+      await this.cleanup();
+      this.schedule(poll);
+    } catch (err) {
+      this.failures += 1;
+      const backoff = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
+      if (this.failures === 1 || this.failures % 20 === 0) {
+        this.options.logger.warn({ err: (err as Error).message, retry_in_ms: backoff }, 'outbox relay failed; retrying');
+      }
+      this.schedule(backoff);
+    }
+  }
+
+  /** Publishes one batch in one transaction; returns how many rows it claimed. */
+  private async publishBatch(): Promise<number> {
+    const limit = this.options.batchSize ?? 200;
+    return this.options.db.transaction(async (trx) => {
+      const rows: OutboxRow[] = await trx(OUTBOX_TABLE)
+        .select('id', 'type', 'envelope')
+        .whereNull('published_at')
+        .orderBy('seq')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked();
+      if (rows.length === 0) return 0;
+      const channel = this.channel;
+      if (!channel) throw new Error('no broker channel');
+      for (const row of rows) {
+        this.returned.delete(row.id);
+        channel.publish(EVENTS_EXCHANGE, row.type, Buffer.from(JSON.stringify(row.envelope)), {
+          persistent: true,
+          mandatory: true,
+          messageId: row.id,
+          type: row.type,
+          contentType: 'application/json',
+        });
+      }
+      await channel.waitForConfirms();
+      const published = rows.map((r) => r.id).filter((id) => !this.returned.has(id));
+      if (published.length < rows.length) {
+        this.options.logger.error({ unroutable: rows.length - published.length }, 'events came back unroutable; will retry');
+      }
+      await trx(OUTBOX_TABLE).whereIn('id', published).update({ published_at: trx.fn.now() });
+      this.published += published.length;
+      if (published.length < rows.length) throw new Error('unroutable events');
+      return rows.length;
+    });
+  }
+
+  private async cleanup(): Promise<void> {
+    const retain = this.options.retainPublishedMs ?? 7 * 24 * 3600 * 1000;
+    if (Date.now() - this.lastCleanup < 60_000) return;
+    this.lastCleanup = Date.now();
+    await this.options.db(OUTBOX_TABLE)
+      .whereNotNull('published_at')
+      .where('published_at', '<', new Date(Date.now() - retain))
+      .delete();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.draining;
+    await this.listener?.end().catch(() => undefined);
+    await this.channel?.close().catch(() => undefined);
+  }
+}
