@@ -54,3 +54,7 @@ export const databaseUrl = z.url({ protocol: /^postgres(ql)?$/ }).default('postg
 export const amqpUrl = z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672');
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 export const httpUrl = (fallback: string) => z.url({ protocol: /^https?$/ }).default(fallback);
+
+/** The credential services present to each other's internal endpoints (never routed by the gateway). */
+export const SERVICE_TOKEN_DEV_DEFAULT = 'dev-service-token-not-for-production';
+export const serviceToken = z.string().min(16).default(SERVICE_TOKEN_DEV_DEFAULT);

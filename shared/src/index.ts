@@ -13,3 +13,4 @@ export * from './auth/middleware';
 export * from './db';
 export * from './events';
 export * from './messaging';
+export * from './membership';

@@ -1,3 +1,4 @@
 // Test helpers; imported by tests only.
 export * from './infra';
 export * from './http';
+export * from './tokens';

@@ -1,0 +1,112 @@
+// A service's local copy of tenancy's memberships, used to scope queries and check roles.
+// Fed by tenancy.membership.* events (the highest version wins, so an old event never overwrites a
+// newer one); a miss asks tenancy's internal endpoint once; if neither can answer, fail closed (503).
+import type { Knex } from 'knex';
+import type { Migration } from '../db';
+import type { EventEnvelope, Role } from '../events';
+import { AppError, unavailable } from '../http/errors';
+
+export const MEMBERSHIP_TABLE = 'membership_replica';
+
+export const membershipReplicaMigration: Migration = {
+  name: '000_membership_replica',
+  async up(db) {
+    await db.schema.createTable(MEMBERSHIP_TABLE, (t) => {
+      t.uuid('organization_id').notNullable();
+      t.uuid('user_id').notNullable();
+      /** NULL once the membership is removed (kept as a tombstone so older events cannot revive it). */
+      t.text('role');
+      t.bigInteger('version').notNullable();
+      t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(db.fn.now());
+      t.primary(['organization_id', 'user_id']);
+    });
+    await db.raw(`CREATE INDEX membership_replica_by_user ON ${MEMBERSHIP_TABLE} (user_id, organization_id) WHERE role IS NOT NULL`);
+  },
+};
+
+export interface MembershipFact {
+  organization_id: string;
+  user_id: string;
+  role: Role | null;
+  version: number;
+}
+
+/** Stores `fact` unless the replica already holds the same or a newer version. Returns whether it won. */
+export async function storeMembership(db: Knex | Knex.Transaction, fact: MembershipFact): Promise<boolean> {
+  const result = await db.raw(
+    `INSERT INTO ${MEMBERSHIP_TABLE} (organization_id, user_id, role, version, updated_at)
+     VALUES (?, ?, ?, ?, now())
+     ON CONFLICT (organization_id, user_id) DO UPDATE
+       SET role = excluded.role, version = excluded.version, updated_at = now()
+       WHERE ${MEMBERSHIP_TABLE}.version < excluded.version`,
+    [fact.organization_id, fact.user_id, fact.role, fact.version],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+type MembershipEvent = EventEnvelope<'tenancy.membership.added' | 'tenancy.membership.role_changed' | 'tenancy.membership.removed'>;
+
+/** The replica's effect of a membership event, for a consumer's handler map. */
+export async function applyMembershipEvent(trx: Knex.Transaction, event: MembershipEvent): Promise<boolean> {
+  return storeMembership(trx, {
+    organization_id: event.data.organization_id,
+    user_id: event.data.user.id,
+    role: event.type === 'tenancy.membership.removed' ? null : event.data.role,
+    version: event.data.version,
+  });
+}
+
+/** Path of tenancy's internal endpoint: one user's role in one organization. */
+export const internalMembershipPath = (organizationId: string, userId: string) =>
+  `/internal/v1/organizations/${organizationId}/members/${userId}`;
+
+export interface ReplicaOptions {
+  db: Knex;
+  tenancyUrl: string;
+  serviceToken: string;
+  timeoutMs?: number;
+}
+
+export class MembershipReplica {
+  constructor(private readonly options: ReplicaOptions) {}
+
+  /** The caller's role in the organization, or null when not a member. */
+  async roleOf(userId: string, organizationId: string): Promise<Role | null> {
+    const row = await this.options.db(MEMBERSHIP_TABLE)
+      .select('role')
+      .where({ organization_id: organizationId, user_id: userId })
+      .first();
+    if (row) return (row.role as Role | null) ?? null;
+    return this.askTenancy(userId, organizationId);
+  }
+
+  /** Like `roleOf` but answers 404 for non-members, hiding the organization's existence. */
+  async requireRole(userId: string, organizationId: string): Promise<Role> {
+    const role = await this.roleOf(userId, organizationId);
+    if (!role) throw new AppError(404, 'not_found', 'Not found.');
+    return role;
+  }
+
+  /** Organizations the user belongs to according to the replica (for scoping lists). */
+  organizationsOf(userId: string): Knex.QueryBuilder {
+    return this.options.db(MEMBERSHIP_TABLE).select('organization_id').where({ user_id: userId }).whereNotNull('role');
+  }
+
+  private async askTenancy(userId: string, organizationId: string): Promise<Role | null> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.options.tenancyUrl}${internalMembershipPath(organizationId, userId)}`, {
+        headers: { authorization: `Bearer ${this.options.serviceToken}` },
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 2000),
+      });
+    } catch {
+      throw unavailable('Memberships cannot be checked right now; retry shortly.');
+    }
+    // Negative answers are not stored: a membership created a moment later must work at once.
+    if (res.status === 404) return null;
+    if (!res.ok) throw unavailable('Memberships cannot be checked right now; retry shortly.');
+    const fact = (await res.json()) as MembershipFact;
+    if (fact.role) await storeMembership(this.options.db, { ...fact, organization_id: organizationId, user_id: userId });
+    return fact.role ?? null;
+  }
+}

@@ -1,0 +1,34 @@
+// Access tokens for tests of services other than identity: a real RSA key and a verifier that trusts it.
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { AccessTokenVerifier, type Jwk } from '../auth/verifier';
+
+export interface TestTokens {
+  verifier: AccessTokenVerifier;
+  /** A valid access token for `user`. */
+  sign(user: { id: string; email: string }, options?: jwt.SignOptions): string;
+  issuer: string;
+  audience: string;
+}
+
+export function createTestTokens(issuer = 'taskflow-identity', audience = 'taskflow-api'): TestTokens {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = `test-${randomUUID()}`;
+  const jwk: Jwk = { ...(publicKey.export({ format: 'jwk' }) as Jwk), kid };
+  return {
+    issuer,
+    audience,
+    verifier: new AccessTokenVerifier({ issuer, audience, fetchKeys: async () => [jwk] }),
+    sign: (user, options = {}) =>
+      jwt.sign({ email: user.email }, privateKey, {
+        algorithm: 'RS256',
+        keyid: kid,
+        subject: user.id,
+        jwtid: randomUUID(),
+        issuer,
+        audience,
+        expiresIn: 900,
+        ...options,
+      }),
+  };
+}
