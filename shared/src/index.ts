@@ -4,6 +4,8 @@ export * from './http/errors';
 export * from './http/body';
 export * from './http/routes';
 export * from './http/pagination';
+export * from './http/idempotency';
+export * from './http/etag';
 export * from './http/health';
 export * from './http/metrics';
 export * from './http/app';
