@@ -32,7 +32,8 @@ export interface EventPayloads {
   'tenancy.membership.added': MembershipPayload;
   'tenancy.membership.role_changed': MembershipPayload & { changes: { role: [Role, Role] } };
   'tenancy.membership.removed': MembershipPayload & { reason: 'removed' | 'left' | 'organization_deleted' };
-  'tenancy.invite.sent': InvitePayload & { accept_token: string };
+  /** The accept token never travels on the broker: tenancy mails it from its own mail outbox. */
+  'tenancy.invite.sent': InvitePayload;
   'tenancy.invite.revoked': InvitePayload;
   'tenancy.invite.accepted': InvitePayload;
   'work.project.created': { project: ProjectSummary };

@@ -15,7 +15,7 @@ export interface QueueSpec {
 export const QUEUES = {
   audit: { name: 'audit', bindings: ['#'] },
   work: { name: 'work', bindings: ['tenancy.membership.*', 'tenancy.organization.*'] },
-  tenancy: { name: 'tenancy', bindings: ['identity.user.*', 'tenancy.invite.sent'] },
+  tenancy: { name: 'tenancy', bindings: ['identity.user.*'] },
 } as const satisfies Record<string, QueueSpec>;
 
 export type QueueName = keyof typeof QUEUES;
