@@ -76,14 +76,15 @@ const pgCodes: Record<string, { status: number; code: string; detail: string }> 
   '23503': { status: 409, code: 'reference_conflict', detail: 'The request refers to, or is referred to by, another resource.' },
   '22P02': { status: 400, code: 'invalid_input', detail: 'A value has an invalid format.' },
   '22001': { status: 400, code: 'invalid_input', detail: 'A value is too long.' },
+  '22021': { status: 400, code: 'invalid_input', detail: 'A value contains a character that cannot be stored (such as NUL).' },
   '23514': { status: 400, code: 'invalid_input', detail: 'A value is not allowed.' },
   '40001': { status: 409, code: 'concurrent_update', detail: 'The resource was changed concurrently; retry the request.' },
 };
 
-/** Maps any thrown value to the problem sent to the client; `expected` is false for bugs and outages. */
+/** Maps any thrown value to the problem sent to the client; `expected` is false for bugs (anything not deliberately thrown). */
 export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string>; expected: boolean } {
   if (err instanceof AppError) {
-    return { problem: problem(err.status, err.code, err.message, err.errors), headers: err.headers ?? {}, expected: err.status < 500 };
+    return { problem: problem(err.status, err.code, err.message, err.errors), headers: err.headers ?? {}, expected: true };
   }
   const pg = err as PgError;
   if (typeof pg?.code === 'string' && typeof pg.routine === 'string' && pgCodes[pg.code]) {

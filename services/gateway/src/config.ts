@@ -1,0 +1,30 @@
+// The gateway's configuration: where the upstream services live, timeouts, breaker and rate limits.
+import { baseConfigSchema, httpUrl, loadConfig, port } from '@taskflow/shared';
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+export const gatewayConfigSchema = baseConfigSchema.extend({
+  PORT: port(8080),
+  IDENTITY_URL: httpUrl('http://127.0.0.1:4001'),
+  TENANCY_URL: httpUrl('http://127.0.0.1:4002'),
+  WORK_URL: httpUrl('http://127.0.0.1:4003'),
+  AUDIT_URL: httpUrl('http://127.0.0.1:4004'),
+  /** Whole upstream exchange (connect, send, headers and body) must finish within this. */
+  UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+  /** How long an open breaker fails fast before letting one trial request through. */
+  BREAKER_RESET_MS: positiveInt(5_000),
+  /** Requests a minute per client address to register, login, refresh and logout together. */
+  AUTH_RATE_LIMIT_PER_MINUTE: positiveInt(60),
+  /** Failed logins for one email from one address before further logins for that pair are refused. */
+  LOGIN_FAILURE_LIMIT: positiveInt(10),
+  LOGIN_FAILURE_WINDOW_SECONDS: positiveInt(900),
+  /** Take the client address from the last X-Forwarded-For entry (exactly one trusted proxy in front). */
+  TRUST_PROXY: z.stringbool().default(false),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return loadConfig(gatewayConfigSchema, env);
+}

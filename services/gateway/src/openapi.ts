@@ -1,0 +1,98 @@
+// One OpenAPI 3.1 document for the whole API, merged from each service's /openapi.json and cached.
+
+export type OpenApiDocument = Record<string, unknown>;
+
+export interface OpenApiSource {
+  name: string;
+  fetch: () => Promise<unknown>;
+}
+
+export interface OpenApiAggregatorOptions {
+  /** How long a document with every service in it is reused. */
+  ttlMs?: number;
+  /** How long a document missing some service is reused (short, so a recovered service shows up soon). */
+  incompleteTtlMs?: number;
+  now?: () => number;
+}
+
+type Section = Record<string, Record<string, unknown>>;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Adds to `into[key]` the entries of `from` it does not have yet (first one wins, order kept). */
+function addMissing(into: Section, key: string, from: Record<string, unknown>): void {
+  const target = (into[key] ??= {});
+  for (const [name, value] of Object.entries(from)) if (!(name in target)) target[name] = value;
+}
+
+/** Merges `paths` (per method), `components` (per section and name) and `tags` (by name); the first source wins a clash. */
+export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocument }>, missing: string[]): OpenApiDocument {
+  const paths: Section = {};
+  const components: Section = {};
+  const tags = new Map<string, unknown>();
+  for (const { document } of parts) {
+    for (const [path, operations] of Object.entries(isRecord(document.paths) ? document.paths : {})) {
+      if (isRecord(operations)) addMissing(paths, path, operations);
+    }
+    for (const [section, entries] of Object.entries(isRecord(document.components) ? document.components : {})) {
+      if (isRecord(entries)) addMissing(components, section, entries);
+    }
+    for (const tag of Array.isArray(document.tags) ? document.tags : []) {
+      if (isRecord(tag) && typeof tag.name === 'string' && !tags.has(tag.name)) tags.set(tag.name, tag);
+    }
+  }
+  const sortedPaths = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]]));
+  const description =
+    'Every TaskFlow endpoint, as served through the gateway.' +
+    (missing.length > 0 ? ` Not included because they did not answer: ${missing.join(', ')}.` : '');
+  return {
+    openapi: '3.1.0',
+    info: { title: 'TaskFlow API', version: '1.0.0', description },
+    ...(tags.size > 0 ? { tags: [...tags.values()] } : {}),
+    paths: sortedPaths,
+    components,
+    'x-missing-services': missing,
+  };
+}
+
+export class OpenApiAggregator {
+  private cached: { document: OpenApiDocument; expiresAt: number } | undefined;
+  private building: Promise<OpenApiDocument> | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly sources: OpenApiSource[],
+    private readonly options: OpenApiAggregatorOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async document(): Promise<OpenApiDocument> {
+    if (this.cached && this.cached.expiresAt > this.now()) return this.cached.document;
+    this.building ??= this.build().finally(() => {
+      this.building = undefined;
+    });
+    return this.building;
+  }
+
+  private async build(): Promise<OpenApiDocument> {
+    const results = await Promise.all(
+      this.sources.map(async (source) => {
+        try {
+          const document = await source.fetch();
+          return isRecord(document) && isRecord(document.paths) ? { name: source.name, document } : { name: source.name };
+        } catch {
+          return { name: source.name };
+        }
+      }),
+    );
+    const parts = results.filter((r): r is { name: string; document: OpenApiDocument } => 'document' in r);
+    const missing = results.filter((r) => !('document' in r)).map((r) => r.name);
+    const document = mergeOpenApi(parts, missing);
+    const ttl = missing.length > 0 ? (this.options.incompleteTtlMs ?? 5_000) : (this.options.ttlMs ?? 30_000);
+    this.cached = { document, expiresAt: this.now() + ttl };
+    return document;
+  }
+}

@@ -1,0 +1,34 @@
+// Starts a real gateway on a free port, for tests of this and other packages (e2e journeys).
+import { createLogger, listen } from '@taskflow/shared';
+import { createGateway } from './app';
+import { loadGatewayConfig } from './config';
+
+/** Nothing listens on port 1: an upstream left unset fails fast with ECONNREFUSED. */
+const CLOSED_PORT_URL = 'http://127.0.0.1:1';
+
+export async function startGateway(options: {
+  identityUrl: string;
+  tenancyUrl?: string;
+  workUrl?: string;
+  auditUrl?: string;
+  env?: Record<string, string>;
+}): Promise<{ url: string; close(): Promise<void> }> {
+  const config = loadGatewayConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+    IDENTITY_URL: options.identityUrl,
+    TENANCY_URL: options.tenancyUrl ?? CLOSED_PORT_URL,
+    WORK_URL: options.workUrl ?? CLOSED_PORT_URL,
+    AUDIT_URL: options.auditUrl ?? CLOSED_PORT_URL,
+  });
+  const gateway = createGateway(config, createLogger('gateway', config.LOG_LEVEL));
+  const server = await listen(gateway.app, 0, '127.0.0.1');
+  return {
+    url: server.url,
+    async close() {
+      await server.close(2000);
+      await gateway.close();
+    },
+  };
+}

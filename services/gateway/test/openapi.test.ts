@@ -1,0 +1,40 @@
+import { OpenApiAggregator } from '../src/openapi';
+
+describe('OpenApiAggregator', () => {
+  it('reuses a complete document for its ttl, an incomplete one only briefly, and builds once for concurrent callers', async () => {
+    let now = 0;
+    let fetches = 0;
+    let workUp = false;
+    const aggregator = new OpenApiAggregator(
+      [
+        { name: 'tenancy', fetch: async () => (fetches++, { paths: { '/api/v1/organizations/': { get: {} } }, components: { schemas: { Org: {} } } }) },
+        {
+          name: 'work',
+          fetch: async () => {
+            if (!workUp) throw new Error('down');
+            return { paths: { '/api/v1/tasks/': { get: {} } }, components: { schemas: { Task: {} } } };
+          },
+        },
+      ],
+      { ttlMs: 30_000, incompleteTtlMs: 5_000, now: () => now },
+    );
+    const [a, b] = await Promise.all([aggregator.document(), aggregator.document()]);
+    expect(a).toBe(b);
+    expect(fetches).toBe(1);
+    expect(a['x-missing-services']).toEqual(['work']);
+
+    workUp = true;
+    now = 4_000;
+    expect(await aggregator.document()).toBe(a);
+    now = 5_001;
+    const full = await aggregator.document();
+    expect(full['x-missing-services']).toEqual([]);
+    expect(Object.keys(full.paths as object)).toEqual(['/api/v1/organizations/', '/api/v1/tasks/']);
+    expect(Object.keys((full.components as { schemas: object }).schemas)).toEqual(['Org', 'Task']);
+
+    workUp = false;
+    now = 30_000;
+    expect(await aggregator.document()).toBe(full);
+    expect(fetches).toBe(2);
+  });
+});

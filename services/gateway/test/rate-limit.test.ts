@@ -1,0 +1,124 @@
+import { request } from '@taskflow/shared/testing';
+import { SlidingWindowLimiter } from '../src/rate-limit';
+import { startGateway } from '../src/testing';
+import { createTokenIssuer, type FakeService, identityRoutes, startFakeService } from './support';
+
+describe('SlidingWindowLimiter', () => {
+  let now = 1_000_000;
+  const limiters: SlidingWindowLimiter[] = [];
+  const limiter = (limit: number, windowMs: number) => {
+    const l = new SlidingWindowLimiter({ limit, windowMs, now: () => now });
+    limiters.push(l);
+    return l;
+  };
+  afterAll(() => limiters.forEach((l) => l.close()));
+
+  it('allows `limit` hits per window, then refuses with the seconds until the oldest hit leaves it', () => {
+    const l = limiter(3, 60_000);
+    expect([l.take('a'), l.take('a'), l.take('a')].every((d) => d.allowed)).toBe(true);
+    now += 20_500;
+    expect(l.take('a')).toEqual({ allowed: false, retryAfterSeconds: 40 });
+    expect(l.take('b').allowed).toBe(true);
+    now += 39_500;
+    expect([l.take('a'), l.take('a'), l.take('a')].every((d) => d.allowed)).toBe(true);
+    expect(l.take('a').allowed).toBe(false);
+  });
+
+  it('checks without counting, and forgets a key on reset', () => {
+    const l = limiter(2, 1000);
+    expect(l.check('k').allowed).toBe(true);
+    l.record('k');
+    l.record('k');
+    expect(l.check('k')).toEqual({ allowed: false, retryAfterSeconds: 1 });
+    l.reset('k');
+    expect(l.check('k').allowed).toBe(true);
+  });
+
+  it('sweeps keys whose hits have all left the window', () => {
+    const l = limiter(5, 1000);
+    l.record('old');
+    now += 600;
+    l.record('new');
+    now += 500;
+    l.sweep();
+    expect(l.size).toBe(1);
+    now += 1000;
+    l.sweep();
+    expect(l.size).toBe(0);
+  });
+});
+
+describe('gateway rate limits on the auth endpoints', () => {
+  const issuer = createTokenIssuer();
+  let identity: FakeService;
+  let gateway: { url: string; close(): Promise<void> };
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+  const loginCalls = () => identity.callsTo('/api/v1/auth/login').length;
+
+  beforeAll(async () => {
+    identity = await startFakeService('identity', identityRoutes(issuer));
+    gateway = await startGateway({
+      identityUrl: identity.url,
+      env: { TRUST_PROXY: 'true', AUTH_RATE_LIMIT_PER_MINUTE: '8', LOGIN_FAILURE_LIMIT: '3', LOGIN_FAILURE_WINDOW_SECONDS: '900' },
+    });
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await identity.close();
+  });
+
+  it('refuses a client address its requests beyond AUTH_RATE_LIMIT_PER_MINUTE with 429 and Retry-After; other addresses are unaffected', async () => {
+    const paths = ['/api/v1/auth/register/', '/api/v1/auth/refresh/', '/api/v1/auth/logout/', '/api/v1/auth/register'];
+    for (let i = 0; i < 8; i += 1) {
+      const res = await request(gateway.url, 'POST', paths[i % paths.length]!, { body: { refresh: 'r' }, headers: from('10.1.0.1') });
+      expect(res.status).toBe(201);
+    }
+    const before = identity.calls.length;
+    const limited = await request(gateway.url, 'POST', '/api/v1/auth/login/', { body: { email: 'a@b.c', password: 'right' }, headers: from('10.1.0.1') });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(limited.body.code).toBe('rate_limited');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(identity.calls.length).toBe(before);
+
+    expect((await request(gateway.url, 'POST', '/api/v1/auth/register/', { body: {}, headers: from('10.1.0.2') })).status).toBe(201);
+    // The JWKS is not a credential endpoint.
+    expect((await request(gateway.url, 'GET', '/api/v1/auth/jwks/', { headers: from('10.1.0.1') })).status).toBe(200);
+  });
+
+  it('refuses logins for an email from an address after LOGIN_FAILURE_LIMIT failures, without asking identity', async () => {
+    const login = (email: string, password: string, address: string) =>
+      request(gateway.url, 'POST', '/api/v1/auth/login/', { body: { email, password }, headers: from(address) });
+    for (let i = 0; i < 3; i += 1) expect((await login('Bob@Example.com', 'wrong', '10.2.0.1')).status).toBe(401);
+    const calls = loginCalls();
+
+    // Even the right password is refused now, and for the same address however the email is written.
+    for (const email of ['bob@example.com', '  BOB@example.COM ']) {
+      const refused = await login(email, 'right', '10.2.0.1');
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe('rate_limited');
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(800);
+      expect(retryAfter).toBeLessThanOrEqual(900);
+    }
+    expect(loginCalls()).toBe(calls);
+
+    // Another email from that address, and that email from another address, still reach identity.
+    expect((await login('carol@example.com', 'wrong', '10.2.0.1')).status).toBe(401);
+    expect((await login('bob@example.com', 'right', '10.2.0.2')).status).toBe(200);
+    expect(loginCalls()).toBe(calls + 2);
+  });
+
+  it('forgets earlier failures for a pair after a successful login', async () => {
+    const login = (password: string) =>
+      request(gateway.url, 'POST', '/api/v1/auth/login/', { body: { email: 'dan@example.com', password }, headers: from('10.3.0.1') });
+    expect((await login('wrong')).status).toBe(401);
+    expect((await login('wrong')).status).toBe(401);
+    expect((await login('right')).status).toBe(200);
+    expect((await login('wrong')).status).toBe(401);
+    expect((await login('wrong')).status).toBe(401);
+    expect((await login('right')).status).toBe(200);
+  });
+});
