@@ -122,14 +122,15 @@ describe('outbox, relay and consumer', () => {
   });
 
   it('applies a redelivered message once', async () => {
-    const channel = await (await amqplib.connect(vhost.url)).createChannel();
+    const connection = await amqplib.connect(vhost.url);
+    const channel = await connection.createChannel();
     const envelope = { ...userEvent(500), id: randomUUID(), version: 1, occurred_at: new Date().toISOString(), actor_id: null, actor_email: null, request_id: 'r1' };
     const content = Buffer.from(JSON.stringify(envelope));
     const before = consumer.processed;
     for (let i = 0; i < 3; i += 1) channel.publish(EVENTS_EXCHANGE, envelope.type, content, { messageId: envelope.id, persistent: true });
     await eventually(() => consumer.processed >= before + 3);
     expect(await effects()).toEqual([envelope.id]);
-    await channel.connection.close();
+    await connection.close();
   });
 
   it('dead-letters a malformed message at once and a message whose handler keeps failing after the retries', async () => {

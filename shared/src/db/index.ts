@@ -39,37 +39,24 @@ class ListMigrationSource implements Knex.MigrationSource<Migration> {
 }
 
 /**
- * What a replica starting at the same moment causes: the schema or knex's own tables created twice
- * at once (unique violations on the pg_* catalogs, "already exists"), or knex's migration lock held.
- */
-function isConcurrentStart(err: unknown): boolean {
-  const e = err as { name?: unknown; code?: unknown; constraint?: unknown; message?: unknown };
-  if (e?.name === 'MigrationLocked') return true;
-  if (e?.code === '23505') return typeof e.constraint === 'string' && e.constraint.startsWith('pg_');
-  if (e?.code === '42P06') return true;
-  return e?.code === '42P07' && typeof e.message === 'string' && e.message.includes('knex_migrations');
-}
-
-/**
  * Creates `schema` if needed (knex does not create the schema of its own migration table), then migrates.
- * Safe when several replicas start at once: the losers of those races wait a moment and try again.
+ * Safe when several replicas start at once: knex creates its own tables with check-then-create (two
+ * replicas racing there fail, or leave two rows in knex_migrations_lock, which locks every later start
+ * out), so one replica at a time migrates, under a transaction-scoped advisory lock held on one pooled
+ * connection while another does the work (the pool needs at least two connections).
+ * Waits at most `timeoutMs` for a replica that is migrating.
  */
 export async function migrate(db: Knex, schema: string, migrations: readonly Migration[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await db.schema.createSchemaIfNotExists(schema);
-      await db.migrate.latest({
-        migrationSource: new ListMigrationSource(migrations),
-        schemaName: schema,
-        tableName: 'knex_migrations',
-      });
-      return;
-    } catch (err) {
-      if (!isConcurrentStart(err) || Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
-    }
-  }
+  await db.transaction(async (lock) => {
+    await lock.raw(`set local lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    await lock.raw('select pg_advisory_xact_lock(hashtext(?))', [`taskflow.migrate.${schema}`]);
+    await db.schema.createSchemaIfNotExists(schema);
+    await db.migrate.latest({
+      migrationSource: new ListMigrationSource(migrations),
+      schemaName: schema,
+      tableName: 'knex_migrations',
+    });
+  });
 }
 
 export async function pingDb(db: Knex): Promise<void> {

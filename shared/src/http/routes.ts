@@ -85,7 +85,9 @@ export class ApiRoutes {
         params = parsed.data;
       }
       const query = spec.query ? parseOrThrow(spec.query, ctx.query) : undefined;
-      const body = spec.body ? parseOrThrow(spec.body, (ctx.request as { body?: unknown }).body ?? {}) : undefined;
+      // No body at all validates as `{}`; a JSON `null` body is a non-object body like any other (400).
+      const sent = (ctx.request as { body?: unknown }).body;
+      const body = spec.body ? parseOrThrow(spec.body, sent === undefined ? {} : sent) : undefined;
       await handler(ctx, { body, query, params } as RouteInput<B, Q, P>);
     });
     this.router.register(spec.path, [spec.method.toUpperCase()], middleware, { name: `${spec.method} ${spec.path}` });

@@ -38,6 +38,18 @@ export interface ConsumerOptions {
 
 const ATTEMPT_HEADER = 'x-taskflow-attempt';
 
+/**
+ * Acks, nacks or republishes unless the channel died meanwhile (broker restart): then the broker
+ * redelivers the unacked message on the next connection, and the inbox makes that harmless.
+ */
+function settle(action: () => void): void {
+  try {
+    action();
+  } catch {
+    /* channel closed: redelivered later */
+  }
+}
+
 export class EventConsumer {
   private channel: Channel | undefined;
   private stopping = false;
@@ -53,7 +65,8 @@ export class EventConsumer {
   private async consume(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
     channel.on('error', (err: Error) => this.options.logger.warn({ err: err.message, queue: this.options.queue }, 'consumer channel error'));
-    await channel.prefetch(this.options.prefetch ?? 50);
+    // Keep in-flight handlers below the database pool size, so handlers never wait out the pool timeout.
+    await channel.prefetch(this.options.prefetch ?? 8);
     await channel.consume(this.options.queue, (msg) => {
       if (msg === null) {
         // The broker cancelled the consumer (queue deleted or node failover): consume again.
@@ -74,7 +87,7 @@ export class EventConsumer {
       event = envelopeSchema.parse(JSON.parse(msg.content.toString('utf8'))) as EventEnvelope;
     } catch {
       logger.error({ message_id: msg.properties.messageId, queue: this.options.queue }, 'malformed message dead-lettered');
-      channel.nack(msg, false, false);
+      settle(() => channel.nack(msg, false, false));
       return;
     }
     await requestContext.run({ requestId: event.request_id ?? event.id }, async () => {
@@ -86,21 +99,23 @@ export class EventConsumer {
           await handler(trx, event);
         });
         this.processed += 1;
-        channel.ack(msg);
+        settle(() => channel.ack(msg));
       } catch (err) {
         const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
         const max = this.options.maxAttempts ?? 5;
         const fields = { err: (err as Error).message, event_id: event.id, type: event.type, attempt };
         if (attempt >= max) {
           logger.error(fields, 'event handler failed; dead-lettered');
-          channel.nack(msg, false, false);
+          settle(() => channel.nack(msg, false, false));
           return;
         }
         logger.warn(fields, 'event handler failed; retrying');
         await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * attempt));
         // Republish with the attempt count, then ack the original: a crash in between redelivers, and the inbox dedups.
-        channel.sendToQueue(this.options.queue, msg.content, { ...msg.properties, headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 } });
-        channel.ack(msg);
+        settle(() => {
+          channel.sendToQueue(this.options.queue, msg.content, { ...msg.properties, headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 } });
+          channel.ack(msg);
+        });
       }
     });
   }

@@ -7,13 +7,13 @@ export async function startTestServer(app: Koa): Promise<RunningServer> {
 }
 
 /** Retries `check` until it stops throwing (or returns a truthy value), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000, intervalMs = 25): Promise<T> {
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 5000, intervalMs = 25): Promise<Exclude<T, false | null | undefined>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const value = await check();
-      if (value !== false && value !== undefined && value !== null) return value;
+      if (value !== false && value !== undefined && value !== null) return value as Exclude<T, false | null | undefined>;
       lastError = new Error(`condition still ${String(value)}`);
     } catch (err) {
       lastError = err;

@@ -1,0 +1,52 @@
+// Identity settings, read once from the environment and validated as a whole.
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { amqpUrl, baseConfigSchema, databaseUrl, loadConfig, port } from '@taskflow/shared';
+import { z } from 'zod';
+
+/** Keys passed through an env file often carry literal `\n` instead of line breaks. */
+const pem = (kind: 'private' | 'public') =>
+  z
+    .string()
+    .transform((value) => value.replace(/\\n/g, '\n').trim())
+    .refine(
+      (value) => {
+        try {
+          const key = kind === 'private' ? createPrivateKey(value) : createPublicKey(value);
+          return key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+        } catch {
+          return false;
+        }
+      },
+      { message: `must be an RSA (2048 bits or more) ${kind} key in PEM format` },
+    );
+
+const optionalPem = (kind: 'private' | 'public') =>
+  z.preprocess((value) => (value === '' ? undefined : value), pem(kind).optional());
+
+const isPowerOfTwo = (n: number) => Number.isInteger(Math.log2(n));
+
+export const identityConfigSchema = baseConfigSchema.extend({
+  PORT: port(4001),
+  DATABASE_URL: databaseUrl,
+  AMQP_URL: amqpUrl,
+  /** Signs access tokens. Unset outside production: a key is generated once and kept in the database. */
+  JWT_PRIVATE_KEY: optionalPem('private'),
+  /** The key signed with before the last rotation; still accepted until its tokens expire. */
+  JWT_PREVIOUS_PUBLIC_KEY: optionalPem('public'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(90 * 86_400).default(86_400),
+  /** scrypt N; a power of two. Tests lower it for speed. */
+  PASSWORD_SCRYPT_COST: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_048_576)
+    .refine(isPowerOfTwo, { message: 'must be a power of two' })
+    .default(32_768),
+});
+
+export type IdentityConfig = z.infer<typeof identityConfigSchema>;
+
+export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
+  return loadConfig(identityConfigSchema, env, { productionRequired: ['DATABASE_URL', 'JWT_PRIVATE_KEY'] });
+}

@@ -1,0 +1,58 @@
+// The identity schema, as a list of migrations applied in order by the shared `migrate`.
+import { type Migration, Outbox, outboxMigration } from '@taskflow/shared';
+
+export const IDENTITY_SCHEMA = 'identity';
+
+/** identity.user.* events leave through this outbox (written in the transaction of the change). */
+export const outbox = new Outbox(IDENTITY_SCHEMA);
+
+export const migrations: readonly Migration[] = [
+  {
+    name: '001_users_refresh_tokens_signing_keys',
+    async up(db) {
+      await db.raw(`
+        create table identity.users (
+          id uuid primary key default gen_random_uuid(),
+          email varchar(254) not null,
+          password_hash text not null,
+          first_name varchar(50) not null,
+          last_name varchar(50) not null,
+          is_active boolean not null default true,
+          date_joined timestamptz not null default now(),
+          updated_at timestamptz not null default now()
+        )`);
+      // One account per address, whatever its case.
+      await db.raw('create unique index users_email_lower_key on identity.users (lower(email))');
+
+      // Opaque refresh tokens, stored only as SHA-256; a family is one login and everything rotated from it.
+      await db.raw(`
+        create table identity.refresh_tokens (
+          id uuid primary key default gen_random_uuid(),
+          token_hash bytea not null unique,
+          family_id uuid not null,
+          user_id uuid not null references identity.users (id) on delete cascade,
+          created_at timestamptz not null default now(),
+          expires_at timestamptz not null,
+          used_at timestamptz,
+          revoked_at timestamptz
+        )`);
+      await db.raw('create index refresh_tokens_family_idx on identity.refresh_tokens (family_id)');
+      await db.raw('create index refresh_tokens_user_idx on identity.refresh_tokens (user_id)');
+
+      // Development and test only (production keys come from the environment). At most one active key.
+      await db.raw(`
+        create table identity.signing_keys (
+          kid text primary key,
+          private_key_pem text not null,
+          public_jwk jsonb not null,
+          active boolean not null default true,
+          created_at timestamptz not null default now()
+        )`);
+      await db.raw('create unique index signing_keys_one_active on identity.signing_keys (active) where active');
+    },
+    async down(db) {
+      await db.raw('drop table if exists identity.signing_keys, identity.refresh_tokens, identity.users');
+    },
+  },
+  outboxMigration,
+];

@@ -1,0 +1,48 @@
+import amqplib, { type Channel, type ChannelModel } from 'amqplib';
+import { createTestDatabase, createTestVhost, eventually, request, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+import { startIdentity } from '../src/testing';
+import { registration } from './support';
+
+describe('identity events', () => {
+  let database: TestDatabase;
+  let vhost: TestVhost;
+  let identity: { url: string; close(): Promise<void> };
+  let connection: ChannelModel;
+  let channel: Channel;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('identity_events');
+    vhost = await createTestVhost('identity_events');
+    identity = await startIdentity({ databaseUrl: database.url, amqpUrl: vhost.url });
+    connection = await amqplib.connect(vhost.url);
+    channel = await connection.createChannel();
+  });
+  afterAll(async () => {
+    await connection.close();
+    await identity.close();
+    await database.drop();
+    await vhost.drop();
+  });
+
+  it('publishes identity.user.registered once for a registration and nothing for a refused one', async () => {
+    const body = registration();
+    const created = await request(identity.url, 'POST', '/api/v1/auth/register', { body, headers: { 'x-request-id': 'reg-1' } });
+    expect(created.status).toBe(201);
+    const duplicate = await request(identity.url, 'POST', '/api/v1/auth/register', { body: { ...body, email: String(body.email).toUpperCase() } });
+    expect(duplicate.status).toBe(400);
+
+    // Tenancy's queue takes identity.user.* (declared by identity on connect, before tenancy ever runs).
+    const message = await eventually(() => channel.get('tenancy', { noAck: true }), 10000);
+    const event = JSON.parse(message.content.toString('utf8'));
+    expect(message.properties.messageId).toBe(event.id);
+    expect(event).toMatchObject({
+      type: 'identity.user.registered',
+      organization_id: null,
+      actor_id: created.body.id,
+      request_id: 'reg-1',
+      data: { user: { id: created.body.id, email: body.email, first_name: 'Ada', last_name: 'Lovelace' }, date_joined: created.body.date_joined },
+    });
+    expect(JSON.stringify(event)).not.toContain(String(body.password));
+    expect(await channel.get('tenancy', { noAck: true })).toBe(false);
+  });
+});
