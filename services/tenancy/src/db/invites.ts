@@ -1,0 +1,140 @@
+// Invites: every SQL statement on tenancy.invites. Tokens are stored only as their SHA-256 hash.
+import type { CursorValue, Knex, Role } from '@taskflow/shared';
+import { whereAfter } from '@taskflow/shared';
+
+type Db = Knex | Knex.Transaction;
+
+export type StoredInviteStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
+export type InviteStatus = StoredInviteStatus;
+
+export interface InviteRow {
+  id: string;
+  organization_id: string;
+  email: string;
+  role: Role;
+  status: StoredInviteStatus;
+  invited_by: string;
+  created_at: Date;
+  expires_at: Date;
+  /** Computed: status as the client sees it (a pending invite past its expiry is `expired`). */
+  effective_status: InviteStatus;
+}
+
+const inviteColumns = (db: Db, alias = 'i') => [
+  `${alias}.id`,
+  `${alias}.organization_id`,
+  `${alias}.email`,
+  `${alias}.role`,
+  `${alias}.status`,
+  `${alias}.invited_by`,
+  `${alias}.created_at`,
+  `${alias}.expires_at`,
+  db.raw(`CASE WHEN ${alias}.status = 'pending' AND ${alias}.expires_at <= now() THEN 'expired' ELSE ${alias}.status END AS effective_status`),
+];
+
+export async function insertInvite(
+  trx: Knex.Transaction,
+  invite: { id: string; organizationId: string; email: string; role: Role; tokenHash: string; invitedBy: string; ttlMs: number },
+): Promise<InviteRow> {
+  const [row] = await trx({ i: 'invites' })
+    .insert({
+      id: invite.id,
+      organization_id: invite.organizationId,
+      email: invite.email,
+      role: invite.role,
+      token_hash: invite.tokenHash,
+      invited_by: invite.invitedBy,
+      expires_at: trx.raw(`now() + make_interval(secs => ?)`, [invite.ttlMs / 1000]),
+    })
+    .returning(inviteColumns(trx));
+  return row as InviteRow;
+}
+
+/**
+ * Closes the pending invites of the organization to that address (the new one replaces them):
+ * unexpired ones become `revoked`, expired ones `expired`. Returns the closed invites.
+ */
+export async function closePendingInvites(trx: Knex.Transaction, organizationId: string, email: string): Promise<InviteRow[]> {
+  const { rows } = await trx.raw(
+    `UPDATE invites i
+        SET status = CASE WHEN i.expires_at <= now() THEN 'expired' ELSE 'revoked' END, closed_at = now()
+      WHERE i.organization_id = ? AND lower(i.email) = lower(?) AND i.status = 'pending'
+      RETURNING i.id, i.organization_id, i.email, i.role, i.status, i.invited_by, i.created_at, i.expires_at, i.status AS effective_status`,
+    [organizationId, email],
+  );
+  return rows as InviteRow[];
+}
+
+export async function inviteById(db: Db, inviteId: string): Promise<InviteRow | undefined> {
+  return db({ i: 'invites' }).where('i.id', inviteId).first(inviteColumns(db));
+}
+
+export async function inviteByTokenHash(db: Db, tokenHash: string): Promise<InviteRow | undefined> {
+  return db({ i: 'invites' }).where('i.token_hash', tokenHash).first(inviteColumns(db));
+}
+
+/** Revokes the invite if it is still pending; returns it, or undefined when it was not pending. */
+export async function revokeInvite(trx: Knex.Transaction, inviteId: string): Promise<InviteRow | undefined> {
+  const [row] = await trx({ i: 'invites' })
+    .where({ 'i.id': inviteId, 'i.status': 'pending' })
+    .update({ status: 'revoked', closed_at: trx.fn.now() })
+    .returning(inviteColumns(trx));
+  return row as InviteRow | undefined;
+}
+
+/**
+ * The accept, as ONE conditional update: only a pending, unexpired invite addressed to `email` moves
+ * to accepted. Of concurrent accepts exactly one gets the row; the others see it no longer pending.
+ */
+export async function acceptPendingInvite(trx: Knex.Transaction, tokenHash: string, email: string, userId: string): Promise<InviteRow | undefined> {
+  const [row] = await trx({ i: 'invites' })
+    .where({ 'i.token_hash': tokenHash, 'i.status': 'pending' })
+    .where('i.expires_at', '>', trx.fn.now())
+    .whereRaw('lower(i.email) = lower(?)', [email])
+    .update({ status: 'accepted', accepted_by: userId, closed_at: trx.fn.now() })
+    .returning(inviteColumns(trx));
+  return row as InviteRow | undefined;
+}
+
+const newestFirst = [
+  { column: 'i.created_at', descending: true },
+  { column: 'i.id', descending: true },
+];
+
+function page(query: Knex.QueryBuilder, limit: number, after?: CursorValue[]): Knex.QueryBuilder {
+  query.limit(limit + 1);
+  if (after) whereAfter(query, newestFirst, after);
+  else newestFirst.forEach((k) => query.orderBy(k.column, k.descending ? 'desc' : 'asc'));
+  return query;
+}
+
+function whereStatus(db: Db, query: Knex.QueryBuilder, status: InviteStatus): void {
+  if (status === 'pending') query.where('i.status', 'pending').where('i.expires_at', '>', db.fn.now());
+  else if (status === 'expired')
+    query.where((q) => q.where('i.status', 'expired').orWhere((p) => p.where('i.status', 'pending').where('i.expires_at', '<=', db.fn.now())));
+  else query.where('i.status', status);
+}
+
+export async function listInvites(
+  db: Db,
+  organizationId: string,
+  filter: { status?: InviteStatus },
+  limit: number,
+  after?: CursorValue[],
+): Promise<InviteRow[]> {
+  const query = db({ i: 'invites' }).where('i.organization_id', organizationId).select(inviteColumns(db));
+  if (filter.status) whereStatus(db, query, filter.status);
+  return page(query, limit, after);
+}
+
+/** Pending, unexpired invites addressed to `email` (any case). */
+export async function listPendingInvitesTo(db: Db, email: string, limit: number, after?: CursorValue[]): Promise<InviteRow[]> {
+  const query = db({ i: 'invites' })
+    .whereRaw('lower(i.email) = lower(?)', [email])
+    .where('i.status', 'pending')
+    .where('i.expires_at', '>', db.fn.now())
+    .select(inviteColumns(db));
+  return page(query, limit, after);
+}
+
+export const inviteCursor = (row: InviteRow): CursorValue[] => [row.created_at.toISOString(), row.id];

@@ -1,0 +1,78 @@
+// The tenancy schema: shared outbox/inbox/idempotency tables, then organizations, memberships,
+// invites, the user profile replica and the mail outbox.
+import { idempotencyMigration, inboxMigration, type Migration, outboxMigration } from '@taskflow/shared';
+
+export const TENANCY_SCHEMA = 'tenancy';
+
+const tenancyTables: Migration = {
+  name: '001_tenancy',
+  async up(db) {
+    // One sequence for every membership change, so versions keep increasing across leave and re-join.
+    await db.raw(`
+      CREATE SEQUENCE membership_version_seq;
+
+      CREATE TABLE organizations (
+        id uuid PRIMARY KEY,
+        name text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 255),
+        version integer NOT NULL DEFAULT 1,
+        created_at timestamptz(3) NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE memberships (
+        organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        user_id uuid NOT NULL,
+        role text NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        version bigint NOT NULL DEFAULT nextval('membership_version_seq'),
+        joined_at timestamptz(3) NOT NULL DEFAULT now(),
+        PRIMARY KEY (organization_id, user_id)
+      );
+      CREATE INDEX memberships_by_user ON memberships (user_id, organization_id);
+      CREATE INDEX memberships_by_join ON memberships (organization_id, joined_at, user_id);
+
+      -- Replica of identity's users (version -1: filled from an access token before any event arrived).
+      CREATE TABLE user_profiles (
+        user_id uuid PRIMARY KEY,
+        email text NOT NULL,
+        first_name text NOT NULL DEFAULT '',
+        last_name text NOT NULL DEFAULT '',
+        version bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX user_profiles_email ON user_profiles (lower(email));
+
+      CREATE TABLE invites (
+        id uuid PRIMARY KEY,
+        organization_id uuid NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+        email text NOT NULL,
+        role text NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+        -- 'expired' is stored only for a pending invite replaced after its expiry.
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'revoked', 'expired')),
+        token_hash text NOT NULL UNIQUE,
+        invited_by uuid NOT NULL,
+        created_at timestamptz(3) NOT NULL DEFAULT now(),
+        expires_at timestamptz(3) NOT NULL,
+        accepted_by uuid,
+        closed_at timestamptz
+      );
+      CREATE UNIQUE INDEX invites_one_pending ON invites (organization_id, lower(email)) WHERE status = 'pending';
+      CREATE INDEX invites_by_org ON invites (organization_id, created_at, id);
+      CREATE INDEX invites_pending_by_email ON invites (lower(email)) WHERE status = 'pending';
+
+      -- Mail written in the business transaction, sent by the mailer after commit; the body is cleared once sent.
+      CREATE TABLE mail_outbox (
+        id uuid PRIMARY KEY,
+        to_address text NOT NULL,
+        subject text NOT NULL,
+        text_body text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        sent_at timestamptz
+      );
+      CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE sent_at IS NULL;
+    `);
+  },
+};
+
+export const migrations: readonly Migration[] = [outboxMigration, inboxMigration, idempotencyMigration, tenancyTables];

@@ -1,0 +1,76 @@
+// Organizations: every SQL statement on tenancy.organizations.
+import type { CursorValue, Knex, Role } from '@taskflow/shared';
+import { whereAfter } from '@taskflow/shared';
+
+type Db = Knex | Knex.Transaction;
+
+export interface OrganizationRow {
+  id: string;
+  name: string;
+  version: number;
+  created_at: Date;
+}
+
+export interface OrganizationForUser extends OrganizationRow {
+  role: Role;
+}
+
+const columns = ['o.id', 'o.name', 'o.version', 'o.created_at', 'm.role'];
+
+export async function insertOrganization(trx: Knex.Transaction, row: { id: string; name: string }): Promise<OrganizationRow> {
+  const [created] = await trx('organizations').insert(row).returning(['id', 'name', 'version', 'created_at']);
+  return created as OrganizationRow;
+}
+
+/** The organization with the user's role, or undefined when the user is not a member (or it does not exist). */
+export async function organizationForUser(db: Db, organizationId: string, userId: string): Promise<OrganizationForUser | undefined> {
+  return db({ o: 'organizations' })
+    .join({ m: 'memberships' }, 'm.organization_id', 'o.id')
+    .where({ 'o.id': organizationId, 'm.user_id': userId })
+    .first(columns);
+}
+
+/**
+ * Locks the organization row for the rest of the transaction: membership changes of one organization
+ * run one at a time, so the last-owner rule holds under concurrency. Does not block inserts that
+ * only reference it (FOR NO KEY UPDATE).
+ */
+export async function lockOrganization(trx: Knex.Transaction, organizationId: string): Promise<OrganizationRow | undefined> {
+  return trx('organizations').where({ id: organizationId }).forNoKeyUpdate().first(['id', 'name', 'version', 'created_at']);
+}
+
+export const organizationSortKeys = [
+  { column: 'o.created_at', descending: false },
+  { column: 'o.id', descending: false },
+];
+
+export async function listOrganizationsForUser(db: Db, userId: string, limit: number, after?: CursorValue[]): Promise<OrganizationForUser[]> {
+  const query = db({ o: 'organizations' })
+    .join({ m: 'memberships' }, 'm.organization_id', 'o.id')
+    .where('m.user_id', userId)
+    .select(columns)
+    .limit(limit + 1);
+  if (after) whereAfter(query, organizationSortKeys, after);
+  else organizationSortKeys.forEach((k) => query.orderBy(k.column, k.descending ? 'desc' : 'asc'));
+  return query;
+}
+
+/** Renames when `expectedVersion` (if given) still matches; returns the new row, or undefined on a version mismatch. */
+export async function renameOrganization(
+  trx: Knex.Transaction,
+  organizationId: string,
+  name: string,
+  expectedVersion?: number,
+): Promise<OrganizationRow | undefined> {
+  const query = trx('organizations')
+    .where({ id: organizationId })
+    .update({ name, version: trx.raw('version + 1') })
+    .returning(['id', 'name', 'version', 'created_at']);
+  if (expectedVersion !== undefined) query.where({ version: expectedVersion });
+  const [row] = await query;
+  return row as OrganizationRow | undefined;
+}
+
+export async function deleteOrganization(trx: Knex.Transaction, organizationId: string): Promise<void> {
+  await trx('organizations').where({ id: organizationId }).delete();
+}

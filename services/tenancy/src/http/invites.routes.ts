@@ -1,0 +1,104 @@
+// /api/v1/invites (and the original's /api/v1/organizations/invite aliases): send, list, revoke, accept.
+import { ApiRoutes, currentUser, idempotent, pageQuerySchema, type RouteHandler, toPage } from '@taskflow/shared';
+import type { z } from 'zod';
+import type { TenancyContext } from '../domain/context';
+import { acceptInvite, createInvite, inviteCursor, listInvites, listMyInvites, revokeInvite } from '../domain/invites';
+import { presentInvite, presentOrganization } from './presenters';
+import {
+  acceptedInviteSchema,
+  createdInviteSchema,
+  decodeKeyset,
+  inviteBody,
+  invitePage,
+  inviteParams,
+  invitesQuery,
+  tokenParams,
+} from './schemas';
+
+const tags = ['invites'];
+const inviteErrors = 'Invalid input, or `detail` "User already in organization"';
+const acceptErrors = '`detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch"; then "User already in organization"';
+
+export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
+  const send: RouteHandler<typeof inviteBody, undefined, undefined> = async (ctx, { body }) => {
+    const caller = currentUser(ctx);
+    // The stored (replayable) response never holds the token: it exists in clear only in this response and the mail.
+    let token: string | undefined;
+    const response = await idempotent(ctx, tenancy.db, caller.id, body, async (trx) => {
+      const created = await createInvite(tenancy, trx, caller, body);
+      token = created.token;
+      return { status: 201, body: presentInvite(created.invite) };
+    });
+    tenancy.mailQueued();
+    ctx.status = response.status;
+    ctx.body = token === undefined ? response.body : { ...(response.body as object), token };
+  };
+
+  const accept: RouteHandler<undefined, undefined, typeof tokenParams> = async (ctx, { params }) => {
+    const caller = currentUser(ctx);
+    const response = await idempotent(ctx, tenancy.db, caller.id, null, async (trx) => {
+      const { organization, role } = await acceptInvite(tenancy, trx, caller, params.token);
+      return { status: 200, body: { detail: 'Invite accepted', organization: presentOrganization(organization), role } };
+    });
+    ctx.status = response.status;
+    ctx.body = response.body;
+  };
+
+  const sendSpec = (path: string, summary: string) => ({
+    method: 'post' as const,
+    path,
+    summary,
+    tags,
+    body: inviteBody,
+    responses: { 201: { description: 'Sent; the accept link is mailed', schema: createdInviteSchema }, 400: { description: inviteErrors }, 403: { description: 'Members may not invite; admins may not invite owners' } },
+  });
+  const acceptSpec = (path: string, summary: string) => ({
+    method: 'post' as const,
+    path,
+    summary,
+    tags,
+    params: tokenParams,
+    responses: { 200: { description: 'Accepted; the caller is now a member', schema: acceptedInviteSchema }, 400: { description: acceptErrors } },
+  });
+
+  return routes
+    .add(sendSpec('/api/v1/invites', 'Invite an address to an organization (owner, admin)'), send)
+    .add(sendSpec('/api/v1/organizations/invite', 'Alias of POST /api/v1/invites/'), send)
+    .add(acceptSpec('/api/v1/invites/accept/:token', 'Accept an invite addressed to the caller'), accept)
+    .add(acceptSpec('/api/v1/organizations/invite/accept/:token', 'Alias of POST /api/v1/invites/accept/{token}/'), accept)
+    .add(
+      {
+        method: 'get',
+        path: '/api/v1/invites',
+        summary: "An organization's invites, newest first (owner, admin)",
+        tags,
+        query: invitesQuery,
+        responses: { 200: { description: 'A page of invites', schema: invitePage }, 403: { description: 'Members may not list invites' }, 404: { description: 'Not a member of that organization' } },
+      },
+      async (ctx, { query }: { query: z.output<typeof invitesQuery> }) => {
+        const rows = await listInvites(tenancy, currentUser(ctx), query.organization, query.status, query.limit, decodeKeyset(query.cursor));
+        ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
+      },
+    )
+    .add(
+      { method: 'get', path: '/api/v1/invites/mine', summary: "Pending invites addressed to the caller's email, newest first", tags, query: pageQuerySchema, responses: { 200: { description: 'A page of invites', schema: invitePage } } },
+      async (ctx, { query }) => {
+        const rows = await listMyInvites(tenancy, currentUser(ctx), query.limit, decodeKeyset(query.cursor));
+        ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
+      },
+    )
+    .add(
+      {
+        method: 'delete',
+        path: '/api/v1/invites/:id',
+        summary: 'Revoke an invite (owner; admin for member and admin invites)',
+        tags,
+        params: inviteParams,
+        responses: { 204: { description: 'Revoked (also when it already was)' }, 403: { description: 'The caller may not revoke it' }, 409: { description: 'Already accepted' } },
+      },
+      async (ctx, { params }) => {
+        await revokeInvite(tenancy, currentUser(ctx), params.id);
+        ctx.status = 204;
+      },
+    );
+}

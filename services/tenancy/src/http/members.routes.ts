@@ -1,0 +1,50 @@
+// /api/v1/organizations/:id/members: list, change a role, remove (yourself = leave).
+import { ApiRoutes, currentUser, etagOf, expectedVersion, pageQuerySchema, toPage } from '@taskflow/shared';
+import type { TenancyContext } from '../domain/context';
+import { changeMemberRole, listMembers, memberCursor, removeMember } from '../domain/members';
+import { presentMember } from './presenters';
+import { decodeKeyset, memberPage, memberParams, memberRoleBody, memberSchema, organizationParams } from './schemas';
+
+const tags = ['members'];
+const conflicts = { 403: { description: 'The caller may not act on this member' }, 409: { description: '`last_owner`: an organization keeps at least one owner' }, 412: { description: 'If-Match does not match' } };
+
+export function memberRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
+  return routes
+    .add(
+      { method: 'get', path: '/api/v1/organizations/:id/members', summary: 'Members of an organization', tags, params: organizationParams, query: pageQuerySchema, responses: { 200: { description: 'A page of members', schema: memberPage } } },
+      async (ctx, { params, query }) => {
+        const rows = await listMembers(tenancy, currentUser(ctx), params.id, query.limit, decodeKeyset(query.cursor));
+        ctx.body = toPage(ctx, rows, query.limit, memberCursor, presentMember);
+      },
+    )
+    .add(
+      {
+        method: 'patch',
+        path: '/api/v1/organizations/:id/members/:user_id',
+        summary: "Change a member's role (admins: members and admins only, never to owner)",
+        tags,
+        params: memberParams,
+        body: memberRoleBody,
+        responses: { 200: { description: 'The member (ETag for If-Match)', schema: memberSchema }, ...conflicts },
+      },
+      async (ctx, { params, body }) => {
+        const member = await changeMemberRole(tenancy, currentUser(ctx), params.id, params.user_id, body.role, expectedVersion(ctx));
+        ctx.set('ETag', etagOf(member.version));
+        ctx.body = presentMember(member);
+      },
+    )
+    .add(
+      {
+        method: 'delete',
+        path: '/api/v1/organizations/:id/members/:user_id',
+        summary: 'Remove a member, or leave when it is yourself',
+        tags,
+        params: memberParams,
+        responses: { 204: { description: 'Removed' }, ...conflicts },
+      },
+      async (ctx, { params }) => {
+        await removeMember(tenancy, currentUser(ctx), params.id, params.user_id, expectedVersion(ctx));
+        ctx.status = 204;
+      },
+    );
+}

@@ -1,0 +1,76 @@
+// /api/v1/organizations: create, list, read, rename, delete.
+import { ApiRoutes, currentUser, etagOf, expectedVersion, idempotent, pageQuerySchema, toPage } from '@taskflow/shared';
+import type { TenancyContext } from '../domain/context';
+import {
+  createOrganization,
+  deleteOrganization,
+  getOrganization,
+  listOrganizations,
+  organizationCursor,
+  renameOrganization,
+} from '../domain/organizations';
+import { presentOrganization } from './presenters';
+import { decodeKeyset, organizationBody, organizationPage, organizationParams, organizationSchema } from './schemas';
+
+const tags = ['organizations'];
+
+export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
+  return routes
+    .add(
+      { method: 'get', path: '/api/v1/organizations', summary: 'Organizations the caller belongs to', tags, query: pageQuerySchema, responses: { 200: { description: 'A page of organizations', schema: organizationPage } } },
+      async (ctx, { query }) => {
+        const rows = await listOrganizations(tenancy, currentUser(ctx), query.limit, decodeKeyset(query.cursor));
+        ctx.body = toPage(ctx, rows, query.limit, organizationCursor, presentOrganization);
+      },
+    )
+    .add(
+      { method: 'post', path: '/api/v1/organizations', summary: 'Create an organization (the caller becomes its owner)', tags, body: organizationBody, responses: { 201: { description: 'Created', schema: organizationSchema } } },
+      async (ctx, { body }) => {
+        const caller = currentUser(ctx);
+        const response = await idempotent(ctx, tenancy.db, caller.id, body, async (trx) => ({
+          status: 201,
+          body: presentOrganization(await createOrganization(tenancy, trx, caller, body.name)),
+        }));
+        ctx.status = response.status;
+        ctx.body = response.body;
+      },
+    )
+    .add(
+      { method: 'get', path: '/api/v1/organizations/:id', summary: 'One organization', tags, params: organizationParams, responses: { 200: { description: 'The organization (ETag for If-Match)', schema: organizationSchema } } },
+      async (ctx, { params }) => {
+        const org = await getOrganization(tenancy, currentUser(ctx), params.id);
+        ctx.set('ETag', etagOf(org.version));
+        ctx.body = presentOrganization(org);
+      },
+    )
+    .add(
+      {
+        method: 'patch',
+        path: '/api/v1/organizations/:id',
+        summary: 'Rename an organization (owner, admin; honours If-Match)',
+        tags,
+        params: organizationParams,
+        body: organizationBody,
+        responses: { 200: { description: 'Renamed', schema: organizationSchema }, 403: { description: 'Members may not rename' }, 412: { description: 'If-Match does not match' } },
+      },
+      async (ctx, { params, body }) => {
+        const org = await renameOrganization(tenancy, currentUser(ctx), params.id, body.name, expectedVersion(ctx));
+        ctx.set('ETag', etagOf(org.version));
+        ctx.body = presentOrganization(org);
+      },
+    )
+    .add(
+      {
+        method: 'delete',
+        path: '/api/v1/organizations/:id',
+        summary: 'Delete an organization with its memberships and invites (owner; honours If-Match)',
+        tags,
+        params: organizationParams,
+        responses: { 204: { description: 'Deleted' }, 403: { description: 'Only owners delete' }, 412: { description: 'If-Match does not match' } },
+      },
+      async (ctx, { params }) => {
+        await deleteOrganization(tenancy, currentUser(ctx), params.id, expectedVersion(ctx));
+        ctx.status = 204;
+      },
+    );
+}

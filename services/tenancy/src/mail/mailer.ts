@@ -1,0 +1,106 @@
+// Sends the mail outbox after commit: woken in-process when mail is queued, polling as the fallback.
+// A failing server is retried with exponential backoff, forever; a sent message's body is cleared.
+import type { Knex, Logger } from '@taskflow/shared';
+import { claimDueMail, markMailFailed, markMailSent, nextMailDueAt } from '../db/mail-outbox';
+import type { MailTransport } from './transports';
+
+export interface MailerOptions {
+  db: Knex;
+  transport: MailTransport;
+  from: string;
+  logger: Logger;
+  /** Log message bodies (they hold invite links) at info level: development only. */
+  logBodies?: boolean;
+  pollIntervalMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  batchSize?: number;
+}
+
+export class Mailer {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private draining: Promise<void> | undefined;
+  private wakeAgain = false;
+  private failures = 0;
+  sent = 0;
+
+  constructor(private readonly options: MailerOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.wake();
+  }
+
+  /** Sends what is due now (or right after the round in progress). */
+  wake(): void {
+    if (!this.running) return;
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.wakeAgain) {
+        this.wakeAgain = false;
+        this.wake();
+      }
+    });
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), Math.max(0, ms));
+    this.timer.unref();
+  }
+
+  private retryDelay(attempts: number): number {
+    const base = this.options.retryBaseMs ?? 1000;
+    const max = this.options.retryMaxMs ?? 10 * 60_000;
+    return Math.min(max, base * 2 ** Math.min(attempts, 30));
+  }
+
+  private async drain(): Promise<void> {
+    const poll = this.options.pollIntervalMs ?? 5000;
+    const batchSize = this.options.batchSize ?? 20;
+    try {
+      while (this.running && (await this.sendBatch(batchSize)) === batchSize);
+      this.failures = 0;
+      const due = await nextMailDueAt(this.options.db);
+      this.schedule(due ? Math.min(poll, due.getTime() - Date.now()) : poll);
+    } catch (err) {
+      this.failures += 1;
+      if (this.failures === 1 || this.failures % 20 === 0) this.options.logger.warn({ err: (err as Error).message }, 'mailer failed; retrying');
+      this.schedule(Math.min(poll, this.retryDelay(this.failures)));
+    }
+  }
+
+  /** One round in one transaction: claim due mail, try each, record the outcome. Returns how many were claimed. */
+  private async sendBatch(limit: number): Promise<number> {
+    const { db, transport, from, logger } = this.options;
+    return db.transaction(async (trx) => {
+      const due = await claimDueMail(trx, limit);
+      for (const mail of due) {
+        try {
+          const where = await transport.deliver({ id: mail.id, from, to: mail.to_address, subject: mail.subject, text: mail.text_body });
+          await markMailSent(trx, mail.id);
+          this.sent += 1;
+          logger.info({ to: mail.to_address, transport: transport.kind, ...(where ? { file: where } : {}), ...(this.options.logBodies ? { body: mail.text_body } : {}) }, 'mail sent');
+        } catch (err) {
+          const retryIn = this.retryDelay(mail.attempts);
+          await markMailFailed(trx, mail.id, retryIn, (err as Error).message);
+          logger.warn({ to: mail.to_address, attempt: mail.attempts + 1, retry_in_ms: retryIn, err: (err as Error).message }, 'mail not sent; will retry');
+        }
+      }
+      return due.length;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.draining;
+    await this.options.transport.close();
+  }
+}

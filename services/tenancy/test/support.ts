@@ -1,0 +1,131 @@
+// One tenancy per test file on its own database and vhost, with helpers to make users, orgs and members.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import amqplib, { type ChannelModel } from 'amqplib';
+import { createDb, type EventEnvelope, type Knex, type Role } from '@taskflow/shared';
+import {
+  createTestDatabase,
+  createTestTokens,
+  createTestVhost,
+  type JsonResponse,
+  request,
+  type TestDatabase,
+  type TestTokens,
+  type TestVhost,
+} from '@taskflow/shared/testing';
+import { type StartTenancyOptions, startTenancy } from '../src/testing';
+
+export const SERVICE_TOKEN = 'test-service-token-0123456789';
+
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+export interface Harness {
+  url: string;
+  db: Knex;
+  tokens: TestTokens;
+  database: TestDatabase;
+  vhost: TestVhost;
+  mailDir: string;
+  user(email?: string): TestUser;
+  call<T = any>(method: string, path: string, user?: TestUser, options?: { body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<JsonResponse<T>>;
+  createOrg(owner: TestUser, name?: string): Promise<{ id: string; name: string }>;
+  invite(actor: TestUser, organization: string, email: string, role?: Role): Promise<JsonResponse>;
+  /** Invites `user` with `role` (sent by `owner`) and accepts. */
+  addMember(owner: TestUser, organization: string, user: TestUser, role: Role): Promise<void>;
+  /** A snapshot of the rows of every tenancy table, to assert that a refused request changed nothing. */
+  snapshot(): Promise<Record<string, unknown[]>>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(extra: Partial<StartTenancyOptions> = {}): Promise<Harness> {
+  const database = await createTestDatabase('tf_tenancy');
+  const vhost = await createTestVhost('tf_tenancy');
+  const tokens = createTestTokens();
+  const mailDir = await mkdtemp(path.join(tmpdir(), 'tenancy-mail-'));
+  const tenancy = await startTenancy({
+    databaseUrl: database.url,
+    amqpUrl: vhost.url,
+    verifier: tokens.verifier,
+    serviceToken: SERVICE_TOKEN,
+    mailOutboxDir: mailDir,
+    ...extra,
+  });
+  const db = createDb({ url: database.url, schema: 'tenancy', poolMax: 3 });
+
+  const call: Harness['call'] = (method, p, user, options = {}) => request(tenancy.url, method, p, { ...options, token: user?.token });
+  const user: Harness['user'] = (email) => {
+    const id = randomUUID();
+    const address = email ?? `user-${id.slice(0, 8)}@example.com`;
+    return { id, email: address, token: tokens.sign({ id, email: address }) };
+  };
+  const invite: Harness['invite'] = (actor, organization, email, role) =>
+    call('POST', '/api/v1/invites/', actor, { body: { organization, email, ...(role ? { role } : {}) } });
+
+  return {
+    url: tenancy.url,
+    db,
+    tokens,
+    database,
+    vhost,
+    mailDir,
+    user,
+    call,
+    invite,
+    async createOrg(owner, name = `Org ${randomUUID().slice(0, 6)}`) {
+      const res = await call('POST', '/api/v1/organizations/', owner, { body: { name } });
+      if (res.status !== 201) throw new Error(`create org: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
+    async addMember(owner, organization, member, role) {
+      const sent = await invite(owner, organization, member.email, role);
+      if (sent.status !== 201) throw new Error(`invite: ${sent.status} ${JSON.stringify(sent.body)}`);
+      const accepted = await call('POST', `/api/v1/invites/accept/${sent.body.token}/`, member);
+      if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+    },
+    async snapshot() {
+      const tables = ['organizations', 'memberships', 'invites', 'user_profiles'];
+      const result: Record<string, unknown[]> = {};
+      const order: Record<string, string[]> = { memberships: ['organization_id', 'user_id'], user_profiles: ['user_id'] };
+      for (const t of tables) result[t] = await db(t).select('*').orderBy(order[t] ?? ['id']);
+      // Only what a request writes: the mailer and the relay update these rows on their own.
+      result.mail_outbox = await db('mail_outbox').select('id', 'to_address', 'subject', 'created_at').orderBy('id');
+      result.outbox = await db('outbox').select('id').orderBy('seq');
+      return result;
+    },
+    async close() {
+      await tenancy.close();
+      await db.destroy();
+      await database.drop();
+      await vhost.drop();
+      await rm(mailDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Collects every event of the test vhost from the `audit` queue (it is bound to `#`). */
+export async function collectEvents(vhostUrl: string): Promise<{ events: EventEnvelope[]; close(): Promise<void> }> {
+  const connection: ChannelModel = await amqplib.connect(vhostUrl);
+  const channel = await connection.createChannel();
+  const events: EventEnvelope[] = [];
+  await channel.consume(
+    'audit',
+    (msg) => {
+      if (!msg) return;
+      events.push(JSON.parse(msg.content.toString('utf8')) as EventEnvelope);
+      channel.ack(msg);
+    },
+    { noAck: false },
+  );
+  return {
+    events,
+    async close() {
+      await connection.close();
+    },
+  };
+}
