@@ -1,0 +1,41 @@
+// What audit does with each event it consumes (queue `audit`, bound to every event type). Each runs
+// in the consumer's transaction together with the inbox row, so every event is applied exactly once.
+import { applyMembershipEvent, type EventEnvelope, type EventHandler, type EventType, type Knex } from '@taskflow/shared';
+import { insertActivity } from '../db/activity';
+import { activityOf } from '../domain/activity';
+import type { AnyEvent } from '../domain/describe';
+
+/** Records the event as one activity entry of its organization (events of no organization are skipped). */
+async function recordActivity(trx: Knex.Transaction, event: EventEnvelope): Promise<void> {
+  const record = activityOf(event as AnyEvent);
+  if (record) await insertActivity(trx, record);
+}
+
+type MembershipType = 'tenancy.membership.added' | 'tenancy.membership.role_changed' | 'tenancy.membership.removed';
+
+/** Keeps the membership replica (who may read which organization's log) current, and records the change. */
+async function recordMembershipChange(trx: Knex.Transaction, event: EventEnvelope<MembershipType>): Promise<void> {
+  await applyMembershipEvent(trx, event);
+  await recordActivity(trx, event);
+}
+
+/** Every event type has an entry here (the type requires it), so no declared event goes unrecorded. */
+export const auditHandlers: { [T in EventType]: EventHandler<T> } = {
+  'identity.user.registered': recordActivity,
+  'identity.user.updated': recordActivity,
+  'tenancy.organization.created': recordActivity,
+  'tenancy.organization.renamed': recordActivity,
+  'tenancy.organization.deleted': recordActivity,
+  'tenancy.membership.added': recordMembershipChange,
+  'tenancy.membership.role_changed': recordMembershipChange,
+  'tenancy.membership.removed': recordMembershipChange,
+  'tenancy.invite.sent': recordActivity,
+  'tenancy.invite.revoked': recordActivity,
+  'tenancy.invite.accepted': recordActivity,
+  'work.project.created': recordActivity,
+  'work.project.updated': recordActivity,
+  'work.project.deleted': recordActivity,
+  'work.task.created': recordActivity,
+  'work.task.updated': recordActivity,
+  'work.task.deleted': recordActivity,
+};

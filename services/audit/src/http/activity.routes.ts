@@ -1,0 +1,113 @@
+// GET /api/v1/activity/: validate the filters, read the caller's entries, shape one page.
+import {
+  type AccessTokenVerifier,
+  ApiRoutes,
+  AppError,
+  authenticate,
+  currentUser,
+  decodeCursor,
+  pageQuerySchema,
+  pageSchema,
+  toPage,
+} from '@taskflow/shared';
+import { z } from 'zod';
+import { visibleTo } from '../domain/activity';
+import { type ActivityPosition, type ActivityReaders, listActivityForUser, type ReadableActivity } from '../domain/list-activity';
+
+const tags = ['activity'];
+
+const timestamp = (description: string) =>
+  z.iso
+    .datetime({ offset: true, error: 'Enter an RFC 3339 timestamp, e.g. 2026-11-27T21:50:59Z.' })
+    .transform((value) => new Date(value))
+    .meta({ description });
+
+const uuid = (description: string) => z.uuid({ error: 'Must be a valid UUID.' }).meta({ description });
+
+export const activityQuery = pageQuerySchema.extend({
+  organization: uuid('Only this organization (404 if the caller is not a member of it).').optional(),
+  actor: uuid('Only entries by this user.').optional(),
+  verb: z.string().min(1).max(100).optional().meta({ description: 'Only this verb, e.g. `task.updated`.' }),
+  target_type: z
+    .string()
+    .min(1)
+    .max(50)
+    .optional()
+    .meta({ description: 'Only entries about this kind of thing: `organization`, `member`, `invite`, `project` or `task`.' }),
+  target_id: uuid('Only entries about this thing (with `target_type` or alone).').optional(),
+  since: timestamp('Only entries at or after this time (RFC 3339).').optional(),
+  until: timestamp('Only entries before this time (RFC 3339).').optional(),
+});
+
+export const activityEntrySchema = z.object({
+  id: z.uuid().meta({ description: 'The id of the event this entry records.' }),
+  organization: z.uuid(),
+  actor: z.uuid().nullable().meta({ description: 'The user who did it; null for changes made by the system.' }),
+  actor_email: z.string().nullable(),
+  verb: z.string().meta({ description: 'Machine-readable, e.g. `task.updated`, `membership.role_changed`, `invite.sent`.' }),
+  action: z.string().meta({
+    description: "Human sentence, e.g. `Updated task 'Write spec'`. Invitee email addresses appear only for owners and admins.",
+  }),
+  target: z.object({ type: z.string(), id: z.uuid() }),
+  changes: z
+    .record(z.string(), z.tuple([z.unknown(), z.unknown()]))
+    .meta({ description: 'Changed fields as `[old, new]`; empty when nothing but the action itself is recorded.' }),
+  created_at: z.iso.datetime().meta({ description: 'When the change happened (RFC 3339 UTC with Z).' }),
+  request_id: z.string().nullable().meta({ description: 'The X-Request-Id of the request that made the change.' }),
+});
+
+export type ActivityEntry = z.output<typeof activityEntrySchema>;
+
+const invalidCursor = () => new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
+const cursorShape = z.tuple([z.iso.datetime(), z.uuid()]);
+
+function positionOf(cursor: string | undefined): ActivityPosition | undefined {
+  if (cursor === undefined) return undefined;
+  const parsed = cursorShape.safeParse(decodeCursor(cursor, 2));
+  if (!parsed.success) throw invalidCursor();
+  const [createdAt, id] = parsed.data;
+  return { created_at: new Date(createdAt), id };
+}
+
+function present(row: ReadableActivity): ActivityEntry {
+  const { action, changes } = visibleTo(row, row.reader_role);
+  return {
+    id: row.id,
+    organization: row.organization_id,
+    actor: row.actor_id,
+    actor_email: row.actor_email,
+    verb: row.verb,
+    action,
+    target: { type: row.target_type, id: row.target_id },
+    changes,
+    created_at: row.created_at.toISOString(),
+    request_id: row.request_id,
+  };
+}
+
+export function activityRoutes(readers: ActivityReaders, verifier: Pick<AccessTokenVerifier, 'verify'>): ApiRoutes {
+  const routes = new ApiRoutes({ authenticate: authenticate(verifier) });
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/v1/activity',
+      summary: "Activity of the caller's organizations, newest first",
+      tags,
+      query: activityQuery,
+      responses: {
+        200: { description: 'A page of entries, newest first (ties broken by id)', schema: pageSchema(activityEntrySchema) },
+        404: { description: '`organization` is not an organization the caller belongs to' },
+        503: { description: 'Memberships cannot be checked right now (with `Retry-After`)' },
+      },
+    },
+    async (http, { query }) => {
+      const { limit, cursor, ...filters } = query;
+      const after = positionOf(cursor);
+      const rows = await listActivityForUser(readers, currentUser(http).id, filters, after, limit + 1);
+      http.body = toPage(http, rows, limit, (row) => [row.created_at.toISOString(), row.id], present);
+    },
+  );
+
+  return routes;
+}
