@@ -1,0 +1,77 @@
+// The work schema: the shared mechanisms' tables, then projects and tasks with an index per hot list.
+import { idempotencyMigration, inboxMigration, membershipReplicaMigration, type Migration, outboxMigration } from '@taskflow/shared';
+
+export const WORK_SCHEMA = 'work';
+
+/** Task list orderings and the column each sorts by (ties broken by id in the same direction). */
+export const TASK_SORT_COLUMNS = {
+  created_at: 'created_at',
+  updated_at: 'updated_at',
+  due_date: 'due_key',
+  priority: 'priority_rank',
+} as const;
+
+const projectsAndTasks: Migration = {
+  name: '001_projects_tasks',
+  async up(db) {
+    // Timestamps keep milliseconds only, so a value read into a JS Date (and a cursor) is exact.
+    await db.raw(`
+      create table work.projects (
+        id uuid primary key default gen_random_uuid(),
+        organization_id uuid not null,
+        name varchar(255) not null,
+        description text not null default '',
+        version integer not null default 1,
+        created_at timestamptz(3) not null default now(),
+        updated_at timestamptz(3) not null default now(),
+        constraint projects_organization_id_key unique (organization_id, id)
+      )`);
+    await db.raw('create index projects_org_created on work.projects (organization_id, created_at, id)');
+
+    // (organization_id, project_id) references the project's own organization: a task can never
+    // sit in a project of another organization, whatever the application does.
+    await db.raw(`
+      create table work.tasks (
+        id uuid primary key default gen_random_uuid(),
+        organization_id uuid not null,
+        project_id uuid not null,
+        title varchar(255) not null,
+        description text not null default '',
+        assigned_to uuid,
+        status text not null default 'todo' check (status in ('todo', 'in_progress', 'review', 'done')),
+        priority text not null default 'medium' check (priority in ('low', 'medium', 'high')),
+        due_date date,
+        created_by uuid not null,
+        version integer not null default 1,
+        created_at timestamptz(3) not null default now(),
+        updated_at timestamptz(3) not null default now(),
+        -- Sort keys for keyset pagination: never NULL, so (key, id) comparisons are total.
+        priority_rank smallint generated always as (case priority when 'high' then 3 when 'medium' then 2 else 1 end) stored,
+        due_key date generated always as (coalesce(due_date, 'infinity'::date)) stored,
+        constraint tasks_project_fk foreign key (organization_id, project_id) references work.projects (organization_id, id)
+      )`);
+    // Every list is a scan of one of these, in either direction: by organization, by project, and
+    // by assignee within an organization ("assigned to me"), for each ordering. Every query also
+    // compares organization_id (scoping), so it leads or follows each equality column: all the
+    // conditions are index bounds and the scan returns rows already in order.
+    for (const column of Object.values(TASK_SORT_COLUMNS)) {
+      await db.raw(`create index tasks_org_${column} on work.tasks (organization_id, ${column}, id)`);
+      await db.raw(`create index tasks_project_${column} on work.tasks (organization_id, project_id, ${column}, id)`);
+      await db.raw(`create index tasks_assignee_${column} on work.tasks (assigned_to, organization_id, ${column}, id)`);
+    }
+    // A project lies in exactly one organization: without this the planner multiplies the two
+    // selectivities and underestimates project lists.
+    await db.raw('create statistics tasks_project_organization (dependencies) on project_id, organization_id from work.tasks');
+  },
+  async down(db) {
+    await db.raw('drop table if exists work.tasks, work.projects');
+  },
+};
+
+export const migrations: readonly Migration[] = [
+  outboxMigration,
+  inboxMigration,
+  idempotencyMigration,
+  membershipReplicaMigration,
+  projectsAndTasks,
+];

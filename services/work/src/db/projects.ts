@@ -1,0 +1,86 @@
+// Projects table: every statement about projects.
+import type { Knex } from '@taskflow/shared';
+import type { Project } from '../domain/model';
+import { acrossOrganizations, applyKeyset, type Keyset } from './keyset';
+
+type Db = Knex | Knex.Transaction;
+
+const TABLE = 'work.projects';
+const COLUMNS = ['id', 'organization_id', 'name', 'description', 'version', 'created_at', 'updated_at'];
+
+interface ProjectRow {
+  id: string;
+  organization_id: string;
+  name: string;
+  description: string;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function toProject(row: ProjectRow): Project {
+  return {
+    id: row.id,
+    organization: row.organization_id,
+    name: row.name,
+    description: row.description,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+    version: row.version,
+  };
+}
+
+/** The organization a project belongs to (only that, so no other tenant's data is loaded). */
+export async function projectOrganization(db: Db, id: string, options: { keyShare?: boolean } = {}): Promise<string | undefined> {
+  const query = db(TABLE).select('organization_id').where({ id }).first();
+  // Held while a task is written into the project, so the project cannot be deleted under it.
+  if (options.keyShare) query.forKeyShare();
+  const row = await query;
+  return row?.organization_id as string | undefined;
+}
+
+export async function findProject(
+  db: Db,
+  id: string,
+  organizationId: string,
+  options: { lock?: 'update' | 'delete' } = {},
+): Promise<Project | undefined> {
+  const query = db(TABLE).select(COLUMNS).where({ id, organization_id: organizationId }).first();
+  // An update leaves task writes (key share) alone; a delete waits for them and blocks new ones.
+  if (options.lock === 'update') query.forNoKeyUpdate();
+  if (options.lock === 'delete') query.forUpdate();
+  const row = (await query) as ProjectRow | undefined;
+  return row ? toProject(row) : undefined;
+}
+
+export async function insertProject(trx: Knex.Transaction, values: { organization_id: string; name: string; description: string }): Promise<Project> {
+  const [row] = await trx(TABLE).insert(values).returning(COLUMNS);
+  return toProject(row as ProjectRow);
+}
+
+export async function updateProject(trx: Knex.Transaction, id: string, values: Partial<Pick<Project, 'name' | 'description'>>): Promise<Project> {
+  const [row] = await trx(TABLE)
+    .where({ id })
+    .update({ ...values, version: trx.raw('version + 1'), updated_at: trx.fn.now() })
+    .returning(COLUMNS);
+  return toProject(row as ProjectRow);
+}
+
+export async function deleteProjectRow(trx: Knex.Transaction, id: string): Promise<void> {
+  await trx(TABLE).where({ id }).delete();
+}
+
+/** Newest first, in the organizations of `organizations` (a subquery of `organization_id`s). */
+export async function listProjects(db: Knex, organizations: Knex.QueryBuilder, after: Keyset['after'], limit: number): Promise<ProjectRow[]> {
+  const keyset: Keyset = { column: 'created_at', descending: true, after };
+  const perOrganization = applyKeyset(db(TABLE).select(COLUMNS).whereRaw('projects.organization_id = o.organization_id'), 'projects', keyset).limit(limit);
+  return acrossOrganizations(db, organizations, perOrganization, keyset, limit);
+}
+
+/** Deletes every project of an organization (its tasks must be gone), returning what was deleted. */
+export async function deleteProjectsOfOrganization(trx: Knex.Transaction, organizationId: string): Promise<Project[]> {
+  const rows = (await trx(TABLE).where({ organization_id: organizationId }).delete().returning(COLUMNS)) as ProjectRow[];
+  return rows.map(toProject);
+}
+
+export type { ProjectRow };

@@ -1,0 +1,166 @@
+// Tasks table: every statement about tasks.
+import { type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
+import type { Task, TaskPriority, TaskStatus } from '../domain/model';
+import { acrossOrganizations, applyKeyset, type Keyset } from './keyset';
+
+type Db = Knex | Knex.Transaction;
+
+const TABLE = 'work.tasks';
+// Dates as text: node-pg would turn a DATE into a local-midnight Date object.
+const COLUMNS = [
+  'id',
+  'organization_id',
+  'project_id',
+  'title',
+  'description',
+  'assigned_to',
+  'status',
+  'priority',
+  'created_by',
+  'version',
+  'created_at',
+  'updated_at',
+  'priority_rank',
+];
+const columns = (db: Db) => [...COLUMNS, 'due_key', db.raw('due_date::text as due_date'), db.raw('due_key::text as due_cursor')];
+
+export interface TaskRow {
+  id: string;
+  organization_id: string;
+  project_id: string;
+  title: string;
+  description: string;
+  assigned_to: string | null;
+  status: TaskStatus;
+  priority: TaskPriority;
+  due_date: string | null;
+  created_by: string;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  priority_rank: number;
+  /** `due_date`, or 'infinity' when there is none: the sort key of the `due_date` ordering, as text. */
+  due_cursor: string;
+}
+
+export function toTask(row: TaskRow): Task {
+  return {
+    id: row.id,
+    organization: row.organization_id,
+    project: row.project_id,
+    title: row.title,
+    description: row.description,
+    assigned_to: row.assigned_to,
+    status: row.status,
+    priority: row.priority,
+    due_date: row.due_date,
+    created_by: row.created_by,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+    version: row.version,
+  };
+}
+
+/** The writable columns, by their API names. */
+export interface TaskValues {
+  project: string;
+  title: string;
+  description: string;
+  assigned_to: string | null;
+  status: TaskStatus;
+  priority: TaskPriority;
+  due_date: string | null;
+}
+
+const toColumns = (values: Partial<TaskValues>) => {
+  const { project, ...rest } = values;
+  return project === undefined ? rest : { ...rest, project_id: project };
+};
+
+/** The organization a task belongs to (only that, so no other tenant's data is loaded). */
+export async function taskOrganization(db: Db, id: string): Promise<string | undefined> {
+  const row = await db(TABLE).select('organization_id').where({ id }).first();
+  return row?.organization_id as string | undefined;
+}
+
+export async function findTask(db: Db, id: string, organizationId: string, options: { forUpdate?: boolean } = {}): Promise<Task | undefined> {
+  const query = db(TABLE).select(columns(db)).where({ id, organization_id: organizationId }).first();
+  if (options.forUpdate) query.forUpdate();
+  const row = (await query) as TaskRow | undefined;
+  return row ? toTask(row) : undefined;
+}
+
+export async function insertTask(trx: Knex.Transaction, values: TaskValues & { organization_id: string; created_by: string }): Promise<Task> {
+  const [row] = await trx(TABLE).insert(toColumns(values)).returning(columns(trx));
+  return toTask(row as TaskRow);
+}
+
+export async function updateTaskRow(trx: Knex.Transaction, id: string, values: Partial<TaskValues>): Promise<Task> {
+  const [row] = await trx(TABLE)
+    .where({ id })
+    .update({ ...toColumns(values), version: trx.raw('version + 1'), updated_at: trx.fn.now() })
+    .returning(columns(trx));
+  return toTask(row as TaskRow);
+}
+
+export async function deleteTaskRow(trx: Knex.Transaction, id: string): Promise<void> {
+  await trx(TABLE).where({ id }).delete();
+}
+
+export async function deleteTasksWhere(trx: Knex.Transaction, where: { project_id: string } | { organization_id: string }): Promise<Task[]> {
+  const rows = (await trx(TABLE).where(where).delete().returning(columns(trx))) as TaskRow[];
+  return rows.map(toTask);
+}
+
+/** Unassigns every task of `userId` in an organization; returns the tasks as they were before. */
+export async function unassignTasksOf(trx: Knex.Transaction, organizationId: string, userId: string): Promise<Task[]> {
+  const rows = (await trx(TABLE)
+    .where({ organization_id: organizationId, assigned_to: userId })
+    .update({ assigned_to: null, version: trx.raw('version + 1'), updated_at: trx.fn.now() })
+    .returning(columns(trx))) as TaskRow[];
+  return rows.map((row) => toTask({ ...row, assigned_to: userId }));
+}
+
+export interface TaskFilters {
+  project?: string;
+  statuses?: TaskStatus[];
+  priority?: TaskPriority;
+  /** A user id, or null for unassigned tasks. */
+  assignedTo?: string | null;
+  /** Inclusive bounds on `due_date`; tasks without one never match. */
+  dueBefore?: string;
+  dueAfter?: string;
+  /** Case-insensitive text in the title or the description. */
+  q?: string;
+}
+
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** One page of tasks in the organizations of `organizations` (a subquery of `organization_id`s). */
+export async function listTasks(db: Knex, organizations: Knex.QueryBuilder, filters: TaskFilters, keyset: Keyset, limit: number): Promise<TaskRow[]> {
+  return taskPageQuery(db, organizations, filters, keyset, limit);
+}
+
+/** The statement behind `listTasks` (exported so a test can EXPLAIN it). */
+export function taskPageQuery(db: Knex, organizations: Knex.QueryBuilder, filters: TaskFilters, keyset: Keyset, limit: number): Knex.QueryBuilder {
+  const query = db(TABLE).select(columns(db)).whereRaw('tasks.organization_id = o.organization_id');
+  if (filters.project !== undefined) query.where('tasks.project_id', filters.project);
+  if (filters.statuses?.length) query.whereIn('tasks.status', filters.statuses);
+  if (filters.priority !== undefined) query.where('tasks.priority', filters.priority);
+  if (filters.assignedTo === null) query.whereNull('tasks.assigned_to');
+  else if (filters.assignedTo !== undefined) query.where('tasks.assigned_to', filters.assignedTo);
+  if (filters.dueBefore !== undefined) query.where('tasks.due_date', '<=', filters.dueBefore);
+  if (filters.dueAfter !== undefined) query.where('tasks.due_date', '>=', filters.dueAfter);
+  if (filters.q !== undefined) {
+    const pattern = likePattern(filters.q);
+    query.where((w) => w.whereRaw(`tasks.title ilike ? escape '\\'`, [pattern]).orWhereRaw(`tasks.description ilike ? escape '\\'`, [pattern]));
+  }
+  applyKeyset(query, 'tasks', keyset).limit(limit);
+  return acrossOrganizations(db, organizations, query, keyset, limit);
+}
+
+/** The replica's answer for one membership, read with a share lock so a concurrent removal waits for (or is seen by) this transaction. */
+export async function lockedRoleOf(trx: Knex.Transaction, organizationId: string, userId: string): Promise<string | null> {
+  const row = await trx(MEMBERSHIP_TABLE).select('role').where({ organization_id: organizationId, user_id: userId }).forShare().first();
+  return (row?.role as string | null | undefined) ?? null;
+}

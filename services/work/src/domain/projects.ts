@@ -1,0 +1,90 @@
+// Project use cases: who may act is decided by policy.ts; what exists is scoped by the caller's memberships.
+import { type Knex, notFound, preconditionFailed, validationFailed } from '@taskflow/shared';
+import * as projects from '../db/projects';
+import * as tasks from '../db/tasks';
+import { oneOrganization } from '../db/keyset';
+import { changesBetween, projectCreated, projectDeleted, projectUpdated, recordEvents, taskDeleted } from './events';
+import type { Actor, Project, WorkContext } from './model';
+import { authorize } from './policy';
+
+export interface ProjectInput {
+  organization: string;
+  name: string;
+  description: string;
+}
+
+export type ProjectChanges = Partial<Pick<Project, 'name' | 'description'>>;
+
+/** The organization of a project the caller belongs to, and the caller's role there; 404 otherwise. */
+async function projectScope(ctx: WorkContext, actor: Actor, id: string) {
+  const organization = await projects.projectOrganization(ctx.db, id);
+  if (!organization) throw notFound();
+  const role = await ctx.replica.requireRole(actor.id, organization);
+  return { organization, role };
+}
+
+/** `commit` runs the write in the transaction the caller chooses (an Idempotency-Key wraps it). */
+export async function createProject<R>(
+  ctx: WorkContext,
+  actor: Actor,
+  input: ProjectInput,
+  commit: (write: (trx: Knex.Transaction) => Promise<Project>) => Promise<R>,
+): Promise<R> {
+  // An organization the caller does not belong to is reported like one that does not exist.
+  const role = await ctx.replica.roleOf(actor.id, input.organization);
+  if (!role) throw validationFailed({ organization: ['Organization not found.'] });
+  authorize(role, { kind: 'project.create' });
+  return commit(async (trx) => {
+    const project = await projects.insertProject(trx, { organization_id: input.organization, name: input.name, description: input.description });
+    await recordEvents(ctx.outbox, trx, [projectCreated(project, actor)]);
+    return project;
+  });
+}
+
+export async function getProject(ctx: WorkContext, actor: Actor, id: string): Promise<Project> {
+  const { organization } = await projectScope(ctx, actor, id);
+  const project = await projects.findProject(ctx.db, id, organization);
+  if (!project) throw notFound();
+  return project;
+}
+
+export async function listProjects(ctx: WorkContext, actor: Actor, query: { organization?: string; after?: [string, string]; limit: number }) {
+  let organizations = ctx.replica.organizationsOf(actor.id);
+  if (query.organization !== undefined) {
+    await ctx.replica.requireRole(actor.id, query.organization);
+    organizations = oneOrganization(ctx.db, query.organization);
+  }
+  const rows = await projects.listProjects(ctx.db, organizations, query.after, query.limit);
+  return rows.map(projects.toProject);
+}
+
+/** PATCH and PUT: `changes` holds the fields sent; `expectedVersion` comes from If-Match. */
+export async function updateProject(ctx: WorkContext, actor: Actor, id: string, changes: ProjectChanges, expectedVersion?: number): Promise<Project> {
+  const { organization, role } = await projectScope(ctx, actor, id);
+  authorize(role, { kind: 'project.update' });
+  return ctx.db.transaction(async (trx) => {
+    const current = await projects.findProject(trx, id, organization, { lock: 'update' });
+    if (!current) throw notFound();
+    if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed();
+    const diff = changesBetween(current, changes);
+    if (Object.keys(diff).length === 0) return current;
+    const updated = await projects.updateProject(trx, id, changes);
+    await recordEvents(ctx.outbox, trx, [projectUpdated(updated, diff, actor)]);
+    return updated;
+  });
+}
+
+/** Deletes the project and its tasks; each task deletion is an event of its own. */
+export async function deleteProject(ctx: WorkContext, actor: Actor, id: string, expectedVersion?: number): Promise<void> {
+  const { organization, role } = await projectScope(ctx, actor, id);
+  authorize(role, { kind: 'project.delete' });
+  await ctx.db.transaction(async (trx) => {
+    // FOR UPDATE waits for tasks being written into the project and keeps new ones out.
+    const current = await projects.findProject(trx, id, organization, { lock: 'delete' });
+    if (!current) throw notFound();
+    if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed();
+    const deletedTasks = await tasks.deleteTasksWhere(trx, { project_id: id });
+    await projects.deleteProjectRow(trx, id);
+    await recordEvents(ctx.outbox, trx, [...deletedTasks.map((t) => taskDeleted(t, actor)), projectDeleted(current, actor)]);
+  });
+}

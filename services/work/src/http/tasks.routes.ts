@@ -1,0 +1,117 @@
+// /api/v1/tasks: validate, call the use case, shape the answer.
+import { ApiRoutes, currentUser, expectedVersion, idempotent, toPage } from '@taskflow/shared';
+import type { Middleware } from 'koa';
+import type { WorkContext } from '../domain/model';
+import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks';
+import { toTask } from '../db/tasks';
+import { taskCursorOf, taskSortOf } from './cursors';
+import { sendResource } from './present';
+import { createTaskBody, idParams, patchTaskBody, putTaskBody, taskListQuery, taskPageSchema, taskSchema } from './schemas';
+
+const tags = ['tasks'];
+const etag = 'The task, with an `ETag` (its `version`) to send back in `If-Match`';
+
+export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoutes {
+  const routes = new ApiRoutes({ authenticate });
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/api/v1/tasks',
+      summary: "Tasks of the caller's organizations, filtered and ordered",
+      tags,
+      query: taskListQuery,
+      responses: { 200: { description: 'A page of tasks', schema: taskPageSchema }, 404: { description: '`organization` is not one of the caller’s' } },
+    },
+    async (http, { query }) => {
+      const { limit, cursor, ordering, status, due_before, due_after, ...filters } = query;
+      const rows = await listTasks(ctx, currentUser(http), {
+        ...filters,
+        statuses: status,
+        dueBefore: due_before,
+        dueAfter: due_after,
+        ordering: taskSortOf(ordering, cursor),
+        limit: limit + 1,
+      });
+      http.body = toPage(http, rows, limit, (row) => taskCursorOf(ordering, row), toTask);
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/api/v1/tasks',
+      summary: 'Create a task (owner, admin); honours Idempotency-Key',
+      tags,
+      body: createTaskBody,
+      responses: {
+        201: { description: 'The new task', schema: taskSchema },
+        403: { description: 'The caller is a member without the role' },
+        422: { description: 'The Idempotency-Key was used with a different request' },
+      },
+    },
+    async (http, { body }) => {
+      const user = currentUser(http);
+      const response = await createTask(ctx, user, body, (write) => idempotent(http, ctx.db, user.id, body, async (trx) => ({ status: 201, body: await write(trx) })));
+      http.status = response.status;
+      http.body = response.body;
+    },
+  );
+
+  routes.add(
+    { method: 'get', path: '/api/v1/tasks/:id', summary: 'One task', tags, params: idParams, responses: { 200: { description: etag, schema: taskSchema } } },
+    async (http, { params }) => {
+      const task = await getTask(ctx, currentUser(http), params.id);
+      sendResource(http, task, task);
+    },
+  );
+
+  for (const [method, body] of [
+    ['patch', patchTaskBody],
+    ['put', putTaskBody],
+  ] as const) {
+    routes.add(
+      {
+        method,
+        path: '/api/v1/tasks/:id',
+        summary:
+          method === 'put'
+            ? 'Replace every writable field of a task (owner, admin)'
+            : 'Change some fields of a task (owner, admin: any; the assigned member: title, description, status, priority, due_date)',
+        tags,
+        params: idParams,
+        body,
+        responses: {
+          200: { description: etag, schema: taskSchema },
+          403: { description: 'Not allowed for the caller’s role, or a member sent a field they may not change' },
+          412: { description: '`If-Match` no longer matches; nothing changed' },
+        },
+      },
+      async (http, { params, body: input }) => {
+        const task = await updateTask(ctx, currentUser(http), params.id, input, expectedVersion(http));
+        sendResource(http, task, task);
+      },
+    );
+  }
+
+  routes.add(
+    {
+      method: 'delete',
+      path: '/api/v1/tasks/:id',
+      summary: 'Delete a task (owner, admin)',
+      tags,
+      params: idParams,
+      responses: {
+        204: { description: 'Deleted' },
+        403: { description: 'The caller is a member without the role' },
+        412: { description: '`If-Match` no longer matches; nothing changed' },
+      },
+    },
+    async (http, { params }) => {
+      await deleteTask(ctx, currentUser(http), params.id, expectedVersion(http));
+      http.status = 204;
+    },
+  );
+
+  return routes;
+}
