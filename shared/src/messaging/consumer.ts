@@ -30,7 +30,8 @@ export interface ConsumerOptions {
   queue: string;
   handlers: EventHandlers;
   logger: Logger;
-  prefetch?: number;
+  /** Messages applied in one transaction at most (one commit, one fsync, for the whole batch). */
+  batchSize?: number;
   /** Attempts before a failing message is dead-lettered. */
   maxAttempts?: number;
   retryDelayMs?: number;
@@ -50,13 +51,30 @@ function settle(action: () => void): void {
   }
 }
 
+interface Delivery {
+  channel: Channel;
+  msg: ConsumeMessage;
+  event: EventEnvelope;
+}
+
+/**
+ * Deliveries that arrive together are applied together: one transaction inserts their ids into the
+ * inbox and runs the handlers of the new ones, then they are acked. If that transaction fails, each
+ * message is retried alone, so one poison message cannot hold back the others.
+ */
 export class EventConsumer {
   private channel: Channel | undefined;
   private stopping = false;
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly pending: Delivery[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> | undefined;
   processed = 0;
 
   constructor(private readonly options: ConsumerOptions) {}
+
+  private get batchSize(): number {
+    return this.options.batchSize ?? 100;
+  }
 
   async start(): Promise<void> {
     await this.options.broker.onEveryConnect((model) => this.consume(model));
@@ -65,8 +83,8 @@ export class EventConsumer {
   private async consume(model: ChannelModel): Promise<void> {
     const channel = await model.createChannel();
     channel.on('error', (err: Error) => this.options.logger.warn({ err: err.message, queue: this.options.queue }, 'consumer channel error'));
-    // Keep in-flight handlers below the database pool size, so handlers never wait out the pool timeout.
-    await channel.prefetch(this.options.prefetch ?? 8);
+    // Two batches' worth: one being applied while the next arrives.
+    await channel.prefetch(this.batchSize * 2);
     await channel.consume(this.options.queue, (msg) => {
       if (msg === null) {
         // The broker cancelled the consumer (queue deleted or node failover): consume again.
@@ -74,55 +92,98 @@ export class EventConsumer {
         if (!this.stopping) void this.consume(model).catch((err: Error) => this.options.logger.error({ err: err.message }, 'resubscribe failed'));
         return;
       }
-      const work = this.handle(channel, msg).finally(() => this.inflight.delete(work));
-      this.inflight.add(work);
+      this.receive(channel, msg);
     });
     this.channel = channel;
   }
 
-  private async handle(channel: Channel, msg: ConsumeMessage): Promise<void> {
-    const { logger, db, handlers } = this.options;
+  private receive(channel: Channel, msg: ConsumeMessage): void {
+    if (this.stopping) return; // left unacked: the broker requeues it when the channel closes
     let event: EventEnvelope;
     try {
       event = envelopeSchema.parse(JSON.parse(msg.content.toString('utf8'))) as EventEnvelope;
     } catch {
-      logger.error({ message_id: msg.properties.messageId, queue: this.options.queue }, 'malformed message dead-lettered');
+      this.options.logger.error({ message_id: msg.properties.messageId, queue: this.options.queue }, 'malformed message dead-lettered');
       settle(() => channel.nack(msg, false, false));
       return;
     }
-    await requestContext.run({ requestId: event.request_id ?? event.id }, async () => {
-      const handler = handlers[event.type] as EventHandler | undefined;
+    this.pending.push({ channel, msg, event });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushing = this.flush().finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.batchSize);
       try {
-        await db.transaction(async (trx) => {
-          const inserted = await trx(INBOX_TABLE).insert({ message_id: event.id, type: event.type }).onConflict('message_id').ignore().returning('message_id');
-          if (inserted.length === 0 || !handler) return; // already applied, or not ours to handle
-          await handler(trx, event);
-        });
-        this.processed += 1;
-        settle(() => channel.ack(msg));
-      } catch (err) {
-        const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
-        const max = this.options.maxAttempts ?? 5;
-        const fields = { err: (err as Error).message, event_id: event.id, type: event.type, attempt };
-        if (attempt >= max) {
-          logger.error(fields, 'event handler failed; dead-lettered');
-          settle(() => channel.nack(msg, false, false));
-          return;
-        }
-        logger.warn(fields, 'event handler failed; retrying');
-        await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * attempt));
-        // Republish with the attempt count, then ack the original: a crash in between redelivers, and the inbox dedups.
-        settle(() => {
-          channel.sendToQueue(this.options.queue, msg.content, { ...msg.properties, headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 } });
-          channel.ack(msg);
-        });
+        await this.apply(batch);
+        for (const d of batch) settle(() => d.channel.ack(d.msg));
+        this.processed += batch.length;
+      } catch {
+        for (const d of batch) await this.applyAlone(d);
+      }
+    }
+  }
+
+  /** Applies `batch` in one transaction; handlers run only for ids the inbox has not seen. */
+  private async apply(batch: Delivery[]): Promise<void> {
+    await this.options.db.transaction(async (trx) => {
+      const inserted: Array<{ message_id: string }> = await trx(INBOX_TABLE)
+        .insert(batch.map((d) => ({ message_id: d.event.id, type: d.event.type })))
+        .onConflict('message_id')
+        .ignore()
+        .returning('message_id');
+      const fresh = new Set(inserted.map((r) => r.message_id));
+      for (const { event } of batch) {
+        // delete: the same id twice in one batch (a redelivery) is applied once.
+        if (!fresh.delete(event.id)) continue;
+        const handler = this.options.handlers[event.type] as EventHandler | undefined;
+        if (handler) await requestContext.run({ requestId: event.request_id ?? event.id }, () => handler(trx, event));
       }
     });
   }
 
+  /** One message in its own transaction; on failure retried a bounded number of times, then dead-lettered. */
+  private async applyAlone(delivery: Delivery): Promise<void> {
+    const { channel, msg, event } = delivery;
+    try {
+      await this.apply([delivery]);
+      this.processed += 1;
+      settle(() => channel.ack(msg));
+    } catch (err) {
+      const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+      const fields = { err: (err as Error).message, event_id: event.id, request_id: event.request_id, type: event.type, attempt };
+      if (attempt >= (this.options.maxAttempts ?? 5)) {
+        this.options.logger.error(fields, 'event handler failed; dead-lettered');
+        settle(() => channel.nack(msg, false, false));
+        return;
+      }
+      this.options.logger.warn(fields, 'event handler failed; retrying');
+      await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * attempt));
+      // Republish with the attempt count, then ack the original: a crash in between redelivers, and the inbox dedups.
+      settle(() => {
+        channel.sendToQueue(this.options.queue, msg.content, { ...msg.properties, headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 } });
+        channel.ack(msg);
+      });
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.allSettled([...this.inflight]);
+    // Whatever was not applied stays unacked and comes back on the next start.
+    this.pending.length = 0;
+    await this.flushing;
     await this.channel?.close().catch(() => undefined);
   }
 }
