@@ -237,7 +237,8 @@ describe('projects API', () => {
     });
 
     it('refuses bad list parameters and cursors with 400', async () => {
-      for (const query of ['organization=nope', 'limit=0', 'limit=abc', 'cursor=garbage', `cursor=${Buffer.from('["x","y"]').toString('base64url')}`]) {
+      expect((await h.call('GET', '/api/v1/projects/?organization=nope', org.member)).status).toBe(404);
+      for (const query of ['limit=0', 'limit=abc', 'cursor=garbage', `cursor=${Buffer.from('["x","y"]').toString('base64url')}`]) {
         const res = await h.call('GET', `/api/v1/projects/?${query}`, org.member);
         expect([query, res.status]).toEqual([query, 400]);
       }

@@ -6,6 +6,7 @@ import {
   authenticate,
   currentUser,
   decodeCursor,
+  idFilter,
   pageQuerySchema,
   pageSchema,
   toPage,
@@ -22,11 +23,9 @@ const timestamp = (description: string) =>
     .transform((value) => new Date(value))
     .meta({ description });
 
-const uuid = (description: string) => z.uuid({ error: 'Must be a valid UUID.' }).meta({ description });
-
 export const activityQuery = pageQuerySchema.extend({
-  organization: uuid('Only this organization (404 if the caller is not a member of it).').optional(),
-  actor: uuid('Only entries by this user.').optional(),
+  organization: idFilter('Only this organization (404 if the caller is not a member of it, or the id is malformed).').optional(),
+  actor: idFilter('Only entries by this user.').optional(),
   verb: z.string().min(1).max(100).optional().meta({ description: 'Only this verb, e.g. `task.updated`.' }),
   target_type: z
     .string()
@@ -34,7 +33,7 @@ export const activityQuery = pageQuerySchema.extend({
     .max(50)
     .optional()
     .meta({ description: 'Only entries about this kind of thing: `organization`, `member`, `invite`, `project` or `task`.' }),
-  target_id: uuid('Only entries about this thing (with `target_type` or alone).').optional(),
+  target_id: idFilter('Only entries about this thing (with `target_type` or alone).').optional(),
   since: timestamp('Only entries at or after this time (RFC 3339).').optional(),
   until: timestamp('Only entries before this time (RFC 3339).').optional(),
 });

@@ -1,5 +1,5 @@
 // Request and response schemas of the tenancy API (they validate input and produce the OpenAPI document).
-import { AppError, type CursorValue, decodeCursor, pageQuerySchema, pageSchema } from '@taskflow/shared';
+import { AppError, type CursorValue, decodeCursor, idFilter, pageQuerySchema, pageSchema } from '@taskflow/shared';
 import { z } from 'zod';
 
 export const roleSchema = z.enum(['owner', 'admin', 'member']);
@@ -20,7 +20,7 @@ export const inviteBody = z.object({
 });
 
 export const invitesQuery = pageQuerySchema.extend({
-  organization: z.uuid(),
+  organization: idFilter('The organization whose invites to list (404 if the caller is not a member, or the id is malformed).'),
   status: inviteStatusSchema.optional(),
 });
 

@@ -1,5 +1,5 @@
 // Request and response schemas of the work API: they validate input and are the OpenAPI document.
-import { pageQuerySchema, pageSchema } from '@taskflow/shared';
+import { idFilter, malformedIdToNil, pageQuerySchema, pageSchema } from '@taskflow/shared';
 import { z } from 'zod';
 import { TASK_PRIORITIES, TASK_STATUSES } from '../domain/model';
 
@@ -34,7 +34,7 @@ export const putProjectBody = z.strictObject({ name: trimmed(255), description }
 export const patchProjectBody = putProjectBody.partial();
 
 export const projectListQuery = pageQuerySchema.extend({
-  organization: id.optional().meta({ description: 'Only this organization (404 if the caller is not a member).' }),
+  organization: idFilter('Only this organization (404 if the caller is not a member, or the id is malformed).').optional(),
 });
 
 export const projectPageSchema = pageSchema(projectSchema);
@@ -91,11 +91,14 @@ export type TaskOrdering = (typeof TASK_ORDERINGS)[number];
 const repeatable = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).max(10));
 
 export const taskListQuery = pageQuerySchema.extend({
-  organization: id.optional().meta({ description: 'Only this organization (404 if the caller is not a member).' }),
-  project: id.optional().meta({ description: 'Only this project (a project the caller cannot see gives an empty page, as one that does not exist).' }),
+  organization: idFilter('Only this organization (404 if the caller is not a member, or the id is malformed).').optional(),
+  project: idFilter('Only this project (a project the caller cannot see, or a malformed id, gives an empty page, as one that does not exist).').optional(),
   status: repeatable(status).optional().meta({ description: 'Repeatable: any of the given statuses.' }),
   priority: priority.optional(),
-  assigned_to: z.union([id, z.literal('me'), z.literal('none')]).optional().meta({ description: 'A user id, `me` or `none` (unassigned).' }),
+  assigned_to: z
+    .preprocess((v) => (v === 'me' || v === 'none' ? v : malformedIdToNil(v)), z.union([id, z.literal('me'), z.literal('none')]))
+    .optional()
+    .meta({ description: 'A user id, `me` or `none` (unassigned); a malformed id matches nothing.' }),
   due_before: isoDate.optional().meta({ description: 'Due on or before this day (tasks without a due date never match).' }),
   due_after: isoDate.optional().meta({ description: 'Due on or after this day (tasks without a due date never match).' }),
   q: z.string().min(1).max(200).optional().meta({ description: 'Case-insensitive text in the title or the description.' }),
