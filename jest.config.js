@@ -8,6 +8,7 @@ module.exports = {
   moduleNameMapper: {
     '^@taskflow/shared$': '<rootDir>/shared/src/index.ts',
     '^@taskflow/shared/testing$': '<rootDir>/shared/src/testing/index.ts',
+    '^@taskflow/client$': '<rootDir>/clients/typescript/src/index.ts',
   },
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createTaskflowClient, type TaskflowClient } from '@taskflow/client';
 import { AccessTokenVerifier, jwksFromUrl } from '@taskflow/shared';
 import { createTestDatabase, createTestVhost, request, type JsonResponse } from '@taskflow/shared/testing';
 import { startGateway } from '../../services/gateway/src/testing';
@@ -83,26 +84,30 @@ export interface Account {
   password: string;
   access: string;
   refresh: string;
-  /** A request through the gateway with this account's token. */
+  /** The typed client (generated from the OpenAPI document), authenticated as this account. */
+  client: TaskflowClient;
+  /** A raw request through the gateway with this account's token, for inputs the typed client refuses. */
   call<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<JsonResponse<T>>;
 }
 
-/** Registers and logs in a fresh user through the gateway. */
+/** Registers and logs in a fresh user through the gateway, with the typed client. */
 export async function newAccount(system: Pick<System, 'url'>, name = 'user'): Promise<Account> {
   counter += 1;
   const email = `${name}.${counter}.${Date.now().toString(36)}@example.com`;
   const password = 'amber-lantern-9182';
-  const registered = await request(system.url, 'POST', '/api/v1/auth/register/', { body: { email, password, first_name: name, last_name: 'Test' } });
-  if (registered.status !== 201) throw new Error(`register: ${registered.status} ${JSON.stringify(registered.body)}`);
-  const login = await request(system.url, 'POST', '/api/v1/auth/login/', { body: { email, password } });
-  if (login.status !== 200) throw new Error(`login: ${login.status} ${JSON.stringify(login.body)}`);
-  const access = login.body.access as string;
+  const anonymous = createTaskflowClient(system.url);
+  const registered = await anonymous.POST('/api/v1/auth/register/', { body: { email, password, first_name: name, last_name: 'Test' } });
+  if (!registered.data) throw new Error(`register: ${registered.response.status} ${JSON.stringify(registered.error)}`);
+  const login = await anonymous.POST('/api/v1/auth/login/', { body: { email, password } });
+  if (!login.data) throw new Error(`login: ${login.response.status} ${JSON.stringify(login.error)}`);
+  const access = login.data.access;
   return {
-    id: registered.body.id,
+    id: registered.data.id,
     email,
     password,
     access,
-    refresh: login.body.refresh,
+    refresh: login.data.refresh,
+    client: createTaskflowClient(system.url, { token: access }),
     call: (method, path, body, headers) => request(system.url, method, path, { body, token: access, headers }),
   };
 }
