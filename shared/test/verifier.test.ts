@@ -76,3 +76,34 @@ describe('AccessTokenVerifier', () => {
     await expect(failing.verify(sign(claims))).rejects.toMatchObject({ status: 503 });
   });
 });
+
+describe('AccessTokenVerifier cache', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk: Jwk = { ...(publicKey.export({ format: 'jwk' }) as Jwk), kid: 'c1' };
+  const sign = (expiresIn: number) =>
+    jwt.sign({ email: 'c@example.com' }, privateKey, { algorithm: 'RS256', keyid: 'c1', subject: randomUUID(), jwtid: randomUUID(), issuer, audience, expiresIn });
+
+  it('remembers a verified token but never past its expiry', async () => {
+    const verifier = new AccessTokenVerifier({ issuer, audience, fetchKeys: async () => [jwk], cacheSize: 2 });
+    const token = sign(1);
+    const claims = await verifier.verify(token);
+    expect(await verifier.verify(token)).toBe(claims);
+    // Once expired it is verified again, and refused.
+    const realNow = Date.now;
+    Date.now = () => realNow() + 5000;
+    try {
+      await expect(verifier.verify(token)).rejects.toMatchObject({ status: 401 });
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('keeps at most cacheSize tokens and still verifies the evicted ones', async () => {
+    const verifier = new AccessTokenVerifier({ issuer, audience, fetchKeys: async () => [jwk], cacheSize: 2 });
+    const tokens = [sign(60), sign(60), sign(60)];
+    for (const t of tokens) await verifier.verify(t);
+    await expect(verifier.verify(tokens[0]!)).resolves.toMatchObject({ email: 'c@example.com' });
+    const tampered = `${tokens[1]!.slice(0, -3)}abc`;
+    await expect(verifier.verify(tampered)).rejects.toMatchObject({ status: 401 });
+  });
+});

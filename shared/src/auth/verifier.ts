@@ -22,6 +22,8 @@ export interface VerifierOptions {
   fetchKeys: () => Promise<Jwk[]>;
   /** An unknown `kid` refetches the keys at most this often. */
   minRefetchIntervalMs?: number;
+  /** Verified tokens remembered until they expire (bounded; 0 turns the cache off). */
+  cacheSize?: number;
 }
 
 export const invalidToken = (detail = 'Token is invalid or expired.') =>
@@ -38,6 +40,8 @@ export function jwksFromUrl(url: string, timeoutMs = 3000): () => Promise<Jwk[]>
 
 export class AccessTokenVerifier {
   private keys = new Map<string, KeyObject>();
+  /** token -> its claims; an access token cannot be revoked before `exp`, so a hit needs no signature check. */
+  private readonly verified = new Map<string, AccessClaims>();
   private lastFetch = 0;
   private inflight: Promise<void> | undefined;
 
@@ -75,6 +79,28 @@ export class AccessTokenVerifier {
   }
 
   async verify(token: string): Promise<AccessClaims> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.exp * 1000 > Date.now()) return cached;
+      this.verified.delete(token);
+    }
+    const claims = await this.verifySignature(token);
+    this.remember(token, claims);
+    return claims;
+  }
+
+  private remember(token: string, claims: AccessClaims): void {
+    const max = this.options.cacheSize ?? 10_000;
+    if (max <= 0) return;
+    if (this.verified.size >= max) {
+      // Evict the oldest entry (Map keeps insertion order).
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(token, claims);
+  }
+
+  private async verifySignature(token: string): Promise<AccessClaims> {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string' || decoded.header.alg !== 'RS256' || !decoded.header.kid) throw invalidToken();
     const key = await this.keyFor(decoded.header.kid);
