@@ -128,3 +128,43 @@ describe('HTTP base', () => {
     expect(doc.body.paths['/things/{id}/'].get.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true });
   });
 });
+
+describe('HTTP base: input edge cases', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    const routes = new ApiRoutes();
+    routes.add(
+      { method: 'post', path: '/echo', summary: 'Echo', tags: ['x'], auth: false, body: z.object({ name: z.string() }), responses: { 200: { description: 'ok' } } },
+      async (ctx, { body }) => {
+        ctx.body = body;
+      },
+    );
+    const { pageQuerySchema } = await import('@taskflow/shared');
+    routes.add(
+      { method: 'get', path: '/page', summary: 'Page', tags: ['x'], auth: false, query: pageQuerySchema, responses: { 200: { description: 'ok' } } },
+      async (ctx, { query }) => {
+        ctx.body = { limit: query.limit };
+      },
+    );
+    server = await startTestServer(createApp({ service: 'edge', logger: createLogger('edge', 'silent'), routes: [routes] }));
+  });
+  afterAll(() => server.close());
+
+  it('refuses a lone surrogate escaped in JSON, and keeps a real pair', async () => {
+    const lone = await request(server.url, 'POST', '/echo', { raw: '{"name":"a \\ud800 b"}', headers: { 'content-type': 'application/json' } });
+    expect(lone.status).toBe(400);
+    const pair = await request(server.url, 'POST', '/echo', { raw: '{"name":"\\ud83d\\ude00"}', headers: { 'content-type': 'application/json' } });
+    expect(pair.status).toBe(200);
+    expect(pair.body.name).toBe('😀');
+  });
+
+  it.each([['', 50], ['?limit=7', 7], ['?limit=1000', 200]])('reads limit from %p as %p', async (query, limit) => {
+    expect((await request(server.url, 'GET', `/page${query}`)).body).toEqual({ limit });
+  });
+
+  it.each(['0', '-1', 'abc', '1.5', '0x10', ' 5 ', '1e3', 'NaN', 'Infinity'])('refuses limit=%p with 400', async (value) => {
+    const res = await request(server.url, 'GET', `/page?limit=${encodeURIComponent(value)}`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors.limit).toBeDefined();
+  });
+});

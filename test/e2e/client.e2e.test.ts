@@ -35,6 +35,12 @@ describe('typed client', () => {
     });
     expect(task.response.status).toBe(201);
     expect(task.data).toMatchObject({ organization: orgId, status: 'todo', priority: 'high', due_date: '2026-12-24', assigned_to: owner.id, version: 1 });
+    const replay = await owner.client.POST('/api/v1/tasks/', {
+      body: { project: project.data!.id, title: 'Write the spec', priority: 'high', due_date: '2026-12-24', assigned_to: owner.id },
+      headers: { 'Idempotency-Key': 'typed-1' },
+    });
+    expect(replay.data?.id).toBe(task.data!.id);
+    expect(replay.response.headers.get('idempotent-replayed')).toBe('true');
 
     const etag = task.response.headers.get('etag') ?? (await owner.client.GET('/api/v1/tasks/{id}/', { params: { path: { id: task.data!.id } } })).response.headers.get('etag');
     const moved = await owner.client.PATCH('/api/v1/tasks/{id}/', {

@@ -2656,8 +2656,6 @@ export interface operations {
                     /** @enum {string} */
                     status: "todo" | "in_progress" | "review" | "done";
                     title: string;
-                } & {
-                    [key: string]: unknown;
                 };
             };
         };
@@ -2828,8 +2826,6 @@ export interface operations {
                     /** @enum {string} */
                     status?: "todo" | "in_progress" | "review" | "done";
                     title?: string;
-                } & {
-                    [key: string]: unknown;
                 };
             };
         };

@@ -17,7 +17,7 @@ export interface ProxyDeps {
 /** Request headers an upstream may see; everything else (hop-by-hop, cookies, x-user-*, ...) stays here. */
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'idempotency-key', 'if-match', 'if-none-match'];
 /** Upstream response headers the client may see. */
-const RELAYED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'retry-after', 'www-authenticate', 'cache-control'];
+const RELAYED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'retry-after', 'www-authenticate', 'cache-control', 'idempotent-replayed'];
 
 const rateLimited = (retryAfterSeconds: number) =>
   new AppError(429, 'rate_limited', 'Too many requests; retry later.', undefined, { 'Retry-After': String(retryAfterSeconds) });

@@ -25,6 +25,19 @@ export async function readRawBody(ctx: Context, limit = MAX_BODY_BYTES): Promise
   return getRawBody(ctx.req, { limit });
 }
 
+/**
+ * JSON may escape half of a surrogate pair (`"\ud800"`), which no UTF-8 text can hold: stored, it would
+ * silently become U+FFFD (two different passwords could become one). Such a body is refused.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function refuseLoneSurrogates(key: string, value: unknown): unknown {
+  if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) {
+    throw new AppError(400, 'malformed_json', 'Request body contains invalid Unicode (a lone surrogate).');
+  }
+  return value;
+}
+
 /** Sets `ctx.request.body` to the parsed JSON value, or undefined when no body was sent. */
 export function jsonBody() {
   return async function parseJsonBody(ctx: Context, next: Next): Promise<void> {
@@ -41,8 +54,9 @@ export function jsonBody() {
       }
       if (text.trim() !== '') {
         try {
-          (ctx.request as { body?: unknown }).body = JSON.parse(text);
-        } catch {
+          (ctx.request as { body?: unknown }).body = JSON.parse(text, refuseLoneSurrogates);
+        } catch (err) {
+          if (err instanceof AppError) throw err;
           throw new AppError(400, 'malformed_json', 'Request body is not valid JSON.');
         }
       }

@@ -81,10 +81,30 @@ const pgCodes: Record<string, { status: number; code: string; detail: string }> 
   '40001': { status: 409, code: 'concurrent_update', detail: 'The resource was changed concurrently; retry the request.' },
 };
 
+/**
+ * The database cannot be reached (refused, terminated, not accepting connections, pool exhausted):
+ * an outage of a dependency, answered 503 so clients retry and the gateway's breaker counts it.
+ */
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown };
+  if (e?.name === 'KnexTimeoutError') return true;
+  if (typeof e?.code === 'string') {
+    if (/^(08|57P0)/.test(e.code) || e.code === '55000' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code)) return true;
+  }
+  return typeof e?.message === 'string' && /^Connection terminated|^Client has encountered a connection error/.test(e.message);
+}
+
 /** Maps any thrown value to the problem sent to the client; `expected` is false for bugs (anything not deliberately thrown). */
 export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string>; expected: boolean } {
   if (err instanceof AppError) {
     return { problem: problem(err.status, err.code, err.message, err.errors), headers: err.headers ?? {}, expected: true };
+  }
+  if (isDatabaseUnavailable(err)) {
+    return {
+      problem: problem(503, 'service_unavailable', 'The service cannot reach its database; retry shortly.'),
+      headers: { 'Retry-After': '5' },
+      expected: true,
+    };
   }
   const pg = err as PgError;
   if (typeof pg?.code === 'string' && typeof pg.routine === 'string' && pgCodes[pg.code]) {

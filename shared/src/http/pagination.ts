@@ -9,10 +9,9 @@ export const MAX_LIMIT = 200;
 
 /** `limit`: 1.., values above 200 are clamped to 200; `cursor`: opaque. */
 export const pageQuerySchema = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
+  // Only plain digits become a number ('0x10', ' 5 ', '1e3' stay strings and fail as not a number).
+  limit: z
+    .preprocess((v) => (typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v), z.number().int().min(1))
     .default(DEFAULT_LIMIT)
     .transform((n) => Math.min(n, MAX_LIMIT))
     .meta({ description: `Page size, default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT} (larger values are clamped).` }),

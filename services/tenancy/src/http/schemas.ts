@@ -11,9 +11,9 @@ export const inviteParams = z.object({ id: z.uuid() });
 export const tokenParams = z.object({ token: z.string().min(1).max(512) });
 export const internalMembershipParams = z.object({ organization_id: z.uuid(), user_id: z.uuid() });
 
-export const organizationBody = z.object({ name: z.string().trim().min(1).max(255) });
-export const memberRoleBody = z.object({ role: roleSchema });
-export const inviteBody = z.object({
+export const organizationBody = z.strictObject({ name: z.string().trim().min(1).max(255) });
+export const memberRoleBody = z.strictObject({ role: roleSchema });
+export const inviteBody = z.strictObject({
   organization: z.uuid(),
   email: z.string().trim().max(254).pipe(z.email()),
   role: roleSchema.default('member'),

@@ -81,8 +81,10 @@ const writableTaskFields = {
  * Other keys are passed through to the use case: a member sending any field beyond `title`,
  * `description`, `status`, `priority`, `due_date` is refused with 403, anyone else with 400.
  */
-export const putTaskBody = z.object(writableTaskFields).catchall(z.unknown());
-export const patchTaskBody = z.object(writableTaskFields).partial().catchall(z.unknown());
+// Unknown fields pass validation so the policy can answer them (403 for an assigned member, 400 naming the
+// field otherwise); the document says what a client may send.
+export const putTaskBody = z.object(writableTaskFields).catchall(z.unknown()).meta({ additionalProperties: false });
+export const patchTaskBody = z.object(writableTaskFields).partial().catchall(z.unknown()).meta({ additionalProperties: false });
 
 export const TASK_ORDERINGS = ['created_at', 'updated_at', 'due_date', 'priority'] as const;
 export type TaskOrdering = (typeof TASK_ORDERINGS)[number];

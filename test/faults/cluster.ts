@@ -1,0 +1,257 @@
+// The BUILT services (services/<name>/dist/main.js) as real child processes on free loopback ports,
+// against a fresh database and vhost, for fault tests: kill one with any signal, restart it, read its
+// logs. Readiness is awaited by polling /readyz, never by fixed sleeps. `stop()` kills everything and
+// drops the database and the vhost; it is safe to call after a partial start or a failed test.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { createTestDatabase, createTestVhost, testInfra, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+
+export const SERVICES = ['identity', 'tenancy', 'work', 'audit', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+const BACKENDS = ['identity', 'tenancy', 'work', 'audit'] as const;
+
+const ROOT = path.resolve(__dirname, '../..');
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 12_000;
+const LOG_LINES_KEPT = 3000;
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Milliseconds from the signal to the exit. */
+  ms: number;
+}
+
+interface Proc {
+  child: ChildProcess;
+  exited: Promise<Exit>;
+  signalledAt: number;
+}
+
+export interface Cluster {
+  /** The gateway: what clients use. */
+  url: string;
+  urls: Record<ServiceName, string>;
+  database: TestDatabase;
+  vhost: TestVhost;
+  /** Sends `signal` and resolves when the process has exited (SIGKILL after 15 s so nothing lingers). */
+  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<Exit>;
+  /** Starts `name` again on its port and resolves once its /readyz answers 200. */
+  restart(name: ServiceName): Promise<void>;
+  running(name: ServiceName): boolean;
+  /** The last lines the service wrote (stdout and stderr, every incarnation). */
+  logs(name: ServiceName, last?: number): string[];
+  /** Kills every process, drops the database and the vhost. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** GET `url` with a deadline; resolves to the status, or 0 when nothing answered. */
+export async function statusOf(url: string, timeoutMs = 1500): Promise<number> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls `url`/readyz until it answers 200; fails after `timeoutMs` (or at once if `alive()` turns false). */
+export async function waitReady(url: string, timeoutMs = START_TIMEOUT_MS, alive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 0;
+  while (Date.now() < deadline) {
+    last = await statusOf(`${url}/readyz`);
+    if (last === 200) return;
+    if (!alive()) throw new Error(`${url} exited before it was ready`);
+    await sleep(100);
+  }
+  throw new Error(`${url}/readyz still ${last || 'unreachable'} after ${timeoutMs} ms`);
+}
+
+export interface ClusterOptions {
+  gatewayEnv?: Record<string, string>;
+  logLevel?: string;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  for (const name of SERVICES) {
+    const main = path.join(ROOT, 'services', name, 'dist', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
+  }
+  testInfra(); // fails at once, with instructions, when TEST_DATABASE_URL / TEST_AMQP_URL are missing
+
+  const procs = new Map<ServiceName, Proc>();
+  const logLines = new Map<ServiceName, string[]>(SERVICES.map((n) => [n, []]));
+  let database: TestDatabase | undefined;
+  let vhost: TestVhost | undefined;
+  let mailDir: string | undefined;
+  let stopped = false;
+
+  const ports = {} as Record<ServiceName, number>;
+  const taken = new Set<number>();
+  for (const name of SERVICES) {
+    let port = await freePort();
+    while (taken.has(port)) port = await freePort();
+    taken.add(port);
+    ports[name] = port;
+  }
+  const urls = Object.fromEntries(SERVICES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
+
+  const killAllNow = () => {
+    for (const p of procs.values()) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  };
+  // If jest itself goes away, take the children along.
+  process.once('exit', killAllNow);
+
+  const envOf = (name: ServiceName): NodeJS.ProcessEnv => ({
+    PATH: process.env.PATH,
+    NODE_ENV: 'development',
+    LOG_LEVEL: options.logLevel ?? 'info',
+    HOST: '127.0.0.1',
+    PORT: String(ports[name]),
+    DATABASE_URL: database!.url,
+    AMQP_URL: vhost!.url,
+    IDENTITY_URL: urls.identity,
+    TENANCY_URL: urls.tenancy,
+    WORK_URL: urls.work,
+    AUDIT_URL: urls.audit,
+    MAIL_OUTBOX_DIR: mailDir!,
+    ...(name === 'gateway'
+      ? {
+          AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+          LOGIN_FAILURE_LIMIT: '1000',
+          UPSTREAM_TIMEOUT_MS: '5000',
+          BREAKER_RESET_MS: '1000',
+          ...options.gatewayEnv,
+        }
+      : {}),
+  });
+
+  const spawnService = (name: ServiceName): Proc => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'services', name, 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: envOf(name),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines = logLines.get(name)!;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        lines.push(line);
+        if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
+      });
+    }
+    const proc: Proc = { child, signalledAt: Date.now(), exited: undefined as unknown as Promise<Exit> };
+    proc.exited = new Promise<Exit>((resolve) => {
+      child.once('exit', (code, signal) => {
+        lines.push(`[cluster] ${name} exited: code ${code} signal ${signal}`);
+        resolve({ code, signal, ms: Date.now() - proc.signalledAt });
+      });
+      child.once('error', (err) => {
+        lines.push(`[cluster] ${name} could not start: ${err.message}`);
+        resolve({ code: -1, signal: null, ms: Date.now() - proc.signalledAt });
+      });
+    });
+    procs.set(name, proc);
+    return proc;
+  };
+
+  const isRunning = (name: ServiceName) => {
+    const p = procs.get(name);
+    return !!p && p.child.exitCode === null && p.child.signalCode === null;
+  };
+
+  const start = async (name: ServiceName) => {
+    if (isRunning(name)) throw new Error(`${name} is already running`);
+    spawnService(name);
+    try {
+      await waitReady(urls[name], START_TIMEOUT_MS, () => isRunning(name));
+    } catch (err) {
+      throw new Error(`${name} did not become ready: ${(err as Error).message}\n${logLines.get(name)!.slice(-30).join('\n')}`);
+    }
+  };
+
+  const kill = async (name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> => {
+    const p = procs.get(name);
+    if (!p || !isRunning(name)) throw new Error(`${name} is not running`);
+    p.signalledAt = Date.now();
+    p.child.kill(signal);
+    const force = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+    try {
+      return await p.exited;
+    } finally {
+      clearTimeout(force);
+    }
+  };
+
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    const running = [...procs.entries()].filter(([name]) => isRunning(name));
+    // Gateway first, then the rest: a quick SIGTERM, SIGKILL for anything still there.
+    await Promise.all(
+      running.map(async ([, p]) => {
+        p.signalledAt = Date.now();
+        p.child.kill('SIGTERM');
+        const force = setTimeout(() => p.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await p.exited;
+        clearTimeout(force);
+      }),
+    );
+    process.removeListener('exit', killAllNow);
+    const errors: unknown[] = [];
+    for (const step of [() => database?.drop(), () => vhost?.drop(), () => (mailDir ? rm(mailDir, { recursive: true, force: true }) : undefined)]) {
+      try {
+        await step();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length) throw errors[0];
+  };
+
+  try {
+    database = await createTestDatabase('faults');
+    vhost = await createTestVhost('faults');
+    mailDir = await mkdtemp(path.join(tmpdir(), 'taskflow-faults-mail-'));
+    // The backends together (the others fetch identity's keys lazily, on the first token), then the gateway.
+    await Promise.all(BACKENDS.map(start));
+    await start('gateway');
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+
+  return {
+    url: urls.gateway,
+    urls,
+    database: database!,
+    vhost: vhost!,
+    kill,
+    restart: start,
+    running: isRunning,
+    logs: (name, last = 200) => logLines.get(name)!.slice(-last),
+    stop,
+  };
+}
+
+export const backendNames = BACKENDS;
