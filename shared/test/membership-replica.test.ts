@@ -109,6 +109,17 @@ describe('membership replica', () => {
     expect(await replica.roleOf(user, org)).toBe('member');
   });
 
+  it('finishes a joined role check: a role at once, a tombstone 404, no row through tenancy', async () => {
+    const [org, user] = [randomUUID(), randomUUID()];
+    const before = tenancyCalls.length;
+    expect(await replica.requireJoinedRole(user, org, { found: true, role: 'admin' })).toBe('admin');
+    await expect(replica.requireJoinedRole(user, org, { found: true, role: null })).rejects.toMatchObject({ status: 404 });
+    expect(tenancyCalls.length).toBe(before);
+    tenancyMembers.set(`${org}/${user}`, { role: 'member', version: 1 });
+    expect(await replica.requireJoinedRole(user, org, { found: false, role: null })).toBe('member');
+    expect(tenancyCalls.length).toBe(before + 1);
+  });
+
   it('fails closed with 503 when tenancy cannot answer a miss', async () => {
     const [org, user] = [randomUUID(), randomUUID()];
     const wrongToken = new MembershipReplica({ db, tenancyUrl: tenancy.url, serviceToken: 'wrong' });

@@ -87,6 +87,17 @@ export class MembershipReplica {
     return role;
   }
 
+  /**
+   * Finishes a role check whose replica row the caller read in its own query (a LEFT JOIN on
+   * MEMBERSHIP_TABLE, so a hot read is one round trip): a role answers at once, a tombstone is 404,
+   * and no row at all asks tenancy like `requireRole`.
+   */
+  async requireJoinedRole(userId: string, organizationId: string, joined: { found: boolean; role: Role | null }): Promise<Role> {
+    if (!joined.found) return this.requireRole(userId, organizationId);
+    if (!joined.role) throw new AppError(404, 'not_found', 'Not found.');
+    return joined.role;
+  }
+
   /** Organizations the user belongs to according to the replica (for scoping lists). */
   organizationsOf(userId: string): Knex.QueryBuilder {
     return this.options.db(MEMBERSHIP_TABLE).select('organization_id').where({ user_id: userId }).whereNotNull('role');

@@ -1,5 +1,5 @@
 // Projects table: every statement about projects.
-import type { Knex } from '@taskflow/shared';
+import { type Knex, MEMBERSHIP_TABLE, type Role } from '@taskflow/shared';
 import type { Project } from '../domain/model';
 import { acrossOrganizations, applyKeyset, type Keyset } from './keyset';
 
@@ -37,6 +37,21 @@ export async function projectOrganization(db: Db, id: string, options: { keyShar
   if (options.keyShare) query.forKeyShare();
   const row = await query;
   return row?.organization_id as string | undefined;
+}
+
+/** The project with the caller's replica row for its organization, in one query (the detail read). */
+export async function findProjectWithMembership(
+  db: Db,
+  id: string,
+  userId: string,
+): Promise<{ project: Project; membership: { found: boolean; role: Role | null } } | undefined> {
+  const row = (await db(`${TABLE} as p`)
+    .select(COLUMNS.map((c) => `p.${c}`), db.raw('m.user_id is not null as member_row'), 'm.role as member_role')
+    .leftJoin(`${MEMBERSHIP_TABLE} as m`, (join) => join.on('m.organization_id', 'p.organization_id').andOn('m.user_id', db.raw('?', [userId])))
+    .where('p.id', id)
+    .first()) as (ProjectRow & { member_row: boolean; member_role: Role | null }) | undefined;
+  if (!row) return undefined;
+  return { project: toProject(row), membership: { found: row.member_row, role: row.member_role } };
 }
 
 export async function findProject(

@@ -1,5 +1,5 @@
 // Tasks table: every statement about tasks.
-import { type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
+import { type Knex, MEMBERSHIP_TABLE, type Role } from '@taskflow/shared';
 import type { Task, TaskPriority, TaskStatus } from '../domain/model';
 import { acrossOrganizations, applyKeyset, type Keyset } from './keyset';
 
@@ -81,6 +81,21 @@ const toColumns = (values: Partial<TaskValues>) => {
 export async function taskOrganization(db: Db, id: string): Promise<string | undefined> {
   const row = await db(TABLE).select('organization_id').where({ id }).first();
   return row?.organization_id as string | undefined;
+}
+
+/** The task with the caller's replica row for its organization, in one query (the detail read's hot path). */
+export async function findTaskWithMembership(
+  db: Db,
+  id: string,
+  userId: string,
+): Promise<{ task: Task; membership: { found: boolean; role: Role | null } } | undefined> {
+  const row = (await db(`${TABLE} as t`)
+    .select(columns(db).map((c) => (typeof c === 'string' ? `t.${c}` : c)), db.raw('m.user_id is not null as member_row'), 'm.role as member_role')
+    .leftJoin(`${MEMBERSHIP_TABLE} as m`, (join) => join.on('m.organization_id', 't.organization_id').andOn('m.user_id', db.raw('?', [userId])))
+    .where('t.id', id)
+    .first()) as (TaskRow & { member_row: boolean; member_role: Role | null }) | undefined;
+  if (!row) return undefined;
+  return { task: toTask(row), membership: { found: row.member_row, role: row.member_role } };
 }
 
 export async function findTask(db: Db, id: string, organizationId: string, options: { forUpdate?: boolean } = {}): Promise<Task | undefined> {

@@ -42,10 +42,10 @@ export async function createProject<R>(
 }
 
 export async function getProject(ctx: WorkContext, actor: Actor, id: string): Promise<Project> {
-  const { organization } = await projectScope(ctx, actor, id);
-  const project = await projects.findProject(ctx.db, id, organization);
-  if (!project) throw notFound();
-  return project;
+  const found = await projects.findProjectWithMembership(ctx.db, id, actor.id);
+  if (!found) throw notFound();
+  await ctx.replica.requireJoinedRole(actor.id, found.project.organization, found.membership);
+  return found.project;
 }
 
 export async function listProjects(ctx: WorkContext, actor: Actor, query: { organization?: string; after?: [string, string]; limit: number }) {

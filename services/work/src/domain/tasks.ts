@@ -60,10 +60,10 @@ export async function createTask<R>(
 }
 
 export async function getTask(ctx: WorkContext, actor: Actor, id: string): Promise<Task> {
-  const { organization } = await taskScope(ctx, actor, id);
-  const task = await tasks.findTask(ctx.db, id, organization);
-  if (!task) throw notFound();
-  return task;
+  const found = await tasks.findTaskWithMembership(ctx.db, id, actor.id);
+  if (!found) throw notFound();
+  await ctx.replica.requireJoinedRole(actor.id, found.task.organization, found.membership);
+  return found.task;
 }
 
 export interface TaskListQuery extends Omit<tasks.TaskFilters, 'assignedTo'> {
