@@ -17,3 +17,4 @@ export * from './db';
 export * from './events';
 export * from './messaging';
 export * from './membership';
+export * from './service';

@@ -18,5 +18,3 @@ export type AuditConfig = z.infer<typeof auditConfigSchema>;
 export function loadAuditConfig(env: NodeJS.ProcessEnv = process.env): AuditConfig {
   return loadConfig(auditConfigSchema, env, { productionRequired: ['SERVICE_TOKEN'] });
 }
-
-export const jwksUrlOf = (config: Pick<AuditConfig, 'IDENTITY_URL'>) => `${config.IDENTITY_URL.replace(/\/+$/, '')}/api/v1/auth/jwks/`;

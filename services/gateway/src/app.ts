@@ -1,5 +1,5 @@
 // The gateway's Koa app (no listen) and the wiring of its parts from configuration.
-import { AccessTokenVerifier, createApp, jwksFromUrl, type Logger, type ServiceApp } from '@taskflow/shared';
+import { Closers, createApp, type Logger, type RunningService, type ServiceApp, type StartOptions, verifierFor } from '@taskflow/shared';
 import type { Middleware } from 'koa';
 import { Gauge } from 'prom-client';
 import type { GatewayConfig } from './config';
@@ -72,11 +72,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       new UpstreamClient({ name, baseUrl: baseUrls[name], timeoutMs: config.UPSTREAM_TIMEOUT_MS, breakerResetMs: config.BREAKER_RESET_MS, logger }),
     ]),
   ) as Record<UpstreamName, UpstreamClient>;
-  const verifier = new AccessTokenVerifier({
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
-    fetchKeys: jwksFromUrl(`${config.IDENTITY_URL.replace(/\/+$/, '')}/api/v1/auth/jwks/`),
-  });
+  const verifier = verifierFor(config);
   const credentialLimiter = new SlidingWindowLimiter({ limit: config.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 });
   const loginFailures = new SlidingWindowLimiter({ limit: config.LOGIN_FAILURE_LIMIT, windowMs: config.LOGIN_FAILURE_WINDOW_SECONDS * 1000 });
   const openApi = new OpenApiAggregator(upstreamNames.map((name) => ({ name, fetch: () => upstreams[name].getJson('/openapi.json') })));
@@ -89,4 +85,13 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
       for (const upstream of Object.values(upstreams)) upstream.close();
     },
   };
+}
+
+/** The gateway, composed (upstream clients, token verifier, limits) and listening; `close()` stops the server, then the clients. */
+export async function startGatewayService(config: GatewayConfig, logger: Logger, options: Pick<StartOptions, 'port' | 'closeGraceMs'> = {}): Promise<RunningService> {
+  const closers = new Closers();
+  const gateway = createGateway(config, logger);
+  logger.info({ identity: config.IDENTITY_URL, tenancy: config.TENANCY_URL, work: config.WORK_URL, audit: config.AUDIT_URL }, 'upstreams');
+  closers.add(() => gateway.close());
+  return closers.guard(() => closers.serve(gateway.app, options.port ?? config.PORT, config.HOST, options.closeGraceMs));
 }

@@ -1,6 +1,6 @@
 // Starts a real gateway on a free port, for tests of this and other packages (e2e journeys).
-import { createLogger, listen } from '@taskflow/shared';
-import { createGateway } from './app';
+import { createLogger, type RunningService } from '@taskflow/shared';
+import { startGatewayService } from './app';
 import { loadGatewayConfig } from './config';
 
 /** Nothing listens on port 1: an upstream left unset fails fast with ECONNREFUSED. */
@@ -12,7 +12,7 @@ export async function startGateway(options: {
   workUrl?: string;
   auditUrl?: string;
   env?: Record<string, string>;
-}): Promise<{ url: string; close(): Promise<void> }> {
+}): Promise<RunningService> {
   const config = loadGatewayConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -22,13 +22,5 @@ export async function startGateway(options: {
     WORK_URL: options.workUrl ?? CLOSED_PORT_URL,
     AUDIT_URL: options.auditUrl ?? CLOSED_PORT_URL,
   });
-  const gateway = createGateway(config, createLogger('gateway', config.LOG_LEVEL));
-  const server = await listen(gateway.app, 0, '127.0.0.1');
-  return {
-    url: server.url,
-    async close() {
-      await server.close(2000);
-      await gateway.close();
-    },
-  };
+  return startGatewayService(config, createLogger('gateway', config.LOG_LEVEL), { port: 0, closeGraceMs: 2000 });
 }

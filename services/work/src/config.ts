@@ -18,5 +18,3 @@ export type WorkConfig = z.infer<typeof workConfigSchema>;
 export function loadWorkConfig(env: NodeJS.ProcessEnv = process.env): WorkConfig {
   return loadConfig(workConfigSchema, env, { productionRequired: ['DATABASE_URL', 'AMQP_URL', 'IDENTITY_URL', 'TENANCY_URL', 'SERVICE_TOKEN'] });
 }
-
-export const jwksUrlOf = (identityUrl: string) => `${identityUrl.replace(/\/+$/, '')}/api/v1/auth/jwks/`;

@@ -1,0 +1,34 @@
+// The identity service, composed: database + migrations -> signing keys -> broker + outbox relay
+// (identity.user.* events) -> app -> listen. `close()` undoes it in reverse.
+import { Broker, Closers, createDb, type Logger, migrate, OutboxRelay, type RunningService, type StartOptions } from '@taskflow/shared';
+import { buildApp } from './app';
+import type { IdentityConfig } from './config';
+import { IDENTITY_SCHEMA, migrations, outbox } from './db/migrations';
+import { loadSigningKeys } from './domain/signing-keys';
+
+export interface IdentityStartOptions extends Omit<StartOptions, 'verifier'> {
+  /** Publish identity.user.* events (default true; some tests run identity without a broker). */
+  publishEvents?: boolean;
+  poolMax?: number;
+}
+
+export async function startIdentityService(config: IdentityConfig, logger: Logger, options: IdentityStartOptions = {}): Promise<RunningService> {
+  const closers = new Closers();
+  return closers.guard(async () => {
+    const db = createDb({ url: config.DATABASE_URL, schema: IDENTITY_SCHEMA, poolMax: options.poolMax });
+    closers.add(() => db.destroy());
+    await migrate(db, IDENTITY_SCHEMA, migrations);
+    const keys = await loadSigningKeys(config, db);
+    logger.info({ kid: keys.current.kid, keySource: config.JWT_PRIVATE_KEY ? 'environment' : 'database' }, 'signing key loaded');
+    let broker: Broker | undefined;
+    if (options.publishEvents !== false) {
+      const connected = await Broker.connect(config.AMQP_URL, logger);
+      broker = connected;
+      closers.add(() => connected.close());
+      const relay = new OutboxRelay({ db, databaseUrl: config.DATABASE_URL, outbox, broker, logger, pollIntervalMs: options.relayPollMs });
+      await relay.start();
+      closers.add(() => relay.stop());
+    }
+    return closers.serve(buildApp({ config, logger, db, keys, broker }), options.port ?? config.PORT, config.HOST, options.closeGraceMs);
+  });
+}

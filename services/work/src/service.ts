@@ -1,0 +1,43 @@
+// The work service, composed: database + migrations -> broker -> outbox relay -> consumer (queue `work`:
+// membership and organization events) -> membership replica -> app -> listen. `close()` undoes it in reverse.
+import {
+  Broker,
+  Closers,
+  createDb,
+  EventConsumer,
+  type Logger,
+  MembershipReplica,
+  migrate,
+  Outbox,
+  OutboxRelay,
+  QUEUES,
+  type RunningService,
+  type StartOptions,
+  verifierFor,
+} from '@taskflow/shared';
+import { buildApp } from './app';
+import type { WorkConfig } from './config';
+import { migrations, WORK_SCHEMA } from './db/migrations';
+import { workEventHandlers } from './events/handlers';
+
+export async function startWorkService(config: WorkConfig, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
+  const closers = new Closers();
+  return closers.guard(async () => {
+    const db = createDb({ url: config.DATABASE_URL, schema: WORK_SCHEMA });
+    closers.add(() => db.destroy());
+    await migrate(db, WORK_SCHEMA, migrations);
+    const broker = await Broker.connect(config.AMQP_URL, logger);
+    closers.add(() => broker.close());
+    const outbox = new Outbox(WORK_SCHEMA);
+    const relay = new OutboxRelay({ db, databaseUrl: config.DATABASE_URL, outbox, broker, logger, pollIntervalMs: options.relayPollMs });
+    await relay.start();
+    closers.add(() => relay.stop());
+    const consumer = new EventConsumer({ broker, db, queue: QUEUES.work.name, handlers: workEventHandlers(outbox), logger, retryDelayMs: options.retryDelayMs });
+    await consumer.start();
+    closers.add(() => consumer.stop());
+    const replica = new MembershipReplica({ db, tenancyUrl: config.TENANCY_URL, serviceToken: config.SERVICE_TOKEN });
+    const verifier = options.verifier ?? verifierFor(config);
+    const app = buildApp({ logger, db, outbox, verifier, replica, readiness: { broker: () => broker.ping() } });
+    return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
+  });
+}
