@@ -1,5 +1,5 @@
 // Tasks table: every statement about tasks.
-import { type Knex, MEMBERSHIP_TABLE, type Role } from '@taskflow/shared';
+import { type Knex, MEMBERSHIP_TABLE, preparedRead, type Role } from '@taskflow/shared';
 import type { Task, TaskPriority, TaskStatus } from '../domain/model';
 import { acrossOrganizations, applyKeyset, type Keyset } from './keyset';
 
@@ -83,17 +83,20 @@ export async function taskOrganization(db: Db, id: string): Promise<string | und
   return row?.organization_id as string | undefined;
 }
 
-/** The task with the caller's replica row for its organization, in one query (the detail read's hot path). */
+const TASK_WITH_MEMBERSHIP = `
+  select ${COLUMNS.map((c) => `t.${c}`).join(', ')}, t.due_key, t.due_date::text as due_date, t.due_key::text as due_cursor,
+         m.user_id is not null as member_row, m.role as member_role
+    from ${TABLE} t
+    left join work.${MEMBERSHIP_TABLE} m on m.organization_id = t.organization_id and m.user_id = $2
+   where t.id = $1`;
+
+/** The task with the caller's replica row for its organization: the detail read, one round trip. */
 export async function findTaskWithMembership(
-  db: Db,
+  db: Knex,
   id: string,
   userId: string,
 ): Promise<{ task: Task; membership: { found: boolean; role: Role | null } } | undefined> {
-  const row = (await db(`${TABLE} as t`)
-    .select(columns(db).map((c) => (typeof c === 'string' ? `t.${c}` : c)), db.raw('m.user_id is not null as member_row'), 'm.role as member_role')
-    .leftJoin(`${MEMBERSHIP_TABLE} as m`, (join) => join.on('m.organization_id', 't.organization_id').andOn('m.user_id', db.raw('?', [userId])))
-    .where('t.id', id)
-    .first()) as (TaskRow & { member_row: boolean; member_role: Role | null }) | undefined;
+  const [row] = await preparedRead<TaskRow & { member_row: boolean; member_role: Role | null }>(db, TASK_WITH_MEMBERSHIP, [id, userId]);
   if (!row) return undefined;
   return { task: toTask(row), membership: { found: row.member_row, role: row.member_role } };
 }
