@@ -439,6 +439,23 @@ async function main(): Promise<void> {
   );
 
   if (selected('login')) await drainIdentity(login);
+  // Registration: a new address each time (one scrypt hash, a user row and its outbox event).
+  let registrations = 0;
+  await run(
+    {
+      warmup: 0,
+      name: 'POST /auth/register/ (scrypt N=32768)',
+      url: `${GATEWAY}/api/v1/auth/register/`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (req) => ({
+        ...req,
+        body: JSON.stringify({ email: `load.${runId}.${(registrations += 1)}@example.com`, password: s.password, first_name: 'Load', last_name: 'Test' }),
+      }),
+    },
+    false,
+  );
+  if (selected('register')) await drainIdentity(login);
 
   // Scaling figure: the same two pages at ~1k and ~1M tasks in one organization.
   const scaleProjectPage = `/api/v1/tasks/?project=${s.scaleProject}&limit=50`;
