@@ -474,6 +474,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "limit": [
+                     *           "Invalid input: expected number, received string"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -483,6 +497,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -491,14 +514,36 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Memberships cannot be checked right now (with `Retry-After`) */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "service_unavailable",
+                     *       "detail": "Memberships cannot be checked right now; retry shortly.",
+                     *       "status": 503,
+                     *       "title": "Service Unavailable",
+                     *       "type": "https://taskflow.dev/problems/service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -574,6 +619,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "email": [
+                     *           "This field is required."
+                     *         ],
+                     *         "password": [
+                     *           "This field is required."
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -582,7 +644,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_credentials",
+                     *       "detail": "No active account found with the given credentials",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/invalid-credentials"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -590,6 +663,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -599,6 +681,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -632,6 +723,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "refresh": [
+                     *           "This field is required."
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -641,6 +746,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -650,6 +764,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -690,6 +813,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -734,6 +866,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "refresh": [
+                     *           "This field is required."
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -742,7 +888,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "token_not_valid",
+                     *       "detail": "Token is invalid or expired.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/token-not-valid"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -750,6 +907,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -759,6 +925,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -810,6 +985,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "email": [
+                     *           "This field is required."
+                     *         ],
+                     *         "password": [
+                     *           "This field is required."
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -819,6 +1011,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -828,6 +1029,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -884,6 +1094,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "limit": [
+                     *           "Invalid input: expected number, received string"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -893,6 +1117,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -901,14 +1134,36 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not a member of that organization */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -966,7 +1221,26 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "email": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ],
+                     *         "organization": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing, invalid or expired access token */
             401: {
@@ -974,6 +1248,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -982,7 +1265,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -990,6 +1284,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -999,6 +1302,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1024,6 +1336,14 @@ export interface operations {
                     "application/json": {
                         /** @constant */
                         detail: "Invite accepted";
+                        /**
+                         * @example {
+                         *       "created_at": "2026-03-02T09:18:40.112Z",
+                         *       "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+                         *       "name": "Analytical Engines Ltd",
+                         *       "role": "owner"
+                         *     }
+                         */
                         organization: {
                             /** Format: date-time */
                             created_at: string;
@@ -1046,7 +1366,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_invite",
+                     *       "detail": "Invalid invite",
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/invalid-invite"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing, invalid or expired access token */
             401: {
@@ -1054,6 +1385,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1063,6 +1403,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1116,6 +1465,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "limit": [
+                     *           "Invalid input: expected number, received string"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1125,6 +1488,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1154,6 +1526,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1162,7 +1543,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -1170,6 +1562,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1178,7 +1579,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invite_not_pending",
+                     *       "detail": "Only a pending invite can be revoked.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "https://taskflow.dev/problems/invite-not-pending"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -1225,6 +1637,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "limit": [
+                     *           "Invalid input: expected number, received string"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1234,6 +1660,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1280,6 +1715,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "name": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1289,6 +1738,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1298,6 +1756,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1307,6 +1774,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1366,7 +1842,26 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "email": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ],
+                     *         "organization": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing, invalid or expired access token */
             401: {
@@ -1374,6 +1869,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1382,7 +1886,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -1390,6 +1905,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1399,6 +1923,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1424,6 +1957,14 @@ export interface operations {
                     "application/json": {
                         /** @constant */
                         detail: "Invite accepted";
+                        /**
+                         * @example {
+                         *       "created_at": "2026-03-02T09:18:40.112Z",
+                         *       "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+                         *       "name": "Analytical Engines Ltd",
+                         *       "role": "owner"
+                         *     }
+                         */
                         organization: {
                             /** Format: date-time */
                             created_at: string;
@@ -1446,7 +1987,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_invite",
+                     *       "detail": "Invalid invite",
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/invalid-invite"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Missing, invalid or expired access token */
             401: {
@@ -1454,6 +2006,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1463,6 +2024,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1505,6 +2075,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1514,6 +2093,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1543,6 +2131,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1551,7 +2148,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -1559,6 +2167,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1567,7 +2184,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -1614,6 +2242,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "name": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1623,6 +2265,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1631,7 +2282,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -1639,6 +2301,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1647,7 +2318,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -1655,6 +2337,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1664,6 +2355,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1715,6 +2415,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "limit": [
+                     *           "Invalid input: expected number, received string"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1724,6 +2438,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1733,6 +2456,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1763,6 +2495,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1771,7 +2512,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -1779,6 +2531,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1787,14 +2548,36 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "last_owner",
+                     *       "detail": "An organization must always keep at least one owner.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "https://taskflow.dev/problems/last-owner"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description If-Match does not match */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -1844,6 +2627,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "role": [
+                     *           "Invalid option: expected one of \"owner\"|\"admin\"|\"member\""
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1853,6 +2650,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1861,7 +2667,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -1869,6 +2686,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1877,14 +2703,36 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "last_owner",
+                     *       "detail": "An organization must always keep at least one owner.",
+                     *       "status": 409,
+                     *       "title": "Conflict",
+                     *       "type": "https://taskflow.dev/problems/last-owner"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description If-Match does not match */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -1892,6 +2740,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1901,6 +2758,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1951,6 +2817,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "limit": [
+                     *           "Invalid input: expected number, received string"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1960,6 +2840,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1968,7 +2857,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2017,6 +2917,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "name": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ],
+                     *         "organization": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2026,6 +2943,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2034,7 +2960,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -2042,6 +2979,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2051,6 +2997,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2059,7 +3014,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "idempotency_key_reused",
+                     *       "detail": "This Idempotency-Key was used with a different request.",
+                     *       "status": 422,
+                     *       "title": "Unprocessable Content",
+                     *       "type": "https://taskflow.dev/problems/idempotency-key-reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2100,6 +3066,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2109,6 +3084,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2158,6 +3142,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "description": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ],
+                     *         "name": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2167,6 +3168,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2175,7 +3185,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -2183,6 +3204,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2191,7 +3221,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -2199,6 +3240,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2208,6 +3258,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2237,6 +3296,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2245,7 +3313,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -2253,6 +3332,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2261,7 +3349,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2309,6 +3408,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "name": [
+                     *           "Invalid input: expected string, received null"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2318,6 +3431,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2326,7 +3448,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -2334,6 +3467,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2342,7 +3484,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -2350,6 +3503,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2359,6 +3521,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2435,6 +3606,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "limit": [
+                     *           "Invalid input: expected number, received string"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2444,6 +3629,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2452,7 +3646,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2526,6 +3731,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "project": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ],
+                     *         "title": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2535,6 +3757,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2543,7 +3774,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -2551,6 +3793,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2560,6 +3811,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2568,7 +3828,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "idempotency_key_reused",
+                     *       "detail": "This Idempotency-Key was used with a different request.",
+                     *       "status": 422,
+                     *       "title": "Unprocessable Content",
+                     *       "type": "https://taskflow.dev/problems/idempotency-key-reused"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2620,6 +3891,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2629,6 +3909,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2697,6 +3986,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "project": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ],
+                     *         "title": [
+                     *           "Invalid input: expected string, received undefined"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2706,6 +4012,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2714,7 +4029,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -2722,6 +4048,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2730,7 +4065,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -2738,6 +4084,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2747,6 +4102,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2776,6 +4140,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2784,7 +4157,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -2792,6 +4176,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2800,7 +4193,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -2867,6 +4271,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "project": [
+                     *           "Invalid input: expected string, received null"
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2876,6 +4294,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2884,7 +4311,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "permission_denied",
+                     *       "detail": "You do not have permission to perform this action.",
+                     *       "status": 403,
+                     *       "title": "Forbidden",
+                     *       "type": "https://taskflow.dev/problems/permission-denied"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not found, or in an organization the caller does not belong to */
             404: {
@@ -2892,6 +4330,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2900,7 +4347,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "precondition_failed",
+                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
+                     *       "status": 412,
+                     *       "title": "Precondition Failed",
+                     *       "type": "https://taskflow.dev/problems/precondition-failed"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Body over 1 MiB */
             413: {
@@ -2908,6 +4366,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2917,6 +4384,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };

@@ -2,13 +2,15 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
-import { AppError, type FieldErrors, validationFailed } from './errors';
+import { AppError, type FieldErrors, type Problem, problem, validationFailed } from './errors';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** An error response's example problem body: its `code` and `detail` (otherwise a typical one for the status). */
+  problem?: { code: string; detail: string; errors?: FieldErrors };
 }
 
 export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined> {
@@ -116,6 +118,63 @@ const errorDescriptions: Record<number, string> = {
   415: 'Body is not application/json',
 };
 
+/** A typical problem body per error status, as the services send them (see errors.ts, body.ts, etag.ts, idempotency.ts). */
+const typicalProblems: Record<number, Problem> = {
+  400: problem(400, 'validation_error', 'Invalid input.', { field: ['message'] }),
+  401: problem(401, 'not_authenticated', 'Authentication credentials were not provided or are invalid.'),
+  403: problem(403, 'permission_denied', 'You do not have permission to perform this action.'),
+  404: problem(404, 'not_found', 'Not found.'),
+  409: problem(409, 'conflict', 'The request conflicts with the current state of the resource.'),
+  412: problem(412, 'precondition_failed', 'The resource has changed since it was read (If-Match does not match); fetch it again.'),
+  413: problem(413, 'payload_too_large', 'Request body exceeds the 1 MiB limit.'),
+  415: problem(415, 'unsupported_media_type', 'Request bodies must be application/json.'),
+  422: problem(422, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request.'),
+  503: problem(503, 'service_unavailable', 'The service is unavailable; retry shortly.'),
+};
+
+/** The field errors of `value` under `schema` (only those of `field` when given and present, else the first two), or undefined when it is valid. */
+function errorsOf(schema: z.ZodType, value: unknown, field?: string): FieldErrors | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return undefined;
+  const errors = fieldErrors(result.error);
+  return field !== undefined && errors[field] ? { [field]: errors[field] } : Object.fromEntries(Object.entries(errors).slice(0, 2));
+}
+
+/**
+ * The field errors the route really answers for a typical mistake: an empty body (else one field sent as
+ * null), or one query parameter sent empty. Only parses, so it changes nothing about validation.
+ */
+function typicalFieldErrors(spec: AnySpec): FieldErrors | undefined {
+  if (spec.body) {
+    const found = errorsOf(spec.body, {});
+    if (found) return found;
+    for (const name of Object.keys((jsonSchema(spec.body, 'input').properties as object | undefined) ?? {})) {
+      const errors = errorsOf(spec.body, { [name]: null }, name);
+      if (errors) return errors;
+    }
+  }
+  if (spec.query) {
+    for (const name of Object.keys((jsonSchema(spec.query, 'input').properties as object | undefined) ?? {})) {
+      const errors = errorsOf(spec.query, { [name]: '' }, name);
+      if (errors) return errors;
+    }
+  }
+  return undefined;
+}
+
+function problemExample(spec: AnySpec, status: number, declared: ResponseSpec | undefined): Problem {
+  if (declared?.problem) return problem(status, declared.problem.code, declared.problem.detail, declared.problem.errors);
+  if (status === 400) {
+    const errors = typicalFieldErrors(spec);
+    if (errors) return problem(400, 'validation_error', 'Invalid input.', errors);
+  }
+  return typicalProblems[status] ?? problem(status, 'error', errorDescriptions[status] ?? 'The request failed.');
+}
+
+function problemResponse(description: string, example: Problem): Record<string, unknown> {
+  return { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' }, example } } };
+}
+
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
   delete out.$schema;
@@ -144,7 +203,9 @@ export function openApiPaths(specs: readonly AnySpec[]): Record<string, Record<s
     for (const [status, r] of Object.entries(spec.responses)) {
       responses[status] = r.schema
         ? { description: r.description, content: { 'application/json': { schema: jsonSchema(r.schema, 'output') } } }
-        : { description: r.description };
+        : Number(status) >= 400
+          ? problemResponse(r.description, problemExample(spec, Number(status), r))
+          : { description: r.description };
     }
     const errorStatuses = [
       ...(spec.body || spec.query ? [400] : []),
@@ -153,7 +214,7 @@ export function openApiPaths(specs: readonly AnySpec[]): Record<string, Record<s
       ...(spec.body ? [413, 415] : []),
     ];
     for (const status of errorStatuses) {
-      responses[String(status)] ??= { description: errorDescriptions[status], content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses[String(status)] ??= problemResponse(errorDescriptions[status]!, problemExample(spec, status, undefined));
     }
     const operation: Record<string, unknown> = {
       summary: spec.summary,

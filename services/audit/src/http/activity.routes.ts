@@ -6,6 +6,7 @@ import {
   authenticate,
   currentUser,
   decodeCursor,
+  encodeCursor,
   idFilter,
   pageQuerySchema,
   pageSchema,
@@ -55,6 +56,24 @@ export const activityEntrySchema = z.object({
   request_id: z.string().nullable().meta({ description: 'The X-Request-Id of the request that made the change.' }),
 });
 
+/** One entry for the OpenAPI document: Ada moved Grace's task to review. */
+const activityEntryExample = {
+  id: '0e8c7a52-3b1d-4f9e-a6c2-5d4b3a2f1e0d',
+  organization: '1b4e28ba-2fa1-41d2-883f-0016d3cca427',
+  actor: '3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a',
+  actor_email: 'ada@example.com',
+  verb: 'task.updated',
+  action: "Updated task 'Write the API spec'",
+  target: { type: 'task', id: 'c56a4180-65aa-42ec-a945-5fd21dec0538' },
+  changes: { status: ['in_progress', 'review'] },
+  created_at: '2026-03-05T08:27:33.415Z',
+  request_id: 'b7f3c9e2-1a4d-4c8b-9e6f-2d5a7c1b3e9f',
+} satisfies ActivityEntry;
+
+export const activityPageSchema = pageSchema(activityEntrySchema).meta({
+  examples: [{ results: [activityEntryExample], next: `/api/v1/activity?limit=1&cursor=${encodeCursor([activityEntryExample.created_at, activityEntryExample.id])}` }],
+});
+
 export type ActivityEntry = z.output<typeof activityEntrySchema>;
 
 const invalidCursor = () => new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
@@ -95,9 +114,12 @@ export function activityRoutes(readers: ActivityReaders, verifier: Pick<AccessTo
       tags,
       query: activityQuery,
       responses: {
-        200: { description: 'A page of entries, newest first (ties broken by id)', schema: pageSchema(activityEntrySchema) },
+        200: { description: 'A page of entries, newest first (ties broken by id)', schema: activityPageSchema },
         404: { description: '`organization` is not an organization the caller belongs to' },
-        503: { description: 'Memberships cannot be checked right now (with `Retry-After`)' },
+        503: {
+          description: 'Memberships cannot be checked right now (with `Retry-After`)',
+          problem: { code: 'service_unavailable', detail: 'Memberships cannot be checked right now; retry shortly.' },
+        },
       },
     },
     async (http, { query }) => {

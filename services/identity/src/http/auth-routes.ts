@@ -42,7 +42,10 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
       body: loginBody,
       responses: {
         200: { description: 'An access token and a refresh token', schema: tokenPairSchema },
-        401: { description: 'Wrong email or password (`invalid_credentials`, the same answer for both)' },
+        401: {
+          description: 'Wrong email or password (`invalid_credentials`, the same answer for both)',
+          problem: { code: 'invalid_credentials', detail: 'No active account found with the given credentials' },
+        },
       },
     },
     async (http, { body }) => {
@@ -64,6 +67,7 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
         401: {
           description:
             'Unknown, expired, revoked or already used refresh token (`token_not_valid`). Reusing a spent token also revokes every token of its session.',
+          problem: { code: 'token_not_valid', detail: 'Token is invalid or expired.' },
         },
       },
     },

@@ -58,7 +58,10 @@ export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
     summary,
     tags,
     params: tokenParams,
-    responses: { 200: { description: 'Accepted; the caller is now a member', schema: acceptedInviteSchema }, 400: { description: acceptErrors } },
+    responses: {
+      200: { description: 'Accepted; the caller is now a member', schema: acceptedInviteSchema },
+      400: { description: acceptErrors, problem: { code: 'invalid_invite', detail: 'Invalid invite' } },
+    },
   });
 
   return routes
@@ -94,7 +97,11 @@ export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
         summary: 'Revoke an invite (owner; admin for member and admin invites)',
         tags,
         params: inviteParams,
-        responses: { 204: { description: 'Revoked (also when it already was)' }, 403: { description: 'The caller may not revoke it' }, 409: { description: 'Already accepted' } },
+        responses: {
+          204: { description: 'Revoked (also when it already was)' },
+          403: { description: 'The caller may not revoke it' },
+          409: { description: 'Already accepted', problem: { code: 'invite_not_pending', detail: 'Only a pending invite can be revoked.' } },
+        },
       },
       async (ctx, { params }) => {
         await revokeInvite(tenancy, currentUser(ctx), params.id);

@@ -6,7 +6,11 @@ import { presentMember } from './presenters';
 import { decodeKeyset, memberPage, memberParams, memberRoleBody, memberSchema, organizationParams } from './schemas';
 
 const tags = ['members'];
-const conflicts = { 403: { description: 'The caller may not act on this member' }, 409: { description: '`last_owner`: an organization keeps at least one owner' }, 412: { description: 'If-Match does not match' } };
+const conflicts = {
+  403: { description: 'The caller may not act on this member' },
+  409: { description: '`last_owner`: an organization keeps at least one owner', problem: { code: 'last_owner', detail: 'An organization must always keep at least one owner.' } },
+  412: { description: 'If-Match does not match' },
+};
 
 export function memberRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
   return routes

@@ -1,5 +1,5 @@
 // Request and response schemas of the work API: they validate input and are the OpenAPI document.
-import { idFilter, malformedIdToNil, pageQuerySchema, pageSchema } from '@taskflow/shared';
+import { encodeCursor, idFilter, malformedIdToNil, pageQuerySchema, pageSchema } from '@taskflow/shared';
 import { z } from 'zod';
 import { TASK_PRIORITIES, TASK_STATUSES } from '../domain/model';
 
@@ -13,6 +13,37 @@ const isoDate = z.iso.date();
 const status = z.enum(TASK_STATUSES);
 const priority = z.enum(TASK_PRIORITIES);
 
+// ---- examples for the OpenAPI document: Ada's organization, its roadmap project and one task in it
+
+const ADA_ID = '3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a';
+const GRACE_ID = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+const ORG_ID = '1b4e28ba-2fa1-41d2-883f-0016d3cca427';
+const PROJECT_ID = '9b2f1c3d-4e5a-4f6b-8c7d-0e1f2a3b4c5d';
+const TASK_ID = 'c56a4180-65aa-42ec-a945-5fd21dec0538';
+const projectExample = {
+  id: PROJECT_ID,
+  organization: ORG_ID,
+  name: 'Q2 Roadmap',
+  description: 'Everything we ship before the summer release.',
+  created_at: '2026-03-02T09:31:05.267Z',
+  updated_at: '2026-03-04T16:12:48.930Z',
+};
+const taskExample = {
+  id: TASK_ID,
+  organization: ORG_ID,
+  project: PROJECT_ID,
+  title: 'Write the API spec',
+  description: 'Cover every endpoint with request and response examples.',
+  assigned_to: GRACE_ID,
+  status: 'in_progress',
+  priority: 'high',
+  due_date: '2026-04-15',
+  created_by: ADA_ID,
+  created_at: '2026-03-02T10:04:11.902Z',
+  updated_at: '2026-03-05T08:27:33.415Z',
+  version: 3,
+};
+
 // ---- projects
 
 export const projectSchema = z.object({
@@ -22,22 +53,27 @@ export const projectSchema = z.object({
   description: z.string(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
-});
+}).meta({ examples: [projectExample] });
 
-export const createProjectBody = z.strictObject({
-  organization: id,
-  name: trimmed(255),
-  description: description.default(''),
-});
+export const createProjectBody = z
+  .strictObject({
+    organization: id,
+    name: trimmed(255),
+    description: description.default(''),
+  })
+  .meta({ examples: [{ organization: ORG_ID, name: 'Q2 Roadmap', description: 'Everything we ship before the summer release.' }] });
 
-export const putProjectBody = z.strictObject({ name: trimmed(255), description });
-export const patchProjectBody = putProjectBody.partial();
+const projectFields = z.strictObject({ name: trimmed(255), description });
+export const putProjectBody = projectFields.meta({ examples: [{ name: 'Q2 Roadmap', description: 'Everything we ship before the summer release.' }] });
+export const patchProjectBody = projectFields.partial().meta({ examples: [{ name: 'Q2 Roadmap (revised)' }] });
 
 export const projectListQuery = pageQuerySchema.extend({
   organization: idFilter('Only this organization (404 if the caller is not a member, or the id is malformed).').optional(),
 });
 
-export const projectPageSchema = pageSchema(projectSchema);
+export const projectPageSchema = pageSchema(projectSchema).meta({
+  examples: [{ results: [projectExample], next: `/api/v1/projects?limit=1&cursor=${encodeCursor([projectExample.created_at, PROJECT_ID])}` }],
+});
 
 // ---- tasks
 
@@ -55,17 +91,30 @@ export const taskSchema = z.object({
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
   version: z.number().int(),
-});
+}).meta({ examples: [taskExample] });
 
-export const createTaskBody = z.strictObject({
-  project: id,
-  title: trimmed(255),
-  description: description.default(''),
-  assigned_to: id.nullable().default(null),
-  status: status.default('todo'),
-  priority: priority.default('medium'),
-  due_date: isoDate.nullable().default(null),
-});
+export const createTaskBody = z
+  .strictObject({
+    project: id,
+    title: trimmed(255),
+    description: description.default(''),
+    assigned_to: id.nullable().default(null),
+    status: status.default('todo'),
+    priority: priority.default('medium'),
+    due_date: isoDate.nullable().default(null),
+  })
+  .meta({
+    examples: [
+      {
+        project: PROJECT_ID,
+        title: 'Write the API spec',
+        description: 'Cover every endpoint with request and response examples.',
+        assigned_to: GRACE_ID,
+        priority: 'high',
+        due_date: '2026-04-15',
+      },
+    ],
+  });
 
 const writableTaskFields = {
   project: id,
@@ -83,8 +132,28 @@ const writableTaskFields = {
  */
 // Unknown fields pass validation so the policy can answer them (403 for an assigned member, 400 naming the
 // field otherwise); the document says what a client may send.
-export const putTaskBody = z.object(writableTaskFields).catchall(z.unknown()).meta({ additionalProperties: false });
-export const patchTaskBody = z.object(writableTaskFields).partial().catchall(z.unknown()).meta({ additionalProperties: false });
+export const putTaskBody = z
+  .object(writableTaskFields)
+  .catchall(z.unknown())
+  .meta({
+    additionalProperties: false,
+    examples: [
+      {
+        project: PROJECT_ID,
+        title: 'Write the API spec',
+        description: 'Cover every endpoint with request and response examples.',
+        assigned_to: GRACE_ID,
+        status: 'review',
+        priority: 'high',
+        due_date: '2026-04-15',
+      },
+    ],
+  });
+export const patchTaskBody = z
+  .object(writableTaskFields)
+  .partial()
+  .catchall(z.unknown())
+  .meta({ additionalProperties: false, examples: [{ status: 'done', due_date: null }] });
 
 export const TASK_ORDERINGS = ['created_at', 'updated_at', 'due_date', 'priority'] as const;
 export type TaskOrdering = (typeof TASK_ORDERINGS)[number];
@@ -113,4 +182,6 @@ export const taskListQuery = pageQuerySchema.extend({
     }),
 });
 
-export const taskPageSchema = pageSchema(taskSchema);
+export const taskPageSchema = pageSchema(taskSchema).meta({
+  examples: [{ results: [taskExample], next: `/api/v1/tasks?limit=1&cursor=${encodeCursor(['-created_at', taskExample.created_at, TASK_ID])}` }],
+});
