@@ -1,5 +1,6 @@
 export * from './topology';
 export * from './broker';
 export * from './outbox';
+export * from './drain-loop';
 export * from './relay';
 export * from './consumer';

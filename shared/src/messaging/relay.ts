@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { Client } from 'pg';
 import type { Logger } from '../logging';
 import type { Broker } from './broker';
+import { DrainLoop } from './drain-loop';
 import { OUTBOX_TABLE, type Outbox } from './outbox';
 import { EVENTS_EXCHANGE } from './topology';
 
@@ -30,22 +31,33 @@ interface OutboxRow {
 export class OutboxRelay {
   private channel: ConfirmChannel | undefined;
   private listener: Client | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private draining: Promise<void> | undefined;
-  private wakeAgain = false;
-  private failures = 0;
+  private readonly loop: DrainLoop;
   private lastCleanup = 0;
   private readonly returned = new Set<string>();
   published = 0;
 
-  constructor(private readonly options: RelayOptions) {}
+  constructor(private readonly options: RelayOptions) {
+    this.loop = new DrainLoop({
+      round: () => this.drain(),
+      retryAfter: (err, failures) => {
+        const backoff = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+        if (failures === 1 || failures % 20 === 0) {
+          this.options.logger.warn({ err: (err as Error).message, retry_in_ms: backoff }, 'outbox relay failed; retrying');
+        }
+        return backoff;
+      },
+    });
+  }
 
   async start(): Promise<void> {
-    this.running = true;
     await this.options.broker.onEveryConnect((model) => this.openChannel(model));
+    this.loop.start();
     await this.listen();
-    this.schedule(0);
+  }
+
+  /** Drains the outbox now (or right after the drain in progress). */
+  wake(): void {
+    this.loop.wake();
   }
 
   private async openChannel(model: ChannelModel): Promise<void> {
@@ -63,7 +75,7 @@ export class OutboxRelay {
   }
 
   private async listen(): Promise<void> {
-    if (!this.running) return;
+    if (!this.loop.running) return;
     const client = new Client({ connectionString: this.options.databaseUrl });
     client.on('error', (err) => {
       this.options.logger.warn({ err: err.message }, 'outbox listener lost; polling until it is back');
@@ -83,44 +95,11 @@ export class OutboxRelay {
     }
   }
 
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), ms);
-    this.timer.unref();
-  }
-
-  /** Drains the outbox now (or right after the drain in progress). */
-  wake(): void {
-    if (!this.running) return;
-    if (this.draining) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.wakeAgain) {
-        this.wakeAgain = false;
-        this.wake();
-      }
-    });
-  }
-
-  private async drain(): Promise<void> {
-    const poll = this.options.pollIntervalMs ?? 1000;
-    try {
-      while (this.running && (await this.publishBatch()) === (this.options.batchSize ?? 200));
-      this.failures = 0;
-      await this.cleanup();
-      this.schedule(poll);
-    } catch (err) {
-      this.failures += 1;
-      const backoff = Math.min(5000, 100 * 2 ** Math.min(this.failures, 6));
-      if (this.failures === 1 || this.failures % 20 === 0) {
-        this.options.logger.warn({ err: (err as Error).message, retry_in_ms: backoff }, 'outbox relay failed; retrying');
-      }
-      this.schedule(backoff);
-    }
+  /** Publishes every committed row (batch after batch), then cleans up; the next round at the latest after the poll interval. */
+  private async drain(): Promise<number> {
+    while (this.loop.running && (await this.publishBatch()) === (this.options.batchSize ?? 200));
+    await this.cleanup();
+    return this.options.pollIntervalMs ?? 1000;
   }
 
   /** Publishes one batch in one transaction; returns how many rows it claimed. */
@@ -170,9 +149,7 @@ export class OutboxRelay {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.draining;
+    await this.loop.stop();
     await this.listener?.end().catch(() => undefined);
     await this.channel?.close().catch(() => undefined);
   }

@@ -1,6 +1,6 @@
 // Sends the mail outbox after commit: woken in-process when mail is queued, polling as the fallback.
 // A failing server is retried with exponential backoff, forever; a sent message's body is cleared.
-import type { Knex, Logger } from '@taskflow/shared';
+import { DrainLoop, type Knex, type Logger } from '@taskflow/shared';
 import { claimDueMail, markMailFailed, markMailSent, nextMailDueAt } from '../db/mail-outbox';
 import type { MailTransport } from './transports';
 
@@ -18,41 +18,26 @@ export interface MailerOptions {
 }
 
 export class Mailer {
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
-  private draining: Promise<void> | undefined;
-  private wakeAgain = false;
-  private failures = 0;
+  private readonly loop: DrainLoop;
   sent = 0;
 
-  constructor(private readonly options: MailerOptions) {}
+  constructor(private readonly options: MailerOptions) {
+    this.loop = new DrainLoop({
+      round: () => this.drain(),
+      retryAfter: (err, failures) => {
+        if (failures === 1 || failures % 20 === 0) this.options.logger.warn({ err: (err as Error).message }, 'mailer failed; retrying');
+        return Math.min(this.options.pollIntervalMs ?? 5000, this.retryDelay(failures));
+      },
+    });
+  }
 
   start(): void {
-    this.running = true;
-    this.wake();
+    this.loop.start();
   }
 
   /** Sends what is due now (or right after the round in progress). */
   wake(): void {
-    if (!this.running) return;
-    if (this.draining) {
-      this.wakeAgain = true;
-      return;
-    }
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      if (this.wakeAgain) {
-        this.wakeAgain = false;
-        this.wake();
-      }
-    });
-  }
-
-  private schedule(ms: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(0, ms));
-    this.timer.unref();
+    this.loop.wake();
   }
 
   private retryDelay(attempts: number): number {
@@ -61,19 +46,13 @@ export class Mailer {
     return Math.min(max, base * 2 ** Math.min(attempts, 30));
   }
 
-  private async drain(): Promise<void> {
+  /** Sends every due message, then waits for the next one due (at most the poll interval). */
+  private async drain(): Promise<number> {
     const poll = this.options.pollIntervalMs ?? 5000;
     const batchSize = this.options.batchSize ?? 20;
-    try {
-      while (this.running && (await this.sendBatch(batchSize)) === batchSize);
-      this.failures = 0;
-      const due = await nextMailDueAt(this.options.db);
-      this.schedule(due ? Math.min(poll, due.getTime() - Date.now()) : poll);
-    } catch (err) {
-      this.failures += 1;
-      if (this.failures === 1 || this.failures % 20 === 0) this.options.logger.warn({ err: (err as Error).message }, 'mailer failed; retrying');
-      this.schedule(Math.min(poll, this.retryDelay(this.failures)));
-    }
+    while (this.loop.running && (await this.sendBatch(batchSize)) === batchSize);
+    const due = await nextMailDueAt(this.options.db);
+    return due ? Math.min(poll, due.getTime() - Date.now()) : poll;
   }
 
   /** One round in one transaction: claim due mail, try each, record the outcome. Returns how many were claimed. */
@@ -98,9 +77,7 @@ export class Mailer {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    await this.draining;
+    await this.loop.stop();
     await this.options.transport.close();
   }
 }
