@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { ApiRoutes, createApp, createDb, createLogger, idempotencyMigration, idempotent, migrate, type RunningServer } from '@taskflow/shared';
+import { ApiRoutes, createApp, createDb, createLogger, idempotencyMigration, idempotent, migrate, purgeExpiredIdempotencyKeys, type RunningServer } from '@taskflow/shared';
 import { createTestDatabase, request, startTestServer, type TestDatabase } from '@taskflow/shared/testing';
 
 describe('Idempotency-Key', () => {
@@ -73,5 +73,29 @@ describe('Idempotency-Key', () => {
     const bad = await request(server.url, 'POST', '/things', { body: { name: 'f' }, headers: { 'idempotency-key': 'x'.repeat(300) } });
     expect(bad.status).toBe(400);
     expect(await count('f')).toBe(0);
+  });
+});
+
+describe('purgeExpiredIdempotencyKeys', () => {
+  let database: TestDatabase;
+  let db: Knex;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ url: database.url, schema: 'svc' });
+    await migrate(db, 'svc', [idempotencyMigration]);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+
+  it('deletes keys older than 24 hours and keeps the others', async () => {
+    const user = randomUUID();
+    await db('idempotency_keys').insert([
+      { user_id: user, key: 'old', request_hash: 'h', created_at: new Date(Date.now() - 25 * 3600 * 1000) },
+      { user_id: user, key: 'fresh', request_hash: 'h' },
+    ]);
+    expect(await purgeExpiredIdempotencyKeys(db)).toBe(1);
+    expect((await db('idempotency_keys').select('key')).map((r: { key: string }) => r.key)).toEqual(['fresh']);
   });
 });

@@ -1,4 +1,5 @@
 import { request } from '@taskflow/shared/testing';
+import { deleteExpiredRefreshTokens } from '../src/db/refresh-tokens';
 import { hashRefreshToken } from '../src/domain/tokens';
 import { type IdentityUnderTest, newSession, startIdentityUnderTest } from './support';
 
@@ -128,5 +129,14 @@ describe('refresh-token rotation and logout', () => {
     const missing = await request(identity.url, 'POST', LOGOUT, { body: {} });
     expect(missing.status).toBe(400);
     expect(missing.body.errors).toEqual({ refresh: ['This field is required.'] });
+  });
+
+  it('deletes expired refresh tokens and keeps live ones', async () => {
+    const session = await newSession(identity.url);
+    const other = await newSession(identity.url);
+    await identity.db('identity.refresh_tokens').where({ user_id: session.userId }).update({ expires_at: new Date(Date.now() - 1000) });
+    expect(await deleteExpiredRefreshTokens(identity.db)).toBeGreaterThanOrEqual(1);
+    expect(await identity.db('identity.refresh_tokens').where({ user_id: session.userId })).toEqual([]);
+    expect((await refresh(other.refresh)).status).toBe(200);
   });
 });

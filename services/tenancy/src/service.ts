@@ -10,6 +10,7 @@ import {
   migrate,
   Outbox,
   OutboxRelay,
+  purgeIdempotencyKeysPeriodically,
   QUEUES,
   type RunningService,
   type StartOptions,
@@ -36,6 +37,8 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
     const db = createDb({ url: config.DATABASE_URL, schema: TENANCY_SCHEMA });
     closers.add(() => db.destroy());
     await migrate(db, TENANCY_SCHEMA, migrations);
+    const idempotencyPurge = purgeIdempotencyKeysPeriodically(db);
+    closers.add(() => idempotencyPurge.stop());
     const broker = await Broker.connect(config.AMQP_URL, logger);
     closers.add(() => broker.close());
     const outbox = new Outbox(TENANCY_SCHEMA);

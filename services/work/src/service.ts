@@ -10,6 +10,7 @@ import {
   migrate,
   Outbox,
   OutboxRelay,
+  purgeIdempotencyKeysPeriodically,
   QUEUES,
   type RunningService,
   type StartOptions,
@@ -26,6 +27,8 @@ export async function startWorkService(config: WorkConfig, logger: Logger, optio
     const db = createDb({ url: config.DATABASE_URL, schema: WORK_SCHEMA });
     closers.add(() => db.destroy());
     await migrate(db, WORK_SCHEMA, migrations);
+    const idempotencyPurge = purgeIdempotencyKeysPeriodically(db);
+    closers.add(() => idempotencyPurge.stop());
     const broker = await Broker.connect(config.AMQP_URL, logger);
     closers.add(() => broker.close());
     const outbox = new Outbox(WORK_SCHEMA);

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import type { Migration } from '../db';
+import { DrainLoop } from '../messaging/drain-loop';
 import { AppError } from './errors';
 
 export const IDEMPOTENCY_TABLE = 'idempotency_keys';
@@ -77,7 +78,20 @@ export async function idempotent(
   return { status: result.status, body: result.body };
 }
 
-/** Deletes keys past their 24 h life; call now and then. */
+/** Deletes keys past their 24 h life. */
 export async function purgeExpiredIdempotencyKeys(db: Knex): Promise<number> {
   return db(IDEMPOTENCY_TABLE).where('created_at', '<', new Date(Date.now() - KEY_TTL_MS)).delete();
+}
+
+/** Purges expired keys now and every `intervalMs` until stopped (a service adds `stop` to its closers). */
+export function purgeIdempotencyKeysPeriodically(db: Knex, intervalMs = 3600_000): DrainLoop {
+  const loop = new DrainLoop({
+    round: async () => {
+      await purgeExpiredIdempotencyKeys(db);
+      return intervalMs;
+    },
+    retryAfter: () => Math.min(intervalMs, 60_000),
+  });
+  loop.start();
+  return loop;
 }

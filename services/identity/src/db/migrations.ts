@@ -55,4 +55,10 @@ export const migrations: readonly Migration[] = [
     },
   },
   outboxMigration,
+  {
+    name: '002_refresh_tokens_expiry_index',
+    async up(db) {
+      await db.raw('create index refresh_tokens_expires_idx on identity.refresh_tokens (expires_at)');
+    },
+  },
 ];

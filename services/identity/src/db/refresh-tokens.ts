@@ -56,3 +56,8 @@ export async function findRefreshToken(db: Knex, tokenHash: Buffer): Promise<Sto
 export async function revokeFamily(db: Knex, familyId: string): Promise<number> {
   return db(TOKENS).where({ family_id: familyId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
 }
+
+/** Deletes tokens past their expiry: they are refused whatever their state, so nothing needs them. */
+export async function deleteExpiredRefreshTokens(db: Knex): Promise<number> {
+  return db(TOKENS).where('expires_at', '<', db.fn.now()).delete();
+}
