@@ -1,6 +1,7 @@
 // Finds the PostgreSQL and RabbitMQ that tests use: TEST_* URLs, else Docker via testcontainers, else a clear failure.
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { Client } from 'pg';
 
 export interface TestInfra {
@@ -12,7 +13,8 @@ export interface TestInfra {
 }
 
 const HOW_TO =
-  'Tests need a real PostgreSQL 15 and RabbitMQ 3. Either set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) ' +
+  'Tests need a real PostgreSQL 15 and RabbitMQ 3: none answered on 127.0.0.1:5432 and 5672 and no Docker engine answered. ' +
+  'Start them (bash .ci/run does), or set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) ' +
   'and TEST_AMQP_URL (e.g. amqp://guest:guest@127.0.0.1:5672), or run a Docker engine so testcontainers can start them.';
 
 function dockerAnswers(timeoutMs = 2000): Promise<boolean> {
@@ -36,13 +38,62 @@ function dockerAnswers(timeoutMs = 2000): Promise<boolean> {
 
 type Stop = () => Promise<void>;
 
+/** PostgreSQL and RabbitMQ on their default local ports, as `npm start` uses them: the URLs when both answer. */
+async function localServers(): Promise<{ databaseUrl: string; amqpUrl: string; managementUrl: string; managementUp: boolean } | undefined> {
+  const databaseUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
+  const amqpUrl = 'amqp://guest:guest@127.0.0.1:5672';
+  const managementUrl = 'http://127.0.0.1:15672';
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const amqpUp = await new Promise<boolean>((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port: 5672, timeout: 2000 }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', () => resolve(false));
+  });
+  if (!amqpUp) return undefined;
+  const managementUp = await fetch(`${managementUrl}/api/overview`, {
+    headers: { authorization: `Basic ${Buffer.from('guest:guest').toString('base64')}` },
+    signal: AbortSignal.timeout(2000),
+  }).then(
+    (res) => res.ok,
+    () => false,
+  );
+  return { databaseUrl, amqpUrl, managementUrl, managementUp };
+}
+
 /**
- * Called once per test run (jest globalSetup). Leaves TEST_DATABASE_URL and TEST_AMQP_URL set for the
- * workers; returns a function that stops whatever it started.
+ * Called once per test run (jest globalSetup). Uses TEST_DATABASE_URL and TEST_AMQP_URL when set,
+ * else a Docker engine (testcontainers), else PostgreSQL and RabbitMQ on their default local ports;
+ * leaves the TEST_* variables set for the workers and returns a function that stops what it started.
  */
 export async function provideTestInfra(): Promise<Stop> {
   if (process.env.TEST_DATABASE_URL && process.env.TEST_AMQP_URL) return async () => undefined;
-  if (!(await dockerAnswers())) throw new Error(HOW_TO);
+  if (!(await dockerAnswers())) {
+    const local = await localServers();
+    if (!local) throw new Error(HOW_TO);
+    if (!local.managementUp) {
+      throw new Error(
+        'Tests create a RabbitMQ vhost per test file through the management API, which does not answer on 127.0.0.1:15672. ' +
+          'Enable it with `rabbitmq-plugins enable rabbitmq_management` (bash .ci/run does), or set TEST_AMQP_URL and TEST_RABBITMQ_MANAGEMENT_URL.',
+      );
+    }
+    process.env.TEST_DATABASE_URL = local.databaseUrl;
+    process.env.TEST_AMQP_URL = local.amqpUrl;
+    process.env.TEST_RABBITMQ_MANAGEMENT_URL = local.managementUrl;
+    return async () => undefined;
+  }
   // Loaded lazily: importing testcontainers with a socket that never answers hangs forever.
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const { RabbitMQContainer } = await import('@testcontainers/rabbitmq');
