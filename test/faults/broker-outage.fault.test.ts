@@ -33,9 +33,15 @@ describe('broker outage during writes', () => {
       return listed.length > 0 ? listed : false;
     }, 20_000, 200);
     await Promise.all(conns.map((c) => mq.closeConnection(c.name)));
-    // The services notice: their readiness reports the broker down, and nobody gets back in.
+    // The services notice: their readiness reports the broker down, and nobody gets back in. The
+    // listing lags behind (statistics are periodic), so close whatever it shows until every service
+    // has lost its connection.
     for (const name of ['tenancy', 'work', 'audit'] as const) {
-      await eventually(async () => (await statusOf(`${cluster.urls[name]}/readyz`)) === 503, 10_000, 100);
+      await eventually(async () => {
+        const listed = await mq.connectionsOf(cluster.vhost.name);
+        await Promise.all(listed.map((c) => mq.closeConnection(c.name)));
+        return (await statusOf(`${cluster.urls[name]}/readyz`)) === 503;
+      }, 20_000, 200);
     }
     await eventually(async () => (await mq.connectionsOf(cluster.vhost.name)).length === 0, 20_000, 200);
 
