@@ -19,7 +19,9 @@ RUN npm prune --omit=dev --no-audit --no-fund \
 
 FROM node:20-bookworm-slim AS runtime
 ARG SERVICE
+# Listen on every interface of the container (the services default to 127.0.0.1 outside containers).
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     SERVICE=${SERVICE}
 WORKDIR /app
 # Files stay owned by root (read-only for the process); node_modules/@taskflow/* are workspace

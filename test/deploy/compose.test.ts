@@ -25,6 +25,11 @@ describe('docker-compose.yml', () => {
     for (const infra of ['postgres', 'rabbitmq']) expect(compose.services[infra]?.healthcheck).toBeDefined();
   });
 
+  it('builds images whose services listen beyond the container's loopback', () => {
+    // Services default to HOST=127.0.0.1; in a container the others could not reach them.
+    expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/^\s*HOST=0\.0\.0\.0/m);
+  });
+
   it('publishes only the gateway on the host', () => {
     const published = Object.entries(compose.services).filter(([, s]) => (s.ports ?? []).length > 0).map(([n]) => n);
     expect(published).toEqual(['gateway']);
