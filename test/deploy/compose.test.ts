@@ -25,7 +25,7 @@ describe('docker-compose.yml', () => {
     for (const infra of ['postgres', 'rabbitmq']) expect(compose.services[infra]?.healthcheck).toBeDefined();
   });
 
-  it('builds images whose services listen beyond the container's loopback', () => {
+  it('builds images whose services listen beyond the loopback of their container', () => {
     // Services default to HOST=127.0.0.1; in a container the others could not reach them.
     expect(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).toMatch(/^\s*HOST=0\.0\.0\.0/m);
   });
