@@ -1,5 +1,5 @@
 // The request path through the gateway: route, token, rate limits, body limit, forward, relay.
-import { AppError, type AccessTokenVerifier, authenticate, notFound, readRawBody } from '@taskflow/shared';
+import { AppError, type AccessTokenVerifier, authenticate, hasBody, notFound, readRawBody } from '@taskflow/shared';
 import type { Context, Middleware } from 'koa';
 import type { SlidingWindowLimiter } from './rate-limit';
 import { hasDotSegment, LOGIN_PATH, publicEndpoint, resolveRoute, type UpstreamName } from './routes';
@@ -22,11 +22,6 @@ const RELAYED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'r
 const rateLimited = (retryAfterSeconds: number) =>
   new AppError(429, 'rate_limited', 'Too many requests; retry later.', undefined, { 'Retry-After': String(retryAfterSeconds) });
 
-function hasBody(ctx: Context): boolean {
-  const length = ctx.get('content-length');
-  if (length !== '') return Number(length) > 0;
-  return ctx.get('transfer-encoding') !== '';
-}
 
 function forwardedHeaders(ctx: Context): Record<string, string> {
   const headers: Record<string, string> = {};

@@ -1,6 +1,6 @@
 // The identity service, composed: database + migrations -> signing keys -> broker + outbox relay
 // (identity.user.* events) -> app -> listen. `close()` undoes it in reverse.
-import { Broker, Closers, createDb, DrainLoop, type Logger, migrate, OutboxRelay, type RunningService, type StartOptions } from '@taskflow/shared';
+import { Broker, Closers, createDb, type Logger, migrate, OutboxRelay, runPeriodically, type RunningService, type StartOptions } from '@taskflow/shared';
 import { buildApp } from './app';
 import type { IdentityConfig } from './config';
 import { IDENTITY_SCHEMA, migrations, outbox } from './db/migrations';
@@ -20,8 +20,7 @@ export async function startIdentityService(config: IdentityConfig, logger: Logge
     closers.add(() => db.destroy());
     await migrate(db, IDENTITY_SCHEMA, migrations);
     // Expired refresh tokens are deleted hourly.
-    const purge = new DrainLoop({ round: async () => (await deleteExpiredRefreshTokens(db), 3600_000), retryAfter: () => 60_000 });
-    purge.start();
+    const purge = runPeriodically(3600_000, () => deleteExpiredRefreshTokens(db));
     closers.add(() => purge.stop());
     const keys = await loadSigningKeys(config, db);
     logger.info({ kid: keys.current.kid, keySource: config.JWT_PRIVATE_KEY ? 'environment' : 'database' }, 'signing key loaded');

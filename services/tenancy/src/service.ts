@@ -10,8 +10,9 @@ import {
   migrate,
   Outbox,
   OutboxRelay,
-  purgeIdempotencyKeysPeriodically,
+  purgeExpiredIdempotencyKeys,
   QUEUES,
+  runPeriodically,
   type RunningService,
   type StartOptions,
   verifierFor,
@@ -37,7 +38,7 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
     const db = createDb({ url: config.DATABASE_URL, schema: TENANCY_SCHEMA });
     closers.add(() => db.destroy());
     await migrate(db, TENANCY_SCHEMA, migrations);
-    const idempotencyPurge = purgeIdempotencyKeysPeriodically(db);
+    const idempotencyPurge = runPeriodically(3600_000, () => purgeExpiredIdempotencyKeys(db));
     closers.add(() => idempotencyPurge.stop());
     const broker = await Broker.connect(config.AMQP_URL, logger);
     closers.add(() => broker.close());

@@ -11,15 +11,7 @@ describe('invites API', () => {
     await h.close();
   });
 
-  async function team() {
-    const owner = h.user();
-    const admin = h.user();
-    const member = h.user();
-    const org = await h.createOrg(owner);
-    await h.addMember(owner, org.id, admin, 'admin');
-    await h.addMember(owner, org.id, member, 'member');
-    return { org, owner, admin, member, outsider: h.user(), as: { owner, admin, member } as Record<Role, TestUser> };
-  }
+  const team = () => h.team();
   const accept = (token: string, user: TestUser) => h.call('POST', `/api/v1/invites/accept/${token}/`, user);
   const expire = (inviteId: string) => h.db('invites').where({ id: inviteId }).update({ expires_at: h.db.raw("now() - interval '1 second'") });
 

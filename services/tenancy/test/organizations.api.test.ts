@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Role } from '@taskflow/shared';
-import { type Harness, startHarness, type TestUser } from './support';
+import { type Harness, startHarness } from './support';
 
 describe('organizations API', () => {
   let h: Harness;
@@ -11,17 +10,7 @@ describe('organizations API', () => {
     await h.close();
   });
 
-  /** An org with an owner, an admin and a member, plus an outsider. */
-  async function team() {
-    const owner = h.user();
-    const admin = h.user();
-    const member = h.user();
-    const outsider = h.user();
-    const org = await h.createOrg(owner);
-    await h.addMember(owner, org.id, admin, 'admin');
-    await h.addMember(owner, org.id, member, 'member');
-    return { org, owner, admin, member, outsider, as: { owner, admin, member } as Record<Role, TestUser> };
-  }
+  const team = () => h.team();
 
   it('creates an organization with the trimmed name and makes the caller its owner', async () => {
     const owner = h.user();

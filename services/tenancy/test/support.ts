@@ -25,6 +25,15 @@ export interface TestUser {
   token: string;
 }
 
+export interface Team {
+  org: { id: string; name: string };
+  owner: TestUser;
+  admin: TestUser;
+  member: TestUser;
+  outsider: TestUser;
+  as: Record<Role, TestUser>;
+}
+
 export interface Harness {
   url: string;
   db: Knex;
@@ -38,6 +47,8 @@ export interface Harness {
   invite(actor: TestUser, organization: string, email: string, role?: Role): Promise<JsonResponse>;
   /** Invites `user` with `role` (sent by `owner`) and accepts. */
   addMember(owner: TestUser, organization: string, user: TestUser, role: Role): Promise<void>;
+  /** A fresh organization with an owner, an admin and a member (also by role in `as`), plus an outsider. */
+  team(): Promise<Team>;
   /** A snapshot of the rows of every tenancy table, to assert that a refused request changed nothing. */
   snapshot(): Promise<Record<string, unknown[]>>;
   close(): Promise<void>;
@@ -66,6 +77,17 @@ export async function startHarness(extra: Partial<StartTenancyOptions> = {}): Pr
   };
   const invite: Harness['invite'] = (actor, organization, email, role) =>
     call('POST', '/api/v1/invites/', actor, { body: { organization, email, ...(role ? { role } : {}) } });
+  const createOrg: Harness['createOrg'] = async (owner, name = `Org ${randomUUID().slice(0, 6)}`) => {
+    const res = await call('POST', '/api/v1/organizations/', owner, { body: { name } });
+    if (res.status !== 201) throw new Error(`create org: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  };
+  const addMember: Harness['addMember'] = async (owner, organization, member, role) => {
+    const sent = await invite(owner, organization, member.email, role);
+    if (sent.status !== 201) throw new Error(`invite: ${sent.status} ${JSON.stringify(sent.body)}`);
+    const accepted = await call('POST', `/api/v1/invites/accept/${sent.body.token}/`, member);
+    if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+  };
 
   return {
     url: tenancy.url,
@@ -77,16 +99,14 @@ export async function startHarness(extra: Partial<StartTenancyOptions> = {}): Pr
     user,
     call,
     invite,
-    async createOrg(owner, name = `Org ${randomUUID().slice(0, 6)}`) {
-      const res = await call('POST', '/api/v1/organizations/', owner, { body: { name } });
-      if (res.status !== 201) throw new Error(`create org: ${res.status} ${JSON.stringify(res.body)}`);
-      return res.body;
-    },
-    async addMember(owner, organization, member, role) {
-      const sent = await invite(owner, organization, member.email, role);
-      if (sent.status !== 201) throw new Error(`invite: ${sent.status} ${JSON.stringify(sent.body)}`);
-      const accepted = await call('POST', `/api/v1/invites/accept/${sent.body.token}/`, member);
-      if (accepted.status !== 200) throw new Error(`accept: ${accepted.status} ${JSON.stringify(accepted.body)}`);
+    createOrg,
+    addMember,
+    async team() {
+      const [owner, admin, member, outsider] = [user(), user(), user(), user()];
+      const org = await createOrg(owner);
+      await addMember(owner, org.id, admin, 'admin');
+      await addMember(owner, org.id, member, 'member');
+      return { org, owner, admin, member, outsider, as: { owner, admin, member } };
     },
     async snapshot() {
       const tables = ['organizations', 'memberships', 'invites', 'user_profiles'];

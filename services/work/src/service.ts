@@ -10,8 +10,9 @@ import {
   migrate,
   Outbox,
   OutboxRelay,
-  purgeIdempotencyKeysPeriodically,
+  purgeExpiredIdempotencyKeys,
   QUEUES,
+  runPeriodically,
   type RunningService,
   type StartOptions,
   verifierFor,
@@ -27,7 +28,7 @@ export async function startWorkService(config: WorkConfig, logger: Logger, optio
     const db = createDb({ url: config.DATABASE_URL, schema: WORK_SCHEMA });
     closers.add(() => db.destroy());
     await migrate(db, WORK_SCHEMA, migrations);
-    const idempotencyPurge = purgeIdempotencyKeysPeriodically(db);
+    const idempotencyPurge = runPeriodically(3600_000, () => purgeExpiredIdempotencyKeys(db));
     closers.add(() => idempotencyPurge.stop());
     const broker = await Broker.connect(config.AMQP_URL, logger);
     closers.add(() => broker.close());

@@ -7,7 +7,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const methodsWithBody = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function hasBody(ctx: Context): boolean {
+/** Whether the request carries a body (a positive Content-Length, or chunked). */
+export function hasBody(ctx: Context): boolean {
   const length = ctx.get('content-length');
   if (length !== '') return Number(length) > 0;
   return ctx.get('transfer-encoding') !== '';

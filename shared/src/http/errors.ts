@@ -22,7 +22,6 @@ export const unauthorized = (detail = 'Authentication credentials were not provi
   new AppError(401, code, detail, undefined, { 'WWW-Authenticate': 'Bearer' });
 export const validationFailed = (errors: FieldErrors, detail = 'Invalid input.') =>
   new AppError(400, 'validation_error', detail, errors);
-export const badRequest = (detail: string, code = 'bad_request') => new AppError(400, code, detail);
 export const conflict = (detail: string, code = 'conflict') => new AppError(409, code, detail);
 export const unavailable = (detail: string, retryAfterSeconds = 5) =>
   new AppError(503, 'service_unavailable', detail, undefined, { 'Retry-After': String(retryAfterSeconds) });

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import type { Migration } from '../db';
-import { DrainLoop } from '../messaging/drain-loop';
 import { AppError } from './errors';
 
 export const IDEMPOTENCY_TABLE = 'idempotency_keys';
@@ -83,15 +82,3 @@ export async function purgeExpiredIdempotencyKeys(db: Knex): Promise<number> {
   return db(IDEMPOTENCY_TABLE).where('created_at', '<', new Date(Date.now() - KEY_TTL_MS)).delete();
 }
 
-/** Purges expired keys now and every `intervalMs` until stopped (a service adds `stop` to its closers). */
-export function purgeIdempotencyKeysPeriodically(db: Knex, intervalMs = 3600_000): DrainLoop {
-  const loop = new DrainLoop({
-    round: async () => {
-      await purgeExpiredIdempotencyKeys(db);
-      return intervalMs;
-    },
-    retryAfter: () => Math.min(intervalMs, 60_000),
-  });
-  loop.start();
-  return loop;
-}

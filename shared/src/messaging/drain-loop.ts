@@ -68,3 +68,16 @@ export class DrainLoop {
     await this.current;
   }
 }
+
+/** Runs `task` now and every `intervalMs` until the returned loop is stopped (a failure retries within a minute). */
+export function runPeriodically(intervalMs: number, task: () => Promise<unknown>): DrainLoop {
+  const loop = new DrainLoop({
+    round: async () => {
+      await task();
+      return intervalMs;
+    },
+    retryAfter: () => Math.min(intervalMs, 60_000),
+  });
+  loop.start();
+  return loop;
+}
