@@ -1,4 +1,5 @@
 export * from './config';
+export * from './email';
 export * from './logging';
 export * from './http/errors';
 export * from './http/body';
