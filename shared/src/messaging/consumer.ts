@@ -6,6 +6,7 @@ import type { Migration } from '../db';
 import { envelopeSchema, type EventEnvelope, type EventType } from '../events';
 import { type Logger, requestContext } from '../logging';
 import type { Broker } from './broker';
+import { ATTEMPT_HEADER, LAST_ERROR_HEADER } from './dead-letters';
 
 export const INBOX_TABLE = 'processed_messages';
 
@@ -36,8 +37,6 @@ export interface ConsumerOptions {
   maxAttempts?: number;
   retryDelayMs?: number;
 }
-
-const ATTEMPT_HEADER = 'x-taskflow-attempt';
 
 /**
  * Acks, nacks or republishes unless the channel died meanwhile (broker restart): then the broker
@@ -171,9 +170,11 @@ export class EventConsumer {
       }
       this.options.logger.warn(fields, 'event handler failed; retrying');
       await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * attempt));
-      // Republish with the attempt count, then ack the original: a crash in between redelivers, and the inbox dedups.
+      // Republish with the attempt count and the error (what `npm run dlq` shows if it ends dead-lettered),
+      // then ack the original: a crash in between redelivers, and the inbox dedups.
+      const headers = { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1, [LAST_ERROR_HEADER]: String((err as Error).message).slice(0, 500) };
       settle(() => {
-        channel.sendToQueue(this.options.queue, msg.content, { ...msg.properties, headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1 } });
+        channel.sendToQueue(this.options.queue, msg.content, { ...msg.properties, headers });
         channel.ack(msg);
       });
     }
