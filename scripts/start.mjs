@@ -183,9 +183,22 @@ process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 process.on('exit', () => { for (const child of children.values()) child.kill('SIGKILL'); });
 
+// Queues declared by a deployment from before quorum queues are moved over while no consumer runs.
+async function migrateQueues() {
+  const { default: shared } = await import('@taskflow/shared');
+  try {
+    for (const { queue, moved } of await shared.migrateQueues(AMQP_URL)) {
+      say(`queue ${queue} is now a quorum queue (${moved} message(s) carried over)`);
+    }
+  } catch (err) {
+    fail([`RabbitMQ: could not bring the queues to the declared topology: ${err.message}`]);
+  }
+}
+
 // --- main ----------------------------------------------------------------------------------
 await checkPostgres();
 await checkRabbit();
+await migrateQueues();
 const services = discoverServices();
 if (!services.length) fail([`No built services found in ${SERVICES_DIR}; run \`npm run build\` first.`]);
 prefixWidth = Math.max(prefixWidth, ...services.map((n) => n.length));

@@ -50,10 +50,7 @@ export class Broker {
   }
 
   private async onConnect(model: ChannelModel): Promise<void> {
-    const channel = await model.createChannel();
-    channel.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'topology channel error'));
-    await declareTopology(channel);
-    await channel.close();
+    await declareTopology(model, this.logger);
     for (const step of this.steps) await step(model);
     this.current = model;
     this.logger.info('broker connected');

@@ -1,4 +1,5 @@
 export * from './topology';
+export * from './queue-migration';
 export * from './broker';
 export * from './outbox';
 export * from './drain-loop';

@@ -1,6 +1,8 @@
 // The whole broker topology, declared by every service when it connects, so an event published
-// before its consumer first starts waits in that consumer's queue.
-import type { Channel } from 'amqplib';
+// before its consumer first starts waits in that consumer's queue. Every queue is a quorum queue:
+// replicated when RabbitMQ runs as a cluster, and equally correct on one node.
+import type { Channel, ChannelModel, Options } from 'amqplib';
+import type { Logger } from '../logging';
 
 export const EVENTS_EXCHANGE = 'taskflow.events';
 export const DEAD_LETTER_EXCHANGE = 'taskflow.dead-letter';
@@ -22,16 +24,62 @@ export type QueueName = keyof typeof QUEUES;
 
 export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
 
-export async function declareTopology(channel: Channel): Promise<void> {
+/** A queue as declared: its arguments and where it is bound. */
+export interface QueueDeclaration {
+  name: string;
+  options: Options.AssertQueue;
+  bindings: Array<{ exchange: string; pattern: string }>;
+}
+
+const QUORUM = { 'x-queue-type': 'quorum' };
+
+/** Every queue of the topology, dead-letter queues first (a queue's dead letters need somewhere to go). */
+export function queueDeclarations(): QueueDeclaration[] {
+  return (Object.values(QUEUES) as QueueSpec[]).flatMap((queue) => [
+    {
+      name: deadLetterQueue(queue.name),
+      options: { durable: true, arguments: { ...QUORUM } },
+      bindings: [{ exchange: DEAD_LETTER_EXCHANGE, pattern: queue.name }],
+    },
+    {
+      name: queue.name,
+      options: {
+        durable: true,
+        arguments: { ...QUORUM, 'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE, 'x-dead-letter-routing-key': queue.name },
+      },
+      bindings: queue.bindings.map((pattern) => ({ exchange: EVENTS_EXCHANGE, pattern })),
+    },
+  ]);
+}
+
+export async function declareExchanges(channel: Channel): Promise<void> {
   await channel.assertExchange(EVENTS_EXCHANGE, 'topic', { durable: true });
   await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'direct', { durable: true });
-  for (const queue of Object.values(QUEUES) as QueueSpec[]) {
-    await channel.assertQueue(deadLetterQueue(queue.name), { durable: true });
-    await channel.bindQueue(deadLetterQueue(queue.name), DEAD_LETTER_EXCHANGE, queue.name);
-    await channel.assertQueue(queue.name, {
-      durable: true,
-      arguments: { 'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE, 'x-dead-letter-routing-key': queue.name },
-    });
-    for (const pattern of queue.bindings) await channel.bindQueue(queue.name, EVENTS_EXCHANGE, pattern);
+}
+
+/** PRECONDITION_FAILED: the queue exists with other arguments (a classic queue from before quorum queues). */
+const isInequivalent = (err: unknown) => (err as { code?: number }).code === 406;
+
+/**
+ * Declares exchanges, queues and bindings. A queue that still exists as a classic queue (a deployment
+ * from before quorum queues; a queue cannot change type in place) is used as it is, with a warning that
+ * names the command that moves it over (`npm run migrate:queues`), so a rolling upgrade keeps consuming.
+ */
+export async function declareTopology(model: ChannelModel, logger?: Logger): Promise<void> {
+  let channel = await model.createChannel();
+  channel.on('error', () => undefined);
+  await declareExchanges(channel);
+  for (const queue of queueDeclarations()) {
+    try {
+      await channel.assertQueue(queue.name, queue.options);
+    } catch (err) {
+      if (!isInequivalent(err)) throw err;
+      logger?.warn({ queue: queue.name }, 'queue exists with other arguments (a classic queue?); using it as it is: run `npm run migrate:queues` to move it to a quorum queue');
+      channel = await model.createChannel();
+      channel.on('error', () => undefined);
+      await channel.checkQueue(queue.name);
+    }
+    for (const { exchange, pattern } of queue.bindings) await channel.bindQueue(queue.name, exchange, pattern);
   }
+  await channel.close();
 }
