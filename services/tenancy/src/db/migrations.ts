@@ -75,4 +75,12 @@ const tenancyTables: Migration = {
   },
 };
 
-export const migrations: readonly Migration[] = [outboxMigration, inboxMigration, idempotencyMigration, tenancyTables];
+// Revoking a sender's pending invites when they leave or are demoted reads them by sender.
+const invitesBySender: Migration = {
+  name: '002_invites_by_sender',
+  async up(db) {
+    await db.raw(`CREATE INDEX invites_pending_by_sender ON invites (organization_id, invited_by) WHERE status = 'pending'`);
+  },
+};
+
+export const migrations: readonly Migration[] = [outboxMigration, inboxMigration, idempotencyMigration, tenancyTables, invitesBySender];
