@@ -1,5 +1,5 @@
-// An invite carries its sender's authority (security finding 5): it does not outlive its sender's
-// membership or role.
+// An invite carries its sender's authority (security findings 5 and 6): it does not outlive its sender's
+// membership or role, and only someone who could have sent it may replace it.
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, Knex, Role } from '@taskflow/shared';
 import { eventually } from '@taskflow/shared/testing';
@@ -121,6 +121,36 @@ describe('invite authority', () => {
     });
   });
 
+  describe('replacing a pending invite (finding 6)', () => {
+    it("refuses an admin replacing an owner's owner-role invite: 403, nothing changes, the old invite keeps working", async () => {
+      const team = await h.team();
+      const heir = h.user(`heir-${randomUUID().slice(0, 8)}@example.com`);
+      const ownerInvite = await sendOk(team.owner, team.org.id, heir.email, 'owner');
+      const before = await h.snapshot();
+      for (const role of ['member', 'admin'] as const) {
+        const res = await h.invite(team.admin, team.org.id, heir.email.toUpperCase(), role);
+        expect(res.status).toBe(403);
+      }
+      expect(await h.snapshot()).toEqual(before);
+      const ok = await accept(ownerInvite.token, heir);
+      expect(ok.status).toBe(200);
+      expect(ok.body.role).toBe('owner');
+    });
+
+    it("lets an admin replace only the invites it could have sent: an owner's admin invite, an expired owner invite", async () => {
+      const team = await h.team();
+      const [owned, adminRole, expired] = [`o-${randomUUID()}@example.com`, `a-${randomUUID()}@example.com`, `e-${randomUUID()}@example.com`];
+      const ownerInvite = await sendOk(team.owner, team.org.id, owned, 'owner');
+      const adminInvite = await sendOk(team.owner, team.org.id, adminRole, 'admin');
+      const lapsed = await sendOk(team.owner, team.org.id, expired, 'owner');
+      await h.db('invites').where({ id: lapsed.id }).update({ expires_at: h.db.raw("now() - interval '1 second'") });
+      expect((await h.invite(team.admin, team.org.id, owned, 'member')).status).toBe(403);
+      expect((await h.invite(team.admin, team.org.id, adminRole, 'member')).status).toBe(201);
+      expect((await h.invite(team.admin, team.org.id, expired, 'member')).status).toBe(201);
+      expect([await statusOf(ownerInvite.id), await statusOf(adminInvite.id), await statusOf(lapsed.id)]).toEqual(['pending', 'revoked', 'expired']);
+    });
+  });
+
   describe('under concurrency', () => {
     /**
      * Holds the organization's row lock while `first` and then `second` start (each waits for it, in that
@@ -178,6 +208,18 @@ describe('invite authority', () => {
       expect(accepted.body.detail).toBe('Invalid invite');
       expect(await roleOf(team.org.id, second.id)).toBeUndefined();
       expect(await statusOf(sent.id)).toBe('revoked');
+    });
+
+    it("refuses an admin's replacement that waited behind an owner's owner-role invite", async () => {
+      const team = await h.team();
+      const email = `race-${randomUUID()}@example.com`;
+      const [ownerInvite, replacement] = await inOrder(
+        team.org.id,
+        () => h.invite(team.owner, team.org.id, email, 'owner'),
+        () => h.invite(team.admin, team.org.id, email, 'member'),
+      );
+      expect([ownerInvite.status, replacement.status]).toEqual([201, 403]);
+      expect(await statusOf(ownerInvite.body.id)).toBe('pending');
     });
   });
 });

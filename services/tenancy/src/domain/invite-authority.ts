@@ -1,14 +1,20 @@
-// An invite carries its sender's authority: it does not outlive its sender's membership or role.
-// Runs under the organization's row lock, like invite creation and accept.
+// An invite carries its sender's authority: it may be replaced only by someone who could have sent it, and
+// it does not outlive its sender's membership or role. Both run under the organization's row lock.
 import type { Knex, Role } from '@taskflow/shared';
 import * as invites from '../db/invites';
-import type { Caller, TenancyContext } from './context';
+import { type Caller, enforce, type TenancyContext } from './context';
 import { inviteEvent } from './events';
-import { invitesBeyondAuthority } from './policy';
+import { decide, invitesBeyondAuthority } from './policy';
 
 interface OrgRef {
   id: string;
   name: string;
+}
+
+/** Re-inviting an address replaces its pending invite only if the caller could have sent that invite (else 403). */
+export async function ensureMayReplacePendingInvite(trx: Knex.Transaction, organizationId: string, callerRole: Role, email: string): Promise<void> {
+  const pending = await invites.lockPendingInviteTo(trx, organizationId, email);
+  if (pending) enforce(decide('create_invite', callerRole, { role: pending.role }));
 }
 
 /**
