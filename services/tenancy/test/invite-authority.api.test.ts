@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, Knex, Role } from '@taskflow/shared';
 import { eventually } from '@taskflow/shared/testing';
+import { revokeInvitesBeyondAuthority } from '../src/db/migrations';
 import { collectEvents, type Harness, startHarness, type Team, type TestUser } from './support';
 
 describe('invite authority', () => {
@@ -148,6 +149,29 @@ describe('invite authority', () => {
       expect((await h.invite(team.admin, team.org.id, adminRole, 'member')).status).toBe(201);
       expect((await h.invite(team.admin, team.org.id, expired, 'member')).status).toBe(201);
       expect([await statusOf(ownerInvite.id), await statusOf(adminInvite.id), await statusOf(lapsed.id)]).toEqual(['pending', 'revoked', 'expired']);
+    });
+  });
+
+  describe('invites sent before the fix', () => {
+    it('are revoked once by a migration when their sender has since left or lost the role to send them', async () => {
+      const team = await h.team();
+      const coOwner = h.user();
+      await h.addMember(team.owner, team.org.id, coOwner, 'owner');
+      const orphan = await sendOk(team.admin, team.org.id, `orphan-${randomUUID()}@example.com`, 'admin');
+      const beyond = await sendOk(coOwner, team.org.id, `beyond-${randomUUID()}@example.com`, 'owner');
+      const within = await sendOk(coOwner, team.org.id, `within-${randomUUID()}@example.com`, 'admin');
+      const valid = await sendOk(team.owner, team.org.id, `valid-${randomUUID()}@example.com`, 'owner');
+      // What the code before the fix left behind: the membership changed, the invites stayed pending.
+      await h.db('memberships').where({ organization_id: team.org.id, user_id: team.admin.id }).delete();
+      await h.db('memberships').where({ organization_id: team.org.id, user_id: coOwner.id }).update({ role: 'admin' });
+
+      await h.db.transaction((trx) => revokeInvitesBeyondAuthority.up(trx));
+      const statuses = await Promise.all([orphan, beyond, within, valid].map((i) => statusOf(i.id)));
+      expect(statuses).toEqual(['revoked', 'revoked', 'pending', 'pending']);
+      for (const [sent, role] of [[orphan, 'admin'], [beyond, 'owner']] as const) {
+        const [event] = await eventually(() => revokedEvents(sent.id).length > 0 && revokedEvents(sent.id));
+        expect(event).toMatchObject({ organization_id: team.org.id, actor_id: null, data: { invite: { id: sent.id, role }, organization: { id: team.org.id, name: team.org.name } } });
+      }
     });
   });
 
