@@ -1260,7 +1260,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Members may not invite; admins may not invite owners */
+            /** @description Members may not invite; admins may not invite owners, nor replace a pending owner-role invite */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1881,7 +1881,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Members may not invite; admins may not invite owners */
+            /** @description Members may not invite; admins may not invite owners, nor replace a pending owner-role invite */
             403: {
                 headers: {
                     [name: string]: unknown;

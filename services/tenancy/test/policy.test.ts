@@ -1,6 +1,6 @@
 // The role table of API.md, cell by cell: every action x caller role (or non-member) x target role.
 import type { Role } from '@taskflow/shared';
-import { type Action, type Decision, decide } from '../src/domain/policy';
+import { type Action, type Decision, decide, invitesBeyondAuthority } from '../src/domain/policy';
 
 type Caller = Role | null;
 const callers: Caller[] = ['owner', 'admin', 'member', null];
@@ -89,6 +89,18 @@ describe('policy.decide', () => {
     it('does not apply to non-owners when there is one owner', () => {
       expect(decide('remove_member', 'owner', { role: 'admin', owners: 1 })).toBe(A);
       expect(decide('change_role', 'owner', { role: 'member', newRole: 'admin', owners: 1 })).toBe(A);
+    });
+  });
+
+  describe('invitesBeyondAuthority: the invite roles a sender with that role could no longer send', () => {
+    const expected: Array<[Caller, Role[]]> = [
+      ['owner', []],
+      ['admin', ['owner']],
+      ['member', ['owner', 'admin', 'member']],
+      [null, ['owner', 'admin', 'member']],
+    ];
+    it.each(expected.map(([c, r]) => [name(c), r, c] as const))('%s -> %j', (_n, beyond, caller) => {
+      expect(invitesBeyondAuthority(caller)).toEqual(beyond);
     });
   });
 

@@ -65,6 +65,28 @@ export async function closePendingInvites(trx: Knex.Transaction, organizationId:
   return rows as InviteRow[];
 }
 
+/** The pending, unexpired invite of the organization to that address (any case), locked until the transaction ends. */
+export async function lockPendingInviteTo(trx: Knex.Transaction, organizationId: string, email: string): Promise<InviteRow | undefined> {
+  return trx({ i: 'invites' })
+    .where({ 'i.organization_id': organizationId, 'i.status': 'pending' })
+    .whereRaw('lower(i.email) = lower(?)', [email])
+    .where('i.expires_at', '>', trx.fn.now())
+    .forUpdate()
+    .first(inviteColumns(trx));
+}
+
+/** Revokes the pending, unexpired invites `senderId` sent in the organization with one of `roles`; returns them. */
+export async function revokePendingInvitesSentBy(trx: Knex.Transaction, organizationId: string, senderId: string, roles: Role[]): Promise<InviteRow[]> {
+  if (roles.length === 0) return [];
+  const rows = await trx({ i: 'invites' })
+    .where({ 'i.organization_id': organizationId, 'i.invited_by': senderId, 'i.status': 'pending' })
+    .whereIn('i.role', roles)
+    .where('i.expires_at', '>', trx.fn.now())
+    .update({ status: 'revoked', closed_at: trx.fn.now() })
+    .returning(inviteColumns(trx));
+  return (rows as InviteRow[]).sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id));
+}
+
 export async function inviteById(db: Db, inviteId: string): Promise<InviteRow | undefined> {
   return db({ i: 'invites' }).where('i.id', inviteId).first(inviteColumns(db));
 }

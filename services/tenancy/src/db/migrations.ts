@@ -1,6 +1,6 @@
 // The tenancy schema: shared outbox/inbox/idempotency tables, then organizations, memberships,
 // invites, the user profile replica and the mail outbox.
-import { idempotencyMigration, inboxMigration, type Migration, outboxMigration } from '@taskflow/shared';
+import { envelopeOf, idempotencyMigration, inboxMigration, type Migration, outboxMigration } from '@taskflow/shared';
 
 export const TENANCY_SCHEMA = 'tenancy';
 
@@ -75,4 +75,53 @@ const tenancyTables: Migration = {
   },
 };
 
-export const migrations: readonly Migration[] = [outboxMigration, inboxMigration, idempotencyMigration, tenancyTables];
+// Revoking a sender's pending invites when they leave or are demoted reads them by sender.
+const invitesBySender: Migration = {
+  name: '002_invites_by_sender',
+  async up(db) {
+    await db.raw(`CREATE INDEX invites_pending_by_sender ON invites (organization_id, invited_by) WHERE status = 'pending'`);
+  },
+};
+
+/**
+ * Invites sent before an invite carried its sender's authority may outlive it (security finding 5): revokes,
+ * once, every pending invite whose sender is no longer a member or whose role could not send it now (API.md's
+ * role table: owners send any role, admins member and admin), with the event a revoke publishes (no actor).
+ */
+export const revokeInvitesBeyondAuthority: Migration = {
+  name: '003_revoke_invites_beyond_authority',
+  async up(db) {
+    const { rows } = await db.raw(`
+      WITH revoked AS (
+        UPDATE invites i SET status = 'revoked', closed_at = now()
+         WHERE i.status = 'pending' AND i.expires_at > now()
+           AND NOT EXISTS (
+             SELECT 1 FROM memberships m
+              WHERE m.organization_id = i.organization_id AND m.user_id = i.invited_by
+                AND (m.role = 'owner' OR (m.role = 'admin' AND i.role IN ('admin', 'member'))))
+        RETURNING i.id, i.organization_id, i.email, i.role, i.expires_at, i.created_at)
+      SELECT r.*, o.name AS organization_name FROM revoked r JOIN organizations o ON o.id = r.organization_id
+       ORDER BY r.created_at, r.id`);
+    const envelopes = (rows as Array<{ id: string; organization_id: string; email: string; role: 'owner' | 'admin' | 'member'; expires_at: Date; organization_name: string }>).map((r) =>
+      envelopeOf({
+        type: 'tenancy.invite.revoked',
+        organization_id: r.organization_id,
+        actor: null,
+        data: {
+          invite: { id: r.id, email: r.email, role: r.role, expires_at: r.expires_at.toISOString() },
+          organization: { id: r.organization_id, name: r.organization_name },
+        },
+      }),
+    );
+    if (envelopes.length > 0) await db('outbox').insert(envelopes.map((e) => ({ id: e.id, type: e.type, envelope: e })));
+  },
+};
+
+export const migrations: readonly Migration[] = [
+  outboxMigration,
+  inboxMigration,
+  idempotencyMigration,
+  tenancyTables,
+  invitesBySender,
+  revokeInvitesBeyondAuthority,
+];

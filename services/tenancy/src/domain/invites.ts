@@ -9,6 +9,7 @@ import * as memberships from '../db/memberships';
 import * as organizations from '../db/organizations';
 import { type Caller, enforce, type TenancyContext } from './context';
 import { inviteEvent, membershipAdded } from './events';
+import { ensureMayReplacePendingInvite } from './invite-authority';
 import type { OrganizationView } from './organizations';
 import { decide } from './policy';
 
@@ -42,6 +43,7 @@ export async function createInvite(
   if (!org || !me) throw validationFailed({ organization: ['Organization not found.'] });
   enforce(decide('create_invite', me.role, { role: input.role }));
   if (await memberships.isMemberByEmail(trx, org.id, input.email)) throw INVITE_ERRORS.alreadyMember();
+  await ensureMayReplacePendingInvite(trx, org.id, me.role, input.email);
 
   const replaced = await invites.closePendingInvites(trx, org.id, input.email);
   const token = randomBytes(32).toString('base64url');

@@ -1,11 +1,13 @@
 // Members: list, change a role, remove (yourself = leave). Changes of one organization are serialized
-// by locking its row, so the last-owner rule holds under concurrency.
+// by locking its row, so the last-owner rule, and the revocation of invites their sender can no longer
+// send, hold under concurrency (invite creation and accept take the same lock).
 import { type CursorValue, type Knex, type MembershipFact, notFound, preconditionFailed, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import type { MemberRow } from '../db/memberships';
 import * as organizations from '../db/organizations';
 import { type Caller, enforce, type TenancyContext } from './context';
 import { membershipRemoved, membershipRoleChanged } from './events';
+import { revokeInvitesBeyondAuthority } from './invite-authority';
 import { decide } from './policy';
 
 export type { MemberRow } from '../db/memberships';
@@ -33,7 +35,7 @@ async function loadForChange(trx: Knex.Transaction, caller: Caller, organization
   if (!org || !me) throw notFound();
   const target = await memberships.memberOf(trx, organizationId, userId);
   if (!target) throw notFound();
-  return { me, target, owners: await memberships.countOwners(trx, organizationId) };
+  return { org, me, target, owners: await memberships.countOwners(trx, organizationId) };
 }
 
 export async function changeMemberRole(
@@ -45,12 +47,13 @@ export async function changeMemberRole(
   expectedVersion?: number,
 ): Promise<MemberRow> {
   return ctx.db.transaction(async (trx) => {
-    const { me, target, owners } = await loadForChange(trx, caller, organizationId, userId);
+    const { org, me, target, owners } = await loadForChange(trx, caller, organizationId, userId);
     enforce(decide('change_role', me.role, { role: target.role, newRole: role, owners }));
     if (expectedVersion !== undefined && expectedVersion !== target.version) throw preconditionFailed();
     if (target.role === role) return target;
     const changed = await memberships.changeRole(trx, organizationId, userId, role);
     await ctx.outbox.add(trx, membershipRoleChanged({ organizationId, user: userOf(target), role, version: changed.version }, target.role, caller));
+    await revokeInvitesBeyondAuthority(ctx, trx, org, userId, role, caller);
     return { ...target, role, version: changed.version };
   });
 }
@@ -63,7 +66,7 @@ export async function removeMember(
   expectedVersion?: number,
 ): Promise<void> {
   await ctx.db.transaction(async (trx) => {
-    const { me, target, owners } = await loadForChange(trx, caller, organizationId, userId);
+    const { org, me, target, owners } = await loadForChange(trx, caller, organizationId, userId);
     const leaving = userId === caller.id;
     enforce(leaving ? decide('leave', me.role, { owners }) : decide('remove_member', me.role, { role: target.role, owners }));
     if (expectedVersion !== undefined && expectedVersion !== target.version) throw preconditionFailed();
@@ -72,6 +75,7 @@ export async function removeMember(
       trx,
       membershipRemoved({ organizationId, user: userOf(target), role: removed.role, version: removed.version }, leaving ? 'left' : 'removed', caller),
     );
+    await revokeInvitesBeyondAuthority(ctx, trx, org, userId, null, caller);
   });
 }
 

@@ -73,3 +73,11 @@ export function decide(action: Action, actor: Role | null, target: Target = {}):
       return losesLastOwner(actor, false, required(target.owners, 'owners')) ? 'last_owner' : 'allow';
   }
 }
+
+/**
+ * An invite carries its sender's authority: the invite roles a sender whose role is now `role` (null: no
+ * longer a member) could not send. Their pending invites of these roles must not outlive that change.
+ */
+export function invitesBeyondAuthority(role: Role | null): Role[] {
+  return ROLES.filter((invited) => decide('create_invite', role, { role: invited }) !== 'allow');
+}

@@ -50,7 +50,7 @@ export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
     summary,
     tags,
     body: inviteBody,
-    responses: { 201: { description: 'Sent; the accept link is mailed', schema: createdInviteSchema }, 400: { description: inviteErrors }, 403: { description: 'Members may not invite; admins may not invite owners' } },
+    responses: { 201: { description: 'Sent; the accept link is mailed', schema: createdInviteSchema }, 400: { description: inviteErrors }, 403: { description: 'Members may not invite; admins may not invite owners, nor replace a pending owner-role invite' } },
   });
   const acceptSpec = (path: string, summary: string) => ({
     method: 'post' as const,
