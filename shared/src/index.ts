@@ -8,6 +8,7 @@ export * from './http/pagination';
 export * from './http/idempotency';
 export * from './http/etag';
 export * from './http/ids';
+export * from './http/values';
 export * from './http/health';
 export * from './http/metrics';
 export * from './http/app';

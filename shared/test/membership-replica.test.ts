@@ -102,11 +102,66 @@ describe('membership replica', () => {
     expect(await replica.roleOf(user, org)).toBeNull();
   });
 
-  it('does not remember that someone is not a member, so joining works at once', async () => {
+  it('lets a user who was never refused use a new membership at once, before its event', async () => {
     const [org, user] = [randomUUID(), randomUUID()];
-    expect(await replica.roleOf(user, org)).toBeNull();
     tenancyMembers.set(`${org}/${user}`, { role: 'member', version: 1 });
     expect(await replica.roleOf(user, org)).toBe('member');
+  });
+
+  it("remembers tenancy's refusal: probing the same organization again asks tenancy no more within the TTL", async () => {
+    const [org, user] = [randomUUID(), randomUUID()];
+    const before = tenancyCalls.length;
+    expect(await replica.roleOf(user, org)).toBeNull();
+    await expect(replica.requireRole(user, org)).rejects.toMatchObject({ status: 404 });
+    await expect(replica.requireJoinedRole(user, org, { found: false, role: null })).rejects.toMatchObject({ status: 404 });
+    expect(tenancyCalls.length - before).toBe(1);
+    // Another user, or the same user in another organization, is a pair of its own.
+    expect(await replica.roleOf(randomUUID(), org)).toBeNull();
+    expect(await replica.roleOf(user, randomUUID())).toBeNull();
+    expect(tenancyCalls.length - before).toBe(3);
+  });
+
+  it('makes a membership created after a remembered refusal usable as soon as its event is stored', async () => {
+    const [org, user] = [randomUUID(), randomUUID()];
+    expect(await replica.roleOf(user, org)).toBeNull();
+    tenancyMembers.set(`${org}/${user}`, { role: 'admin', version: 1 });
+    // Within the TTL the refusal still answers (the join's event has not landed yet)...
+    expect(await replica.roleOf(user, org)).toBeNull();
+    // ...and the stored event wins over it at once, in every path, with no call to tenancy.
+    await apply(membershipEvent('tenancy.membership.added', org, user, 'admin', 1));
+    const before = tenancyCalls.length;
+    expect(await replica.roleOf(user, org)).toBe('admin');
+    expect(await replica.requireRole(user, org)).toBe('admin');
+    expect(tenancyCalls.length).toBe(before);
+  });
+
+  describe('the refusal memory is short and bounded', () => {
+    let clock = 0;
+    const shortMemory = () =>
+      new MembershipReplica({ db, tenancyUrl: tenancy.url, serviceToken, refusals: { ttlMs: 1000, maxEntries: 2, now: () => clock } });
+
+    it('forgets a refusal once the TTL has passed, so a join is noticed even without its event', async () => {
+      const [org, user] = [randomUUID(), randomUUID()];
+      const short = shortMemory();
+      expect(await short.roleOf(user, org)).toBeNull();
+      tenancyMembers.set(`${org}/${user}`, { role: 'member', version: 1 });
+      clock += 999;
+      expect(await short.roleOf(user, org)).toBeNull();
+      clock += 1;
+      expect(await short.roleOf(user, org)).toBe('member');
+    });
+
+    it('keeps at most maxEntries refusals, dropping the oldest', async () => {
+      const short = shortMemory();
+      const [org, a, b, c] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      for (const user of [a, b, c]) expect(await short.roleOf(user, org)).toBeNull();
+      const before = tenancyCalls.length;
+      expect(await short.roleOf(c, org)).toBeNull();
+      expect(await short.roleOf(b, org)).toBeNull();
+      expect(tenancyCalls.length).toBe(before);
+      expect(await short.roleOf(a, org)).toBeNull();
+      expect(tenancyCalls.length).toBe(before + 1);
+    });
   });
 
   it('finishes a joined role check: a role at once, a tombstone 404, no row through tenancy', async () => {

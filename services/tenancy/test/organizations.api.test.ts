@@ -140,7 +140,7 @@ describe('organizations API', () => {
     expect(await h.snapshot()).toEqual(before);
   });
 
-  it('refuses a rename with a stale If-Match (412) and applies one with the current ETag', async () => {
+  it('refuses a rename with a stale If-Match (412) or a malformed one (400) and applies one with the current ETag', async () => {
     const { org, owner } = await team();
     const read = await h.call('GET', `/api/v1/organizations/${org.id}/`, owner);
     const etag = read.headers.get('etag')!;
@@ -150,7 +150,8 @@ describe('organizations API', () => {
     expect(stale.status).toBe(412);
     expect(stale.body.code).toBe('precondition_failed');
     const garbage = await h.call('PATCH', `/api/v1/organizations/${org.id}/`, owner, { body: { name: 'Third' }, headers: { 'if-match': 'whatever' } });
-    expect(garbage.status).toBe(412);
+    expect(garbage.status).toBe(400);
+    expect(garbage.body.code).toBe('invalid_if_match');
     expect((await h.db('organizations').where({ id: org.id }).first()).name).toBe('First');
     const fresh = await h.call('PATCH', `/api/v1/organizations/${org.id}/`, owner, { body: { name: 'Second' }, headers: { 'if-match': first.headers.get('etag')! } });
     expect(fresh.status).toBe(200);

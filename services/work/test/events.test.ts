@@ -144,7 +144,9 @@ describe('membership and organization events', () => {
     expect((await h.call('GET', `/api/v1/projects/${project.id}`, unknown)).status).toBe(404);
     h.tenancyAnswers = false;
     try {
-      const res = await h.call('GET', `/api/v1/projects/${project.id}`, unknown);
+      // A user tenancy was not asked about yet (the refusal of `unknown` is remembered, still a 404).
+      expect((await h.call('GET', `/api/v1/projects/${project.id}`, unknown)).status).toBe(404);
+      const res = await h.call('GET', `/api/v1/projects/${project.id}`, h.user('unseen'));
       expect(res.status).toBe(503);
       expect(res.headers.get('retry-after')).toBeTruthy();
       // Known members keep working from the replica.

@@ -158,7 +158,7 @@ describe('projects API', () => {
       expect(res.body).toMatchObject({ name: 'Whole', description: 'All of it' });
     });
 
-    it('refuses a member with 403, and a stale If-Match with 412, changing nothing', async () => {
+    it('refuses a member with 403, a stale If-Match with 412 and a malformed one with 400, changing nothing', async () => {
       const project = await seedProject(h, org.admin, org.id, 'Guarded');
       await h.call('PATCH', `/api/v1/projects/${project.id}`, org.admin, { body: { name: 'Guarded 2' } });
       const before = await snapshot(h);
@@ -169,7 +169,8 @@ describe('projects API', () => {
       const stale = await h.call('PATCH', `/api/v1/projects/${project.id}`, org.admin, { body: { name: 'Late' }, headers: { 'if-match': '"1"' } });
       expect(stale.status).toBe(412);
       const garbage = await h.call('PATCH', `/api/v1/projects/${project.id}`, org.admin, { body: { name: 'Late' }, headers: { 'if-match': 'nonsense' } });
-      expect(garbage.status).toBe(412);
+      expect(garbage.status).toBe(400);
+      expect(garbage.body.code).toBe('invalid_if_match');
       expect(await snapshot(h)).toEqual(before);
     });
   });

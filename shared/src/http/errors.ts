@@ -77,6 +77,9 @@ const pgCodes: Record<string, { status: number; code: string; detail: string }> 
   '22001': { status: 400, code: 'invalid_input', detail: 'A value is too long.' },
   '22021': { status: 400, code: 'invalid_input', detail: 'A value contains a character that cannot be stored (such as NUL).' },
   '23514': { status: 400, code: 'invalid_input', detail: 'A value is not allowed.' },
+  // Second wall behind the schemas (shared/src/http/values.ts): a date PostgreSQL cannot take is the client's.
+  '22007': { status: 400, code: 'invalid_input', detail: 'A date or time has an invalid format.' },
+  '22008': { status: 400, code: 'invalid_input', detail: 'A date or time is out of range (years 0001 to 9999).' },
   '40001': { status: 409, code: 'concurrent_update', detail: 'The resource was changed concurrently; retry the request.' },
 };
 

@@ -1,10 +1,12 @@
 // A service's local copy of tenancy's memberships, used to scope queries and check roles.
 // Fed by tenancy.membership.* events (the highest version wins, so an old event never overwrites a
 // newer one); a miss asks tenancy's internal endpoint once; if neither can answer, fail closed (503).
+// Tenancy's "not a member" is remembered briefly (refusals.ts); see `readThrough` for why a join still works.
 import type { Knex } from 'knex';
 import type { Migration } from '../db';
 import type { EventEnvelope, Role } from '../events';
 import { AppError, unavailable } from '../http/errors';
+import { RefusalCache, type RefusalCacheOptions } from './refusals';
 
 export const MEMBERSHIP_TABLE = 'membership_replica';
 
@@ -65,10 +67,16 @@ export interface ReplicaOptions {
   tenancyUrl: string;
   serviceToken: string;
   timeoutMs?: number;
+  /** How long and how many of tenancy's "not a member" answers are remembered. */
+  refusals?: RefusalCacheOptions;
 }
 
 export class MembershipReplica {
-  constructor(private readonly options: ReplicaOptions) {}
+  private readonly refusals: RefusalCache;
+
+  constructor(private readonly options: ReplicaOptions) {
+    this.refusals = new RefusalCache(options.refusals);
+  }
 
   /** The caller's role in the organization, or null when not a member. */
   async roleOf(userId: string, organizationId: string): Promise<Role | null> {
@@ -77,7 +85,7 @@ export class MembershipReplica {
       .where({ organization_id: organizationId, user_id: userId })
       .first();
     if (row) return (row.role as Role | null) ?? null;
-    return this.askTenancy(userId, organizationId);
+    return this.readThrough(userId, organizationId);
   }
 
   /** Like `roleOf` but answers 404 for non-members, hiding the organization's existence. */
@@ -93,7 +101,13 @@ export class MembershipReplica {
    * and no row at all asks tenancy like `requireRole`.
    */
   async requireJoinedRole(userId: string, organizationId: string, joined: { found: boolean; role: Role | null }): Promise<Role> {
-    if (!joined.found) return this.requireRole(userId, organizationId);
+    // No row was joined: straight to the read-through, without reading the table again, so an object of
+    // another organization costs what a missing object costs once the refusal is remembered.
+    if (!joined.found) {
+      const role = await this.readThrough(userId, organizationId);
+      if (!role) throw new AppError(404, 'not_found', 'Not found.');
+      return role;
+    }
     if (!joined.role) throw new AppError(404, 'not_found', 'Not found.');
     return joined.role;
   }
@@ -101,6 +115,21 @@ export class MembershipReplica {
   /** Organizations the user belongs to according to the replica (for scoping lists). */
   organizationsOf(userId: string): Knex.QueryBuilder {
     return this.options.db(MEMBERSHIP_TABLE).select('organization_id').where({ user_id: userId }).whereNotNull('role');
+  }
+
+  /**
+   * The replica table has no row for the pair. A refusal tenancy gave within the TTL answers at once;
+   * otherwise tenancy is asked and a refusal remembered. A join normally reaches us as an event that
+   * stores a row, and rows are read before this cache in every process (whichever one consumed the event),
+   * so the join wins as soon as its event lands. Only a user refused moments before joining
+   * waits for that event, within the event lag, and never longer than the TTL; everyone else's first
+   * request after joining still reads through to tenancy and works at once.
+   */
+  private async readThrough(userId: string, organizationId: string): Promise<Role | null> {
+    if (this.refusals.has(userId, organizationId)) return null;
+    const role = await this.askTenancy(userId, organizationId);
+    if (!role) this.refusals.remember(userId, organizationId);
+    return role;
   }
 
   private async askTenancy(userId: string, organizationId: string): Promise<Role | null> {
@@ -113,7 +142,7 @@ export class MembershipReplica {
     } catch {
       throw unavailable('Memberships cannot be checked right now; retry shortly.');
     }
-    // Negative answers are not stored: a membership created a moment later must work at once.
+    // Not stored in the table: a membership created a moment later must not wait for an event to undo it.
     if (res.status === 404) return null;
     if (!res.ok) throw unavailable('Memberships cannot be checked right now; retry shortly.');
     const fact = (await res.json()) as MembershipFact;

@@ -8,6 +8,7 @@ import {
   decodeCursor,
   encodeCursor,
   idFilter,
+  isoDateTime,
   pageQuerySchema,
   pageSchema,
   toPage,
@@ -19,8 +20,7 @@ import { type ActivityPosition, type ActivityReaders, listActivityForUser, type 
 const tags = ['activity'];
 
 const timestamp = (description: string) =>
-  z.iso
-    .datetime({ offset: true, error: 'Enter an RFC 3339 timestamp, e.g. 2026-11-27T21:50:59Z.' })
+  isoDateTime({ offset: true, error: 'Enter an RFC 3339 timestamp, e.g. 2026-11-27T21:50:59Z.' })
     .transform((value) => new Date(value))
     .meta({ description });
 
@@ -77,7 +77,7 @@ export const activityPageSchema = pageSchema(activityEntrySchema).meta({
 export type ActivityEntry = z.output<typeof activityEntrySchema>;
 
 const invalidCursor = () => new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
-const cursorShape = z.tuple([z.iso.datetime(), z.uuid()]);
+const cursorShape = z.tuple([isoDateTime(), z.uuid()]);
 
 function positionOf(cursor: string | undefined): ActivityPosition | undefined {
   if (cursor === undefined) return undefined;

@@ -1,4 +1,5 @@
 // Request and response bodies of the auth endpoints: they validate input and document the API.
+import { singleLineText } from '@taskflow/shared';
 import { z } from 'zod';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, PASSWORD_SIMILAR_TO_EMAIL, passwordIsEmail, passwordProblems } from '../domain/passwords';
 
@@ -25,14 +26,10 @@ const email = text()
 const ADA_ID = '3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a';
 const REFRESH_TOKEN_EXAMPLE = 'h3ukrWZx5pU5ZrdG9y4jqWJGbc8tmRPw8CSbSZ8e3n8';
 
-// PostgreSQL cannot store NUL, and no name needs a control character.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
-
-const name = text()
-  .trim()
+// Trimmed, and no name needs a control character (API.md, Values).
+const name = singleLineText(text())
   .min(1, 'This field may not be blank.')
-  .max(NAME_MAX_LENGTH, tooLong(NAME_MAX_LENGTH))
-  .refine((value) => !CONTROL_CHARACTERS.test(value), 'This field may not contain control characters.');
+  .max(NAME_MAX_LENGTH, tooLong(NAME_MAX_LENGTH));
 
 // Length and commonness are one domain rule; minLength/maxLength are repeated here for the OpenAPI document.
 const newPassword = text()

@@ -1,7 +1,7 @@
 // Members: list, change a role, remove (yourself = leave). Changes of one organization are serialized
 // by locking its row, so the last-owner rule, and the revocation of invites their sender can no longer
 // send, hold under concurrency (invite creation and accept take the same lock).
-import { type CursorValue, type Knex, type MembershipFact, notFound, preconditionFailed, type Role } from '@taskflow/shared';
+import { type CursorValue, type Knex, type MembershipFact, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import type { MemberRow } from '../db/memberships';
 import * as organizations from '../db/organizations';
@@ -44,12 +44,12 @@ export async function changeMemberRole(
   organizationId: string,
   userId: string,
   role: Role,
-  expectedVersion?: number,
+  ifMatch?: IfMatch,
 ): Promise<MemberRow> {
   return ctx.db.transaction(async (trx) => {
     const { org, me, target, owners } = await loadForChange(trx, caller, organizationId, userId);
     enforce(decide('change_role', me.role, { role: target.role, newRole: role, owners }));
-    if (expectedVersion !== undefined && expectedVersion !== target.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, target.version);
     if (target.role === role) return target;
     const changed = await memberships.changeRole(trx, organizationId, userId, role);
     await ctx.outbox.add(trx, membershipRoleChanged({ organizationId, user: userOf(target), role, version: changed.version }, target.role, caller));
@@ -63,13 +63,13 @@ export async function removeMember(
   caller: Caller,
   organizationId: string,
   userId: string,
-  expectedVersion?: number,
+  ifMatch?: IfMatch,
 ): Promise<void> {
   await ctx.db.transaction(async (trx) => {
     const { org, me, target, owners } = await loadForChange(trx, caller, organizationId, userId);
     const leaving = userId === caller.id;
     enforce(leaving ? decide('leave', me.role, { owners }) : decide('remove_member', me.role, { role: target.role, owners }));
-    if (expectedVersion !== undefined && expectedVersion !== target.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, target.version);
     const removed = await memberships.deleteMembership(trx, organizationId, userId);
     await ctx.outbox.add(
       trx,

@@ -1,6 +1,6 @@
 // Organizations: create (the caller becomes owner), list, read, rename, delete.
 import { randomUUID } from 'node:crypto';
-import { type CursorValue, type Knex, notFound, preconditionFailed, type Role } from '@taskflow/shared';
+import { type CursorValue, type Knex, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import * as organizations from '../db/organizations';
 import { type Caller, enforce, type TenancyContext } from './context';
@@ -46,13 +46,13 @@ export async function renameOrganization(
   caller: Caller,
   organizationId: string,
   name: string,
-  expectedVersion?: number,
+  ifMatch?: IfMatch,
 ): Promise<OrganizationView> {
   return ctx.db.transaction(async (trx) => {
     const org = await organizations.lockOrganization(trx, organizationId);
     const me = org && (await memberships.membershipOf(trx, organizationId, caller.id));
     enforce(decide('rename_organization', me?.role ?? null));
-    if (expectedVersion !== undefined && expectedVersion !== org!.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, org!.version);
     if (org!.name === name) return { ...org!, role: me!.role };
     const renamed = (await organizations.renameOrganization(trx, organizationId, name))!;
     await ctx.outbox.add(trx, organizationRenamed(renamed, org!.name, caller));
@@ -61,13 +61,13 @@ export async function renameOrganization(
 }
 
 /** Deletes the organization with its memberships and invites; every member gets a `removed` event. */
-export async function deleteOrganization(ctx: TenancyContext, caller: Caller, organizationId: string, expectedVersion?: number): Promise<void> {
+export async function deleteOrganization(ctx: TenancyContext, caller: Caller, organizationId: string, ifMatch?: IfMatch): Promise<void> {
   await ctx.db.transaction(async (trx) => {
     const org = await organizations.lockOrganization(trx, organizationId);
     const me = org && (await memberships.membershipOf(trx, organizationId, caller.id));
     if (!org || !me) throw notFound();
     enforce(decide('delete_organization', me.role));
-    if (expectedVersion !== undefined && expectedVersion !== org.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, org.version);
     const removed = await memberships.deleteAllMemberships(trx, organizationId);
     await organizations.deleteOrganization(trx, organizationId); // invites go with it (ON DELETE CASCADE)
     await ctx.outbox.add(

@@ -1,5 +1,5 @@
 // /api/v1/organizations/:id/members: list, change a role, remove (yourself = leave).
-import { ApiRoutes, currentUser, etagOf, expectedVersion, pageQuerySchema, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, etagOf, ifMatchOf, pageQuerySchema, toPage } from '@taskflow/shared';
 import type { TenancyContext } from '../domain/context';
 import { changeMemberRole, listMembers, memberCursor, removeMember } from '../domain/members';
 import { presentMember } from './presenters';
@@ -32,7 +32,7 @@ export function memberRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
         responses: { 200: { description: 'The member (ETag for If-Match)', schema: memberSchema }, ...conflicts },
       },
       async (ctx, { params, body }) => {
-        const member = await changeMemberRole(tenancy, currentUser(ctx), params.id, params.user_id, body.role, expectedVersion(ctx));
+        const member = await changeMemberRole(tenancy, currentUser(ctx), params.id, params.user_id, body.role, ifMatchOf(ctx));
         ctx.set('ETag', etagOf(member.version));
         ctx.body = presentMember(member);
       },
@@ -47,7 +47,7 @@ export function memberRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
         responses: { 204: { description: 'Removed' }, ...conflicts },
       },
       async (ctx, { params }) => {
-        await removeMember(tenancy, currentUser(ctx), params.id, params.user_id, expectedVersion(ctx));
+        await removeMember(tenancy, currentUser(ctx), params.id, params.user_id, ifMatchOf(ctx));
         ctx.status = 204;
       },
     );

@@ -1,5 +1,5 @@
 // /api/v1/organizations: create, list, read, rename, delete.
-import { ApiRoutes, currentUser, etagOf, expectedVersion, idempotent, pageQuerySchema, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, etagOf, ifMatchOf, idempotent, pageQuerySchema, toPage } from '@taskflow/shared';
 import type { TenancyContext } from '../domain/context';
 import {
   createOrganization,
@@ -54,7 +54,7 @@ export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): 
         responses: { 200: { description: 'Renamed', schema: organizationSchema }, 403: { description: 'Members may not rename' }, 412: { description: 'If-Match does not match' } },
       },
       async (ctx, { params, body }) => {
-        const org = await renameOrganization(tenancy, currentUser(ctx), params.id, body.name, expectedVersion(ctx));
+        const org = await renameOrganization(tenancy, currentUser(ctx), params.id, body.name, ifMatchOf(ctx));
         ctx.set('ETag', etagOf(org.version));
         ctx.body = presentOrganization(org);
       },
@@ -69,7 +69,7 @@ export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): 
         responses: { 204: { description: 'Deleted' }, 403: { description: 'Only owners delete' }, 412: { description: 'If-Match does not match' } },
       },
       async (ctx, { params }) => {
-        await deleteOrganization(tenancy, currentUser(ctx), params.id, expectedVersion(ctx));
+        await deleteOrganization(tenancy, currentUser(ctx), params.id, ifMatchOf(ctx));
         ctx.status = 204;
       },
     );

@@ -1,5 +1,5 @@
 // Request and response schemas of the tenancy API (they validate input and produce the OpenAPI document).
-import { AppError, type CursorValue, decodeCursor, encodeCursor, idFilter, pageQuerySchema, pageSchema } from '@taskflow/shared';
+import { AppError, type CursorValue, decodeCursor, encodeCursor, idFilter, isoDateTime, pageQuerySchema, pageSchema, singleLineText } from '@taskflow/shared';
 import { z } from 'zod';
 
 // Examples for the OpenAPI document: Ada owns Analytical Engines Ltd and invites Grace.
@@ -34,7 +34,7 @@ export const inviteParams = z.object({ id: z.uuid() });
 export const tokenParams = z.object({ token: z.string().min(1).max(512) });
 export const internalMembershipParams = z.object({ organization_id: z.uuid(), user_id: z.uuid() });
 
-export const organizationBody = z.strictObject({ name: z.string().trim().min(1).max(255) }).meta({ examples: [{ name: 'Analytical Engines Ltd' }] });
+export const organizationBody = z.strictObject({ name: singleLineText().min(1).max(255) }).meta({ examples: [{ name: 'Analytical Engines Ltd' }] });
 export const memberRoleBody = z.strictObject({ role: roleSchema }).meta({ examples: [{ role: 'admin' }] });
 export const inviteBody = z.strictObject({
   organization: z.uuid(),
@@ -87,7 +87,7 @@ export const memberPage = pageSchema(memberSchema).meta({
 });
 export const invitePage = pageSchema(inviteSchema).meta({ examples: [{ results: [inviteExample], next: null }] });
 
-const keysetCursor = z.tuple([z.iso.datetime(), z.uuid()]);
+const keysetCursor = z.tuple([isoDateTime(), z.uuid()]);
 
 /** Decodes a `[timestamp, id]` cursor; anything else is a 400, never a database error. */
 export function decodeKeyset(cursor: string | undefined): CursorValue[] | undefined {

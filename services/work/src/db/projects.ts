@@ -46,7 +46,8 @@ export async function findProjectWithMembership(
   userId: string,
 ): Promise<{ project: Project; membership: { found: boolean; role: Role | null } } | undefined> {
   const row = (await db(`${TABLE} as p`)
-    .select(COLUMNS.map((c) => `p.${c}`), db.raw('m.user_id is not null as member_row'), 'm.role as member_role')
+    // One array: given an array first, knex ignores the later arguments (the replica row went missing).
+    .select([...COLUMNS.map((c) => `p.${c}`), db.raw('m.user_id is not null as member_row'), 'm.role as member_role'])
     .leftJoin(`${MEMBERSHIP_TABLE} as m`, (join) => join.on('m.organization_id', 'p.organization_id').andOn('m.user_id', db.raw('?', [userId])))
     .where('p.id', id)
     .first()) as (ProjectRow & { member_row: boolean; member_role: Role | null }) | undefined;

@@ -1,5 +1,5 @@
 // Project use cases: who may act is decided by policy.ts; what exists is scoped by the caller's memberships.
-import { type Knex, notFound, preconditionFailed, validationFailed } from '@taskflow/shared';
+import { type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { oneOrganization } from '../db/keyset';
@@ -58,14 +58,14 @@ export async function listProjects(ctx: WorkContext, actor: Actor, query: { orga
   return rows.map(projects.toProject);
 }
 
-/** PATCH and PUT: `changes` holds the fields sent; `expectedVersion` comes from If-Match. */
-export async function updateProject(ctx: WorkContext, actor: Actor, id: string, changes: ProjectChanges, expectedVersion?: number): Promise<Project> {
+/** PATCH and PUT: `changes` holds the fields sent; `ifMatch` comes from If-Match. */
+export async function updateProject(ctx: WorkContext, actor: Actor, id: string, changes: ProjectChanges, ifMatch?: IfMatch): Promise<Project> {
   const { organization, role } = await projectScope(ctx, actor, id);
   authorize(role, { kind: 'project.update' });
   return ctx.db.transaction(async (trx) => {
     const current = await projects.findProject(trx, id, organization, { lock: 'update' });
     if (!current) throw notFound();
-    if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, current.version);
     const diff = changesBetween(current, changes);
     if (Object.keys(diff).length === 0) return current;
     const updated = await projects.updateProject(trx, id, changes);
@@ -75,14 +75,14 @@ export async function updateProject(ctx: WorkContext, actor: Actor, id: string, 
 }
 
 /** Deletes the project and its tasks; each task deletion is an event of its own. */
-export async function deleteProject(ctx: WorkContext, actor: Actor, id: string, expectedVersion?: number): Promise<void> {
+export async function deleteProject(ctx: WorkContext, actor: Actor, id: string, ifMatch?: IfMatch): Promise<void> {
   const { organization, role } = await projectScope(ctx, actor, id);
   authorize(role, { kind: 'project.delete' });
   await ctx.db.transaction(async (trx) => {
     // FOR UPDATE waits for tasks being written into the project and keeps new ones out.
     const current = await projects.findProject(trx, id, organization, { lock: 'delete' });
     if (!current) throw notFound();
-    if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, current.version);
     const deletedTasks = await tasks.deleteTasksWhere(trx, { project_id: id });
     await projects.deleteProjectRow(trx, id);
     await recordEvents(ctx.outbox, trx, [...deletedTasks.map((t) => taskDeleted(t, actor)), projectDeleted(current, actor)]);

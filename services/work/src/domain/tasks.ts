@@ -1,5 +1,5 @@
 // Task use cases: scoping by membership, the role rules of policy.ts, references checked in the task's organization.
-import { type Knex, notFound, preconditionFailed, validationFailed } from '@taskflow/shared';
+import { type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import { oneOrganization } from '../db/keyset';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
@@ -87,9 +87,9 @@ export async function listTasks(ctx: WorkContext, actor: Actor, query: TaskListQ
 
 /**
  * PATCH and PUT. `input` holds every key of the body (validated ones, plus any unknown ones, which a
- * member is refused with 403 and anyone else with 400); `expectedVersion` comes from If-Match.
+ * member is refused with 403 and anyone else with 400); `ifMatch` comes from If-Match.
  */
-export async function updateTask(ctx: WorkContext, actor: Actor, id: string, input: Record<string, unknown>, expectedVersion?: number): Promise<Task> {
+export async function updateTask(ctx: WorkContext, actor: Actor, id: string, input: Record<string, unknown>, ifMatch?: IfMatch): Promise<Task> {
   const { organization, role } = await taskScope(ctx, actor, id);
   const fields = Object.keys(input);
   const before = await tasks.findTask(ctx.db, id, organization);
@@ -111,7 +111,7 @@ export async function updateTask(ctx: WorkContext, actor: Actor, id: string, inp
     if (!current) throw notFound();
     // Decided again on the locked row: the assignee may have changed since the first read.
     authorize(role, { kind: 'task.update', assignedToCaller: current.assigned_to === actor.id, fields });
-    if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, current.version);
     const diff = changesBetween(current, changes);
     if (Object.keys(diff).length === 0) return current;
     if (diff.project) await lockProject(trx, organization, changes.project!);
@@ -122,13 +122,13 @@ export async function updateTask(ctx: WorkContext, actor: Actor, id: string, inp
   });
 }
 
-export async function deleteTask(ctx: WorkContext, actor: Actor, id: string, expectedVersion?: number): Promise<void> {
+export async function deleteTask(ctx: WorkContext, actor: Actor, id: string, ifMatch?: IfMatch): Promise<void> {
   const { organization, role } = await taskScope(ctx, actor, id);
   authorize(role, { kind: 'task.delete' });
   await ctx.db.transaction(async (trx) => {
     const current = await tasks.findTask(trx, id, organization, { forUpdate: true });
     if (!current) throw notFound();
-    if (expectedVersion !== undefined && expectedVersion !== current.version) throw preconditionFailed();
+    requireIfMatch(ifMatch, current.version);
     await tasks.deleteTaskRow(trx, id);
     await recordEvents(ctx.outbox, trx, [taskDeleted(current, actor)]);
   });

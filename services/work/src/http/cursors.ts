@@ -1,5 +1,5 @@
 // Opaque list cursors: the sort value and id of the last row, checked before they reach SQL.
-import { AppError, decodeCursor } from '@taskflow/shared';
+import { AppError, decodeCursor, isoDate, isoDateTime } from '@taskflow/shared';
 import { z } from 'zod';
 import type { Project } from '../domain/model';
 import type { TaskRow } from '../db/tasks';
@@ -8,12 +8,12 @@ import type { TaskOrdering } from './schemas';
 
 const invalidCursor = () => new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
 
-const timestamp = z.iso.datetime();
+const timestamp = isoDateTime();
 const guid = z.guid();
 const sortValue: Record<TaskOrdering, z.ZodType> = {
   created_at: timestamp,
   updated_at: timestamp,
-  due_date: z.union([z.iso.date(), z.literal('infinity')]),
+  due_date: z.union([isoDate(), z.literal('infinity')]),
   priority: z.number().int().min(1).max(3),
 };
 

@@ -1,5 +1,5 @@
 // /api/v1/projects: validate, call the use case, shape the answer.
-import { ApiRoutes, currentUser, expectedVersion, idempotent, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
 import type { Middleware } from 'koa';
 import type { WorkContext } from '../domain/model';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects';
@@ -78,7 +78,7 @@ export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRo
         },
       },
       async (http, { params, body: changes }) => {
-        const project = await updateProject(ctx, currentUser(http), params.id, changes, expectedVersion(http));
+        const project = await updateProject(ctx, currentUser(http), params.id, changes, ifMatchOf(http));
         sendResource(http, project, presentProject(project));
       },
     );
@@ -98,7 +98,7 @@ export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRo
       },
     },
     async (http, { params }) => {
-      await deleteProject(ctx, currentUser(http), params.id, expectedVersion(http));
+      await deleteProject(ctx, currentUser(http), params.id, ifMatchOf(http));
       http.status = 204;
     },
   );

@@ -1,15 +1,16 @@
 // Request and response schemas of the work API: they validate input and are the OpenAPI document.
-import { encodeCursor, idFilter, malformedIdToNil, pageQuerySchema, pageSchema } from '@taskflow/shared';
+import { encodeCursor, idFilter, isoDate, malformedIdToNil, multiLineText, pageQuerySchema, pageSchema, singleLineText } from '@taskflow/shared';
 import { z } from 'zod';
 import { TASK_PRIORITIES, TASK_STATUSES } from '../domain/model';
 
 export const id = z.guid();
 export const idParams = z.object({ id });
 
-const trimmed = (max: number) => z.string().trim().min(1).max(max);
-const description = z.string().max(10_000);
-/** A real calendar day, `YYYY-MM-DD`. */
-const isoDate = z.iso.date();
+/** Names and titles: no control characters (API.md, Values). */
+const trimmed = (max: number) => singleLineText().min(1).max(max);
+const description = multiLineText().max(10_000);
+/** A real calendar day, `YYYY-MM-DD`, in the years 0001-9999. */
+const dueDate = isoDate();
 const status = z.enum(TASK_STATUSES);
 const priority = z.enum(TASK_PRIORITIES);
 
@@ -86,7 +87,7 @@ export const taskSchema = z.object({
   assigned_to: id.nullable(),
   status,
   priority,
-  due_date: isoDate.nullable(),
+  due_date: dueDate.nullable(),
   created_by: id,
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
@@ -101,7 +102,7 @@ export const createTaskBody = z
     assigned_to: id.nullable().default(null),
     status: status.default('todo'),
     priority: priority.default('medium'),
-    due_date: isoDate.nullable().default(null),
+    due_date: dueDate.nullable().default(null),
   })
   .meta({
     examples: [
@@ -123,7 +124,7 @@ const writableTaskFields = {
   assigned_to: id.nullable(),
   status,
   priority,
-  due_date: isoDate.nullable(),
+  due_date: dueDate.nullable(),
 };
 
 /**
@@ -170,8 +171,8 @@ export const taskListQuery = pageQuerySchema.extend({
     .preprocess((v) => (v === 'me' || v === 'none' ? v : malformedIdToNil(v)), z.union([id, z.literal('me'), z.literal('none')]))
     .optional()
     .meta({ description: 'A user id, `me` or `none` (unassigned); a malformed id matches nothing.' }),
-  due_before: isoDate.optional().meta({ description: 'Due on or before this day (tasks without a due date never match).' }),
-  due_after: isoDate.optional().meta({ description: 'Due on or after this day (tasks without a due date never match).' }),
+  due_before: dueDate.optional().meta({ description: 'Due on or before this day (tasks without a due date never match).' }),
+  due_after: dueDate.optional().meta({ description: 'Due on or after this day (tasks without a due date never match).' }),
   q: z.string().min(1).max(200).optional().meta({ description: 'Case-insensitive text in the title or the description.' }),
   ordering: z
     .enum([...TASK_ORDERINGS, ...TASK_ORDERINGS.map((o) => `-${o}` as const)])

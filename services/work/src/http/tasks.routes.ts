@@ -1,5 +1,5 @@
 // /api/v1/tasks: validate, call the use case, shape the answer.
-import { ApiRoutes, currentUser, expectedVersion, idempotent, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
 import type { Middleware } from 'koa';
 import type { WorkContext } from '../domain/model';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks';
@@ -88,7 +88,7 @@ export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoute
         },
       },
       async (http, { params, body: input }) => {
-        const task = await updateTask(ctx, currentUser(http), params.id, input, expectedVersion(http));
+        const task = await updateTask(ctx, currentUser(http), params.id, input, ifMatchOf(http));
         sendResource(http, task, task);
       },
     );
@@ -108,7 +108,7 @@ export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoute
       },
     },
     async (http, { params }) => {
-      await deleteTask(ctx, currentUser(http), params.id, expectedVersion(http));
+      await deleteTask(ctx, currentUser(http), params.id, ifMatchOf(http));
       http.status = 204;
     },
   );

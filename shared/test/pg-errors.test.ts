@@ -1,0 +1,39 @@
+// The error mapper's second wall behind the schemas: dates PostgreSQL refuses are the client's 400, not a 500.
+import type { Knex } from 'knex';
+import { createDb, toProblem } from '@taskflow/shared';
+import { createTestDatabase, type TestDatabase } from '@taskflow/shared/testing';
+
+describe('PostgreSQL date errors', () => {
+  let database: TestDatabase;
+  let db: Knex;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = createDb({ url: database.url, schema: 'public' });
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await database.drop();
+  });
+
+  const errorOf = (sql: string, value: string) =>
+    db.raw(sql, [value]).then(
+      () => {
+        throw new Error(`${sql} accepted ${value}`);
+      },
+      (err: unknown) => err,
+    );
+
+  it.each([
+    ['select ?::date', '0000-01-01', '22008'],
+    ['select ?::timestamptz', '0000-06-01T00:00:00Z', '22008'],
+    ['select ?::date', '2026-13-45', '22008'],
+    ['select ?::date', 'soon', '22007'],
+  ])('%s with %p (%s) is a 400 invalid_input', async (sql, value, code) => {
+    const err = await errorOf(sql, value);
+    expect(err).toMatchObject({ code });
+    const { problem, expected } = toProblem(err);
+    expect(problem).toMatchObject({ status: 400, code: 'invalid_input' });
+    expect(expected).toBe(true);
+  });
+});
