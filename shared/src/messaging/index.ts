@@ -4,3 +4,4 @@ export * from './outbox';
 export * from './drain-loop';
 export * from './relay';
 export * from './consumer';
+export * from './metrics';
