@@ -7,6 +7,7 @@ import {
   EventConsumer,
   type Logger,
   MembershipReplica,
+  MessagingMetrics,
   migrate,
   QUEUES,
   type RunningService,
@@ -26,11 +27,14 @@ export async function startAuditService(config: AuditConfig, logger: Logger, opt
     await migrate(db, AUDIT_SCHEMA, migrations);
     const broker = await Broker.connect(config.AMQP_URL, logger);
     closers.add(() => broker.close());
-    const consumer = new EventConsumer({ broker, db, queue: QUEUES.audit.name, handlers: auditHandlers, logger, retryDelayMs: options.retryDelayMs });
+    const messagingMetrics = new MessagingMetrics();
+    messagingMetrics.watchQueue(broker, QUEUES.audit.name);
+    const consumer = new EventConsumer({ broker, db, queue: QUEUES.audit.name, handlers: auditHandlers, logger, retryDelayMs: options.retryDelayMs, metrics: messagingMetrics });
     await consumer.start();
     closers.add(() => consumer.stop());
     const replica = new MembershipReplica({ db, tenancyUrl: config.TENANCY_URL, serviceToken: config.SERVICE_TOKEN });
     const app = buildApp({ logger, db, broker, replica, verifier: options.verifier ?? verifierFor(config) });
+    app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });
 }

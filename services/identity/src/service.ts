@@ -1,6 +1,6 @@
 // The identity service, composed: database + migrations -> signing keys -> broker + outbox relay
 // (identity.user.* events) -> app -> listen. `close()` undoes it in reverse.
-import { Broker, Closers, createDb, type Logger, migrate, OutboxRelay, runPeriodically, type RunningService, type StartOptions } from '@taskflow/shared';
+import { Broker, Closers, createDb, type Logger, MessagingMetrics, migrate, OutboxRelay, runPeriodically, type RunningService, type StartOptions } from '@taskflow/shared';
 import { buildApp } from './app';
 import type { IdentityConfig } from './config';
 import { IDENTITY_SCHEMA, migrations, outbox } from './db/migrations';
@@ -24,6 +24,7 @@ export async function startIdentityService(config: IdentityConfig, logger: Logge
     closers.add(() => purge.stop());
     const keys = await loadSigningKeys(config, db);
     logger.info({ kid: keys.current.kid, keySource: config.JWT_PRIVATE_KEY ? 'environment' : 'database' }, 'signing key loaded');
+    const messagingMetrics = new MessagingMetrics();
     let broker: Broker | undefined;
     if (options.publishEvents !== false) {
       const connected = await Broker.connect(config.AMQP_URL, logger);
@@ -31,8 +32,11 @@ export async function startIdentityService(config: IdentityConfig, logger: Logge
       closers.add(() => connected.close());
       const relay = new OutboxRelay({ db, databaseUrl: config.DATABASE_URL, outbox, broker, logger, pollIntervalMs: options.relayPollMs });
       await relay.start();
+      messagingMetrics.watchOutbox(db);
       closers.add(() => relay.stop());
     }
-    return closers.serve(buildApp({ config, logger, db, keys, broker }), options.port ?? config.PORT, config.HOST, options.closeGraceMs);
+    const app = buildApp({ config, logger, db, keys, broker });
+    app.metrics.include(messagingMetrics.registry);
+    return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });
 }

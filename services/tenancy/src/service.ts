@@ -7,6 +7,7 @@ import {
   createDb,
   EventConsumer,
   type Logger,
+  MessagingMetrics,
   migrate,
   Outbox,
   OutboxRelay,
@@ -46,7 +47,11 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
     const relay = new OutboxRelay({ db, databaseUrl: config.DATABASE_URL, outbox, broker, logger, pollIntervalMs: options.relayPollMs });
     await relay.start();
     closers.add(() => relay.stop());
-    const consumer = new EventConsumer({ broker, db, queue: QUEUES.tenancy.name, handlers: eventHandlers, logger, retryDelayMs: options.retryDelayMs });
+    const messagingMetrics = new MessagingMetrics();
+    messagingMetrics.watchOutbox(db);
+    messagingMetrics.watchQueue(broker, QUEUES.tenancy.name);
+    messagingMetrics.watchBacklog('taskflow_mail_outbox', 'Mail', db, 'mail_outbox', 'sent_at');
+    const consumer = new EventConsumer({ broker, db, queue: QUEUES.tenancy.name, handlers: eventHandlers, logger, retryDelayMs: options.retryDelayMs, metrics: messagingMetrics });
     await consumer.start();
     closers.add(() => consumer.stop());
     const transport = options.mailTransport ?? (config.SMTP_URL ? new SmtpTransport(config.SMTP_URL) : new FileTransport(config.MAIL_OUTBOX_DIR));
@@ -72,6 +77,7 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
       mail: { from: config.MAIL_FROM, inviteAcceptUrl: config.INVITE_ACCEPT_URL },
       serviceToken: config.SERVICE_TOKEN,
     });
+    app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });
 }

@@ -7,6 +7,7 @@ import {
   EventConsumer,
   type Logger,
   MembershipReplica,
+  MessagingMetrics,
   migrate,
   Outbox,
   OutboxRelay,
@@ -36,12 +37,16 @@ export async function startWorkService(config: WorkConfig, logger: Logger, optio
     const relay = new OutboxRelay({ db, databaseUrl: config.DATABASE_URL, outbox, broker, logger, pollIntervalMs: options.relayPollMs });
     await relay.start();
     closers.add(() => relay.stop());
-    const consumer = new EventConsumer({ broker, db, queue: QUEUES.work.name, handlers: workEventHandlers(outbox), logger, retryDelayMs: options.retryDelayMs });
+    const messagingMetrics = new MessagingMetrics();
+    messagingMetrics.watchOutbox(db);
+    messagingMetrics.watchQueue(broker, QUEUES.work.name);
+    const consumer = new EventConsumer({ broker, db, queue: QUEUES.work.name, handlers: workEventHandlers(outbox), logger, retryDelayMs: options.retryDelayMs, metrics: messagingMetrics });
     await consumer.start();
     closers.add(() => consumer.stop());
     const replica = new MembershipReplica({ db, tenancyUrl: config.TENANCY_URL, serviceToken: config.SERVICE_TOKEN });
     const verifier = options.verifier ?? verifierFor(config);
     const app = buildApp({ logger, db, outbox, verifier, replica, readiness: { broker: () => broker.ping() } });
+    app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });
 }

@@ -13,10 +13,11 @@ function processMetrics(): client.Registry {
 
 export class HttpMetrics {
   readonly registry = new client.Registry();
+  private readonly included: client.Registry[] = [];
   readonly requests: client.Counter<'method' | 'route' | 'status'>;
   readonly duration: client.Histogram<'method' | 'route' | 'status'>;
 
-  constructor(service: string) {
+  constructor(private readonly service: string) {
     this.registry.setDefaultLabels({ service });
     this.requests = new client.Counter({
       name: 'http_requests_total',
@@ -39,8 +40,15 @@ export class HttpMetrics {
     this.duration.observe(labels, seconds);
   }
 
+  /** Serves `registry`'s metrics too (the messaging mechanisms' own), labelled with the service. */
+  include(registry: client.Registry): void {
+    this.included.push(registry);
+  }
+
   async render(): Promise<{ contentType: string; body: string }> {
-    const merged = client.Registry.merge([this.registry, processMetrics()]);
+    const merged = client.Registry.merge([this.registry, ...this.included, processMetrics()]);
+    // Merging drops each registry's default labels: every series carries the service again.
+    merged.setDefaultLabels({ service: this.service });
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 }

@@ -44,11 +44,14 @@ export async function listen(app: Koa, port: number, host = '127.0.0.1'): Promis
   };
 }
 
+/** How long a stopping service may take before it exits anyway (deployments size their grace period on it). */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
 /**
  * On SIGTERM or SIGINT runs `steps` in order (close the server first, then consumers, then pools)
  * and exits; exits non-zero if that takes longer than `timeoutMs`.
  */
-export function shutdownOnSignals(logger: Logger, steps: Array<() => Promise<unknown>>, timeoutMs = 10_000): void {
+export function shutdownOnSignals(logger: Logger, steps: Array<() => Promise<unknown>>, timeoutMs = SHUTDOWN_TIMEOUT_MS): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -71,6 +71,19 @@ export class Broker {
     if (!this.current) throw new Error('broker not connected');
   }
 
+  /** Messages ready in `queue` (a passive check: never declares it). */
+  async queueDepth(queue: string): Promise<number> {
+    if (!this.current) throw new Error('broker not connected');
+    const channel = await this.current.createChannel();
+    // A failed passive check closes the channel: that is the error we report.
+    channel.on('error', () => undefined);
+    try {
+      return (await channel.checkQueue(queue)).messageCount;
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.current = undefined;

@@ -7,6 +7,7 @@ import { envelopeSchema, type EventEnvelope, type EventType } from '../events';
 import { type Logger, requestContext } from '../logging';
 import type { Broker } from './broker';
 import { ATTEMPT_HEADER, LAST_ERROR_HEADER } from './dead-letters';
+import type { ConsumerOutcome, MessagingMetrics } from './metrics';
 
 export const INBOX_TABLE = 'processed_messages';
 
@@ -36,6 +37,8 @@ export interface ConsumerOptions {
   /** Attempts before a failing message is dead-lettered. */
   maxAttempts?: number;
   retryDelayMs?: number;
+  /** Records processing time per message. */
+  metrics?: MessagingMetrics;
 }
 
 /**
@@ -125,10 +128,12 @@ export class EventConsumer {
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.batchSize);
+      const started = process.hrtime.bigint();
       try {
         await this.apply(batch);
         for (const d of batch) settle(() => d.channel.ack(d.msg));
         this.processed += batch.length;
+        this.observe(started, 'applied', batch.length);
       } catch {
         for (const d of batch) await this.applyAlone(d);
       }
@@ -156,19 +161,23 @@ export class EventConsumer {
   /** One message in its own transaction; on failure retried a bounded number of times, then dead-lettered. */
   private async applyAlone(delivery: Delivery): Promise<void> {
     const { channel, msg, event } = delivery;
+    const started = process.hrtime.bigint();
     try {
       await this.apply([delivery]);
       this.processed += 1;
       settle(() => channel.ack(msg));
+      this.observe(started, 'applied');
     } catch (err) {
       const attempt = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 1);
       const fields = { err: (err as Error).message, event_id: event.id, request_id: event.request_id, type: event.type, attempt };
       if (attempt >= (this.options.maxAttempts ?? 5)) {
         this.options.logger.error(fields, 'event handler failed; dead-lettered');
         settle(() => channel.nack(msg, false, false));
+        this.observe(started, 'dead_lettered');
         return;
       }
       this.options.logger.warn(fields, 'event handler failed; retrying');
+      this.observe(started, 'retried');
       await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * attempt));
       // Republish with the attempt count and the error (what `npm run dlq` shows if it ends dead-lettered),
       // then ack the original: a crash in between redelivers, and the inbox dedups.
@@ -178,6 +187,14 @@ export class EventConsumer {
         channel.ack(msg);
       });
     }
+  }
+
+  /** One observation per message; a batch's time is shared among its messages. */
+  private observe(started: bigint, outcome: ConsumerOutcome, messages = 1): void {
+    const histogram = this.options.metrics?.consumerProcessing;
+    if (!histogram) return;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9 / messages;
+    for (let i = 0; i < messages; i += 1) histogram.observe({ queue: this.options.queue, outcome }, seconds);
   }
 
   async stop(): Promise<void> {
