@@ -129,6 +129,7 @@ function startServices(database: TestDatabase, vhost: TestVhost): { backends: Ch
       // So the limits don't hide throughput: the login scenario is one address and one email.
       AUTH_RATE_LIMIT_PER_MINUTE: '100000000',
       LOGIN_FAILURE_LIMIT: '100000000',
+      WRITE_RATE_LIMIT_PER_MINUTE: '100000000',
     });
   return { backends, gateway };
 }

@@ -16,6 +16,8 @@ const SERVICES_DIR = path.resolve(ROOT, process.env.TASKFLOW_SERVICES_DIR ?? 'se
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/taskflow';
 const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
 const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, gateway: 8080 };
+/** The gateway serves Prometheus /metrics here, never on its public port. */
+const GATEWAY_METRICS_PORT = Number(process.env.METRICS_PORT ?? 9464);
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 12_000;
 
@@ -115,7 +117,8 @@ const portInUse = (port) => new Promise((resolve) => {
 function serviceEnv(name) {
   const urls = Object.fromEntries(Object.entries(PORTS).filter(([n]) => n !== 'gateway')
     .map(([n, port]) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${port}`]));
-  return { ...process.env, DATABASE_URL, AMQP_URL, ...urls, PORT: String(PORTS[name]) };
+  const metrics = name === 'gateway' ? { METRICS_PORT: String(GATEWAY_METRICS_PORT) } : {};
+  return { ...process.env, DATABASE_URL, AMQP_URL, ...urls, ...metrics, PORT: String(PORTS[name]) };
 }
 
 function startService(name, index) {
@@ -204,6 +207,9 @@ if (!services.length) fail([`No built services found in ${SERVICES_DIR}; run \`n
 prefixWidth = Math.max(prefixWidth, ...services.map((n) => n.length));
 for (const name of services) {
   if (await portInUse(PORTS[name])) fail([`Port ${PORTS[name]} (${name}) is already in use. Is TaskFlow already running?`]);
+}
+if (services.includes('gateway') && await portInUse(GATEWAY_METRICS_PORT)) {
+  fail([`Port ${GATEWAY_METRICS_PORT} (gateway metrics) is already in use; set METRICS_PORT to another port.`]);
 }
 const backends = services.filter((n) => n !== 'gateway');
 backends.forEach((name) => startService(name, services.indexOf(name)));

@@ -4,6 +4,8 @@ export * from './logging';
 export * from './http/errors';
 export * from './http/body';
 export * from './http/routes';
+export * from './http/paths';
+export * from './http/methods';
 export * from './http/pagination';
 export * from './http/idempotency';
 export * from './http/etag';

@@ -60,6 +60,7 @@ describe('AccessTokenVerifier', () => {
       return `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: randomUUID(), iss: issuer, aud: audience })).toString('base64url')}.${s}`;
     }],
     ['garbage', () => 'not.a.token'],
+    ['without exp (it would never expire)', () => jwt.sign(claims, current.privateKey, { algorithm: 'RS256', keyid: 'k1', issuer, audience })],
   ])('rejects a token that is %s', async (_, make) => {
     await expect(verifier.verify(make())).rejects.toMatchObject({ status: 401, code: 'token_not_valid' });
   });

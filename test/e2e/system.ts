@@ -52,7 +52,7 @@ export async function startSystem(options: { gatewayEnv?: Record<string, string>
         tenancyUrl: tenancy.url,
         workUrl: work.url,
         auditUrl: audit.url,
-        env: { AUTH_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_FAILURE_LIMIT: '1000', ...options.gatewayEnv },
+        env: { AUTH_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_FAILURE_LIMIT: '1000', WRITE_RATE_LIMIT_PER_MINUTE: '100000', ...options.gatewayEnv },
       }),
     );
     return {

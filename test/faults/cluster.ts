@@ -36,6 +36,8 @@ interface Proc {
 export interface Cluster {
   /** The gateway: what clients use. */
   url: string;
+  /** The gateway's Prometheus /metrics (METRICS_PORT, off the public port). */
+  metricsUrl: string;
   urls: Record<ServiceName, string>;
   database: TestDatabase;
   vhost: TestVhost;
@@ -116,6 +118,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ports[name] = port;
   }
   const urls = Object.fromEntries(SERVICES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
+  let metricsPort = await freePort();
+  while (taken.has(metricsPort)) metricsPort = await freePort();
 
   const killAllNow = () => {
     for (const p of procs.values()) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
@@ -140,6 +144,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ? {
           AUTH_RATE_LIMIT_PER_MINUTE: '100000',
           LOGIN_FAILURE_LIMIT: '1000',
+          WRITE_RATE_LIMIT_PER_MINUTE: '100000',
+          METRICS_PORT: String(metricsPort),
           UPSTREAM_TIMEOUT_MS: '5000',
           BREAKER_RESET_MS: '1000',
           ...options.gatewayEnv,
@@ -243,6 +249,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   return {
     url: urls.gateway,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     urls,
     database: database!,
     vhost: vhost!,

@@ -12,7 +12,7 @@ const FAST_MS = 100;
 const CLIENT_TIMEOUT_MS = 2000;
 
 async function breakerState(cluster: Cluster, upstream: string): Promise<number | undefined> {
-  const res = await fetch(`${cluster.url}/metrics`, { signal: AbortSignal.timeout(2000) });
+  const res = await fetch(`${cluster.metricsUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
   const text = await res.text();
   const line = text.split('\n').find((l) => l.startsWith(`gateway_upstream_circuit_state{upstream="${upstream}"}`));
   return line === undefined ? undefined : Number(line.trim().split(/\s+/).pop());

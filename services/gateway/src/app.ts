@@ -1,9 +1,10 @@
 // The gateway's Koa app (no listen) and the wiring of its parts from configuration.
-import { Closers, createApp, type Logger, type RunningService, type ServiceApp, type StartOptions, verifierFor } from '@taskflow/shared';
+import { Closers, createApp, listen, type Logger, refuseOtherMethods, type RunningService, type ServiceApp, type StartOptions, verifierFor } from '@taskflow/shared';
 import type { Middleware } from 'koa';
 import { Gauge } from 'prom-client';
 import type { GatewayConfig } from './config';
 import { apiDocs } from './docs';
+import { metricsApp } from './metrics-server';
 import { OpenApiAggregator } from './openapi';
 import { proxy, type ProxyDeps } from './proxy';
 import { SlidingWindowLimiter } from './rate-limit';
@@ -22,8 +23,9 @@ const breakerStateValue: Record<BreakerState, number> = { closed: 0, half_open: 
 
 function openApiDocument(openApi: OpenApiAggregator): Middleware {
   return async (ctx, next) => {
-    if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || ctx.path !== OPENAPI_PATH) return next();
+    if (ctx.path !== OPENAPI_PATH) return next();
     ctx.state.route = OPENAPI_PATH;
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return refuseOtherMethods(ctx, ['GET', 'HEAD']);
     ctx.body = await openApi.document();
   };
 }
@@ -35,6 +37,8 @@ export function buildApp(deps: GatewayDeps): ServiceApp {
     logger: deps.logger,
     parseJson: false,
     trustProxy: deps.trustProxy,
+    // Public: readiness says only ok/unavailable per upstream, and /metrics lives on METRICS_PORT.
+    publicEdge: true,
     // Ready when every upstream's own /readyz answers 200; each is reported by name.
     readiness: Object.fromEntries(upstreamNames.map((name) => [name, () => upstreams[name].checkReady()])),
     middleware: [openApiDocument(deps.openApi), apiDocs(OPENAPI_PATH), proxy(deps)],
@@ -75,23 +79,33 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
   const verifier = verifierFor(config);
   const credentialLimiter = new SlidingWindowLimiter({ limit: config.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 });
   const loginFailures = new SlidingWindowLimiter({ limit: config.LOGIN_FAILURE_LIMIT, windowMs: config.LOGIN_FAILURE_WINDOW_SECONDS * 1000 });
+  const writeLimiter = new SlidingWindowLimiter({ limit: config.WRITE_RATE_LIMIT_PER_MINUTE, windowMs: 60_000 });
   const openApi = new OpenApiAggregator(upstreamNames.map((name) => ({ name, fetch: () => upstreams[name].getJson('/openapi.json') })));
-  const app = buildApp({ logger, upstreams, verifier, credentialLimiter, loginFailures, openApi, trustProxy: config.TRUST_PROXY });
+  const app = buildApp({ logger, upstreams, verifier, credentialLimiter, loginFailures, writeLimiter, openApi, trustProxy: config.TRUST_PROXY });
   return {
     app,
     async close() {
-      credentialLimiter.close();
-      loginFailures.close();
+      await Promise.all([credentialLimiter.close(), loginFailures.close(), writeLimiter.close()]);
       for (const upstream of Object.values(upstreams)) upstream.close();
     },
   };
 }
 
-/** The gateway, composed (upstream clients, token verifier, limits) and listening; `close()` stops the server, then the clients. */
-export async function startGatewayService(config: GatewayConfig, logger: Logger, options: Pick<StartOptions, 'port' | 'closeGraceMs'> = {}): Promise<RunningService> {
+export interface RunningGateway extends RunningService {
+  /** Where Prometheus scrapes the gateway (METRICS_PORT), apart from the public URL. */
+  metricsUrl: string;
+}
+
+/** The gateway, composed (upstream clients, token verifier, limits) and listening; `close()` stops the servers, then the clients. */
+export async function startGatewayService(config: GatewayConfig, logger: Logger, options: Pick<StartOptions, 'port' | 'closeGraceMs'> = {}): Promise<RunningGateway> {
   const closers = new Closers();
   const gateway = createGateway(config, logger);
   logger.info({ identity: config.IDENTITY_URL, tenancy: config.TENANCY_URL, work: config.WORK_URL, audit: config.AUDIT_URL }, 'upstreams');
   closers.add(() => gateway.close());
-  return closers.guard(() => closers.serve(gateway.app, options.port ?? config.PORT, config.HOST, options.closeGraceMs));
+  return closers.guard(async () => {
+    const metrics = await listen(metricsApp(gateway.app.metrics), config.METRICS_PORT, config.HOST);
+    closers.add(() => metrics.close(options.closeGraceMs));
+    const running = await closers.serve(gateway.app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
+    return { ...running, metricsUrl: metrics.url };
+  });
 }

@@ -6,6 +6,8 @@ const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default
 
 export const gatewayConfigSchema = baseConfigSchema.extend({
   PORT: port(8080),
+  /** Prometheus /metrics is served here, never on the public PORT (0: any free port, for tests). */
+  METRICS_PORT: port(9464),
   IDENTITY_URL: httpUrl('http://127.0.0.1:4001'),
   TENANCY_URL: httpUrl('http://127.0.0.1:4002'),
   WORK_URL: httpUrl('http://127.0.0.1:4003'),
@@ -19,6 +21,8 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   /** Failed logins for one email from one address before further logins for that pair are refused. */
   LOGIN_FAILURE_LIMIT: positiveInt(10),
   LOGIN_FAILURE_WINDOW_SECONDS: positiveInt(900),
+  /** Writes (POST, PUT, PATCH, DELETE) a minute per signed-in user (token `sub`). */
+  WRITE_RATE_LIMIT_PER_MINUTE: positiveInt(600),
   /** Take the client address from the last X-Forwarded-For entry (exactly one trusted proxy in front). */
   TRUST_PROXY: z.stringbool().default(false),
 });

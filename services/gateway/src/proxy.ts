@@ -1,27 +1,36 @@
 // The request path through the gateway: route, token, rate limits, body limit, forward, relay.
-import { AppError, type AccessTokenVerifier, authenticate, hasBody, notFound, readRawBody } from '@taskflow/shared';
+import { AppError, type AccessTokenVerifier, authenticate, canonicalEmail, currentUser, decodeJsonBody, hasBody, readRawBody } from '@taskflow/shared';
 import type { Context, Middleware } from 'koa';
-import type { SlidingWindowLimiter } from './rate-limit';
-import { hasDotSegment, LOGIN_PATH, publicEndpoint, resolveRoute, type UpstreamName } from './routes';
+import type { RateLimiter } from './rate-limit';
+import { LOGIN_PATH, publicEndpoint, resolveRoute, type RouteRule, type UpstreamName } from './routes';
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream';
 
 export interface ProxyDeps {
   upstreams: Record<UpstreamName, UpstreamClient>;
   verifier: Pick<AccessTokenVerifier, 'verify'>;
-  /** Per client address, over register/login/refresh/logout together. */
-  credentialLimiter: SlidingWindowLimiter;
-  /** Failed logins per client address and email. */
-  loginFailures: SlidingWindowLimiter;
+  /** Per client address, over the credential endpoints together. */
+  credentialLimiter: RateLimiter;
+  /** Failed logins per client address and email; an attempt is reserved before it is forwarded. */
+  loginFailures: RateLimiter;
+  /** Writes per signed-in user. */
+  writeLimiter: RateLimiter;
 }
 
 /** Request headers an upstream may see; everything else (hop-by-hop, cookies, x-user-*, ...) stays here. */
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'idempotency-key', 'if-match', 'if-none-match'];
 /** Upstream response headers the client may see. */
-const RELAYED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'retry-after', 'www-authenticate', 'cache-control', 'idempotent-replayed'];
+const RELAYED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'retry-after', 'www-authenticate', 'cache-control', 'idempotent-replayed', 'allow'];
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const rateLimited = (retryAfterSeconds: number) =>
   new AppError(429, 'rate_limited', 'Too many requests; retry later.', undefined, { 'Retry-After': String(retryAfterSeconds) });
 
+/** Counts one hit for `key` or refuses the request with 429 + Retry-After. */
+async function takeOrRefuse(limiter: RateLimiter, key: string): Promise<string | undefined> {
+  const decision = await limiter.take(key);
+  if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
+  return decision.hit;
+}
 
 function forwardedHeaders(ctx: Context): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -45,13 +54,12 @@ function relay(ctx: Context, response: UpstreamResponse): void {
   ctx.body = response.body;
 }
 
-/** `ip + email` of a login attempt, or undefined when the body names no email (identity answers 400). */
-function loginKey(ip: string, body: Buffer | undefined): string | undefined {
+/** The email of a login body, read exactly as identity reads it, or undefined when it names none (identity answers 400). */
+function loginEmail(body: Buffer | undefined): string | undefined {
   if (!body) return undefined;
   try {
-    const parsed = JSON.parse(body.toString('utf8')) as { email?: unknown };
-    if (typeof parsed?.email !== 'string') return undefined;
-    return `${ip} ${parsed.email.trim().toLowerCase()}`;
+    const parsed = decodeJsonBody(body) as { email?: unknown } | null | undefined;
+    return typeof parsed?.email === 'string' ? parsed.email : undefined;
   } catch {
     return undefined;
   }
@@ -59,33 +67,52 @@ function loginKey(ip: string, body: Buffer | undefined): string | undefined {
 
 export function proxy(deps: ProxyDeps): Middleware {
   const requireToken = authenticate(deps.verifier);
+
+  const forward = async (ctx: Context, rule: RouteRule, body: Buffer | undefined): Promise<UpstreamResponse> => {
+    // The path classified here (one spelling, see resolveRoute) with the client's trailing slash, never the raw request target.
+    const slash = ctx.originalUrl.split('?')[0]!.endsWith('/') ? '/' : '';
+    const request: UpstreamRequest = { method: ctx.method, path: `${ctx.path}${slash}${ctx.search}`, headers: forwardedHeaders(ctx), body };
+    return deps.upstreams[rule.upstream].forward(request);
+  };
+  const readBody = (ctx: Context) => (hasBody(ctx) ? readRawBody(ctx) : Promise.resolve(undefined));
+
+  /**
+   * A login attempt holds one place under the failure limit while identity checks it: a 401 keeps it,
+   * a success clears the pair, anything else gives it back. So concurrent attempts never exceed the limit.
+   */
+  const login = async (ctx: Context, rule: RouteRule, body: Buffer | undefined): Promise<UpstreamResponse> => {
+    const email = loginEmail(body);
+    if (email === undefined) return forward(ctx, rule, body);
+    const key = `${ctx.ip} ${canonicalEmail(email)}`;
+    const hit = await takeOrRefuse(deps.loginFailures, key);
+    let response: UpstreamResponse | undefined;
+    try {
+      response = await forward(ctx, rule, body);
+      return response;
+    } finally {
+      if (response?.status === 401) {
+        /* a failure: the place stays taken */
+      } else if (response && response.status >= 200 && response.status < 300) await deps.loginFailures.reset(key);
+      else if (hit !== undefined) await deps.loginFailures.release(key, hit);
+    }
+  };
+
   return async (ctx, next) => {
     const rule = resolveRoute(ctx.path);
     if (!rule) return next();
     // The route label, never the raw path: invite-accept paths carry a secret token.
     ctx.state.route = rule.prefix;
-    if (hasDotSegment(ctx.path)) throw notFound();
     const endpoint = publicEndpoint(ctx.method, ctx.path);
 
-    const forward = async () => {
-      if (endpoint?.credential) {
-        const decision = deps.credentialLimiter.take(ctx.ip);
-        if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
-      }
-      const body = hasBody(ctx) ? await readRawBody(ctx) : undefined;
-      const failureKey = endpoint?.path === LOGIN_PATH ? loginKey(ctx.ip, body) : undefined;
-      if (failureKey) {
-        const decision = deps.loginFailures.check(failureKey);
-        if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
-      }
-      const request: UpstreamRequest = { method: ctx.method, path: ctx.originalUrl, headers: forwardedHeaders(ctx), body };
-      const response = await deps.upstreams[rule.upstream].forward(request);
-      if (failureKey && response.status === 401) deps.loginFailures.record(failureKey);
-      else if (failureKey && response.status >= 200 && response.status < 300) deps.loginFailures.reset(failureKey);
-      relay(ctx, response);
-    };
-
-    if (endpoint) await forward();
-    else await requireToken(ctx, forward);
+    if (endpoint) {
+      if (endpoint.credential) await takeOrRefuse(deps.credentialLimiter, ctx.ip);
+      const body = await readBody(ctx);
+      relay(ctx, endpoint.path === LOGIN_PATH ? await login(ctx, rule, body) : await forward(ctx, rule, body));
+      return;
+    }
+    await requireToken(ctx, async () => {
+      if (WRITE_METHODS.has(ctx.method)) await takeOrRefuse(deps.writeLimiter, currentUser(ctx).id);
+      relay(ctx, await forward(ctx, rule, await readBody(ctx)));
+    });
   };
 }

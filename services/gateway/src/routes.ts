@@ -1,4 +1,5 @@
 // The route table: which upstream serves each path prefix, and which endpoints need no token here.
+import { isCanonicalPath, withoutTrailingSlash } from '@taskflow/shared';
 
 export const upstreamNames = ['identity', 'tenancy', 'work', 'audit'] as const;
 export type UpstreamName = (typeof upstreamNames)[number];
@@ -20,7 +21,10 @@ export const routeTable: readonly RouteRule[] = [
 
 export interface PublicEndpoint {
   method: 'GET' | 'POST';
-  /** Exact path without trailing slash (the app base strips it before routing). */
+  /**
+   * Path template without trailing slash, compared segment by segment exactly as the services' routers
+   * do (case-sensitively); a `:name` segment is exactly one non-empty segment.
+   */
   path: string;
   /** Credential endpoints share the per-address rate limit. */
   credential: boolean;
@@ -34,18 +38,33 @@ export const publicEndpoints: readonly PublicEndpoint[] = [
   { method: 'POST', path: LOGIN_PATH, credential: true },
   { method: 'POST', path: '/api/v1/auth/refresh', credential: true },
   { method: 'POST', path: '/api/v1/auth/logout', credential: true },
+  { method: 'POST', path: '/api/v1/auth/verify-email/:token', credential: true },
+  { method: 'POST', path: '/api/v1/auth/password-reset', credential: true },
+  { method: 'POST', path: '/api/v1/auth/password-reset/:token', credential: true },
   { method: 'GET', path: '/api/v1/auth/jwks', credential: false },
 ];
 
+/** Literal paths that a public template would match but the service routes to a protected endpoint. */
+const protectedLiterals = new Set(['/api/v1/auth/verify-email/resend']);
+
+function matchesTemplate(template: string, path: string): boolean {
+  const want = template.split('/');
+  const got = path.split('/');
+  return want.length === got.length && want.every((segment, i) => (segment.startsWith(':') ? got[i] !== '' : segment === got[i]));
+}
+
+/**
+ * The upstream serving `path` (raw, as received). A path with a second spelling (see `isCanonicalPath`)
+ * belongs to no upstream: it is never forwarded, so no service can read it differently from here.
+ */
 export function resolveRoute(path: string): RouteRule | undefined {
+  if (!isCanonicalPath(path)) return undefined;
   return routeTable.find((r) => path === r.prefix || path.startsWith(`${r.prefix}/`));
 }
 
+/** The public endpoint that `method` on `path` (canonical, as `resolveRoute` accepts it) is, if any. */
 export function publicEndpoint(method: string, path: string): PublicEndpoint | undefined {
-  return publicEndpoints.find((e) => e.method === method && e.path === path);
-}
-
-/** `.` or `..` segments, raw or percent-encoded: never forwarded, so no upstream has to normalise them. */
-export function hasDotSegment(path: string): boolean {
-  return path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment));
+  const exact = withoutTrailingSlash(path);
+  if (protectedLiterals.has(exact)) return undefined;
+  return publicEndpoints.find((e) => e.method === method && matchesTemplate(e.path, exact));
 }

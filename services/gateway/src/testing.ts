@@ -1,6 +1,6 @@
 // Starts a real gateway on a free port, for tests of this and other packages (e2e journeys).
-import { createLogger, type RunningService } from '@taskflow/shared';
-import { startGatewayService } from './app';
+import { createLogger } from '@taskflow/shared';
+import { type RunningGateway, startGatewayService } from './app';
 import { loadGatewayConfig } from './config';
 
 /** Nothing listens on port 1: an upstream left unset fails fast with ECONNREFUSED. */
@@ -12,10 +12,11 @@ export async function startGateway(options: {
   workUrl?: string;
   auditUrl?: string;
   env?: Record<string, string>;
-}): Promise<RunningService> {
+}): Promise<RunningGateway> {
   const config = loadGatewayConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
+    METRICS_PORT: '0',
     ...options.env,
     IDENTITY_URL: options.identityUrl,
     TENANCY_URL: options.tenancyUrl ?? CLOSED_PORT_URL,

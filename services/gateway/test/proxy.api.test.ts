@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { request } from '@taskflow/shared/testing';
+import type { RunningGateway } from '../src/app';
 import { startGateway } from '../src/testing';
 import { createTokenIssuer, type FakeService, foreignKey, identityRoutes, startFakeService, type TokenIssuer } from './support';
 
@@ -23,7 +24,7 @@ describe('gateway request path', () => {
   let tenancy: FakeService;
   let work: FakeService;
   let audit: FakeService;
-  let gateway: { url: string; close(): Promise<void> };
+  let gateway: RunningGateway;
   let token: string;
 
   beforeAll(async () => {
@@ -212,7 +213,7 @@ describe('gateway request path', () => {
   it('labels requests by route prefix, so secret tokens in invite paths never reach logs or metrics', async () => {
     const res = await request(gateway.url, 'POST', '/api/v1/invites/accept/SECRET-INVITE-TOKEN/', { token });
     expect(res.status).toBe(201);
-    const metrics = await request(gateway.url, 'GET', '/metrics');
+    const metrics = await request(gateway.metricsUrl, 'GET', '/metrics');
     expect(metrics.body).toContain('route="/api/v1/invites"');
     expect(metrics.body).not.toContain('SECRET-INVITE-TOKEN');
   });

@@ -11,34 +11,39 @@ describe('SlidingWindowLimiter', () => {
     limiters.push(l);
     return l;
   };
-  afterAll(() => limiters.forEach((l) => l.close()));
+  afterAll(() => Promise.all(limiters.map((l) => l.close())));
 
-  it('allows `limit` hits per window, then refuses with the seconds until the oldest hit leaves it', () => {
+  it('allows `limit` hits per window, then refuses with the seconds until the oldest hit leaves it', async () => {
     const l = limiter(3, 60_000);
-    expect([l.take('a'), l.take('a'), l.take('a')].every((d) => d.allowed)).toBe(true);
+    expect((await Promise.all([l.take('a'), l.take('a'), l.take('a')])).every((d) => d.allowed)).toBe(true);
     now += 20_500;
-    expect(l.take('a')).toEqual({ allowed: false, retryAfterSeconds: 40 });
-    expect(l.take('b').allowed).toBe(true);
+    expect(await l.take('a')).toEqual({ allowed: false, retryAfterSeconds: 40 });
+    expect((await l.take('b')).allowed).toBe(true);
     now += 39_500;
-    expect([l.take('a'), l.take('a'), l.take('a')].every((d) => d.allowed)).toBe(true);
-    expect(l.take('a').allowed).toBe(false);
+    expect((await Promise.all([l.take('a'), l.take('a'), l.take('a')])).every((d) => d.allowed)).toBe(true);
+    expect((await l.take('a')).allowed).toBe(false);
   });
 
-  it('checks without counting, and forgets a key on reset', () => {
+  it('gives back exactly the released hit, and forgets a key on reset', async () => {
     const l = limiter(2, 1000);
-    expect(l.check('k').allowed).toBe(true);
-    l.record('k');
-    l.record('k');
-    expect(l.check('k')).toEqual({ allowed: false, retryAfterSeconds: 1 });
-    l.reset('k');
-    expect(l.check('k').allowed).toBe(true);
+    const first = await l.take('k');
+    const second = await l.take('k');
+    expect((await l.take('k')).allowed).toBe(false);
+    await l.release('k', first.hit!);
+    await l.release('k', first.hit!);
+    const third = await l.take('k');
+    expect(third.allowed).toBe(true);
+    expect((await l.take('k')).allowed).toBe(false);
+    expect(new Set([first.hit, second.hit, third.hit]).size).toBe(3);
+    await l.reset('k');
+    expect((await l.take('k')).allowed).toBe(true);
   });
 
-  it('sweeps keys whose hits have all left the window', () => {
+  it('sweeps keys whose hits have all left the window', async () => {
     const l = limiter(5, 1000);
-    l.record('old');
+    await l.take('old');
     now += 600;
-    l.record('new');
+    await l.take('new');
     now += 500;
     l.sweep();
     expect(l.size).toBe(1);

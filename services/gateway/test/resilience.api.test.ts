@@ -1,10 +1,11 @@
 import { eventually, request } from '@taskflow/shared/testing';
+import type { RunningGateway } from '../src/app';
 import { startGateway } from '../src/testing';
 import { createTokenIssuer, type FakeService, identityRoutes, startFakeService } from './support';
 
 /** The breaker state gauge of one upstream, read from /metrics (0 closed, 1 half-open, 2 open). */
-async function breakerState(gatewayUrl: string, upstream: string): Promise<number> {
-  const metrics = await request<string>(gatewayUrl, 'GET', '/metrics');
+async function breakerState(metricsUrl: string, upstream: string): Promise<number> {
+  const metrics = await request<string>(metricsUrl, 'GET', '/metrics');
   const match = new RegExp(`gateway_upstream_circuit_state\\{[^}]*upstream="${upstream}"[^}]*\\} (\\d)`).exec(metrics.body);
   if (!match) throw new Error(`no breaker gauge for ${upstream}`);
   return Number(match[1]);
@@ -17,7 +18,7 @@ describe('gateway resilience', () => {
   let identity: FakeService;
   let work: FakeService;
   let audit: FakeService;
-  let gateway: { url: string; close(): Promise<void> };
+  let gateway: RunningGateway;
   let token: string;
 
   beforeAll(async () => {
@@ -65,7 +66,7 @@ describe('gateway resilience', () => {
       const res = await request(gateway.url, 'GET', `/api/v1/activity/?fake_status=${status}`, { token });
       expect(res.status).toBe(status);
     }
-    expect(await breakerState(gateway.url, 'audit')).toBe(0);
+    expect(await breakerState(gateway.metricsUrl, 'audit')).toBe(0);
     const ok = await request(gateway.url, 'GET', '/api/v1/activity/', { token });
     expect(ok.status).toBe(200);
     expect(audit.calls).toHaveLength(16);
@@ -80,7 +81,7 @@ describe('gateway resilience', () => {
       expect(res.headers.get('retry-after')).toBe('7');
     }
     expect(work.calls).toHaveLength(10);
-    expect(await breakerState(gateway.url, 'work')).toBe(2);
+    expect(await breakerState(gateway.metricsUrl, 'work')).toBe(2);
 
     const started = Date.now();
     const rejected = await request(gateway.url, 'POST', '/api/v1/projects/', { token, body: { name: 'p' } });
@@ -92,7 +93,7 @@ describe('gateway resilience', () => {
 
     work.failWith = undefined;
     await eventually(async () => (await request(gateway.url, 'GET', '/api/v1/projects/', { token })).status === 200, 5000, 100);
-    expect(await breakerState(gateway.url, 'work')).toBe(0);
+    expect(await breakerState(gateway.metricsUrl, 'work')).toBe(0);
     expect((await request(gateway.url, 'POST', '/api/v1/projects/', { token, body: { name: 'p' } })).status).toBe(201);
   });
 });

@@ -1,6 +1,6 @@
 // Real HTTP upstreams for gateway tests: an echoing fake service and a token issuer with a JWKS.
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
-import { ApiRoutes, AppError, createApp, createLogger, readRawBody, type RunningServer } from '@taskflow/shared';
+import { ApiRoutes, AppError, createApp, createLogger, decodeJsonBody, readRawBody, type RunningServer } from '@taskflow/shared';
 import { startTestServer } from '@taskflow/shared/testing';
 import jwt from 'jsonwebtoken';
 import type { Context } from 'koa';
@@ -24,7 +24,8 @@ export interface FakeService {
 export interface TokenIssuer {
   kid: string;
   jwks: { keys: Array<Record<string, unknown>> };
-  sign(claims?: { sub?: string; email?: string; audience?: string; expiresIn?: number }, key?: KeyObject): string;
+  /** `expiresIn: null` leaves out `exp` (a token that would never expire). */
+  sign(claims?: { sub?: string; email?: string; audience?: string; expiresIn?: number | null }, key?: KeyObject): string;
 }
 
 export const ISSUER = 'taskflow-identity';
@@ -44,7 +45,7 @@ export function createTokenIssuer(): TokenIssuer {
         audience: claims.audience ?? AUDIENCE,
         subject: claims.sub ?? randomUUID(),
         jwtid: randomUUID(),
-        expiresIn: claims.expiresIn ?? 900,
+        ...(claims.expiresIn === null ? {} : { expiresIn: claims.expiresIn ?? 900 }),
       });
     },
   };
@@ -113,7 +114,8 @@ export function identityRoutes(issuer: TokenIssuer) {
     routes.add(
       { method: 'post', path: '/api/v1/auth/login', summary: 'Log in', tags: ['auth'], auth: false, responses: { 200: { description: 'tokens' } } },
       async (ctx) => {
-        const { password } = JSON.parse((ctx.state as { rawBody: string }).rawBody || '{}') as { password?: string };
+        // Read as identity reads it (a BOM is dropped), so the gateway's view of the body can be checked against it.
+        const { password } = (decodeJsonBody(Buffer.from((ctx.state as { rawBody: string }).rawBody)) ?? {}) as { password?: string };
         if (password !== 'right') throw new AppError(401, 'invalid_credentials', 'No active account found with the given credentials');
         ctx.body = { access: issuer.sign(), refresh: 'r', token_type: 'Bearer', expires_in: 900 };
       },

@@ -115,7 +115,10 @@ export class AccessTokenVerifier {
     } catch {
       throw invalidToken();
     }
-    if (typeof claims.sub !== 'string' || typeof claims.email !== 'string' || typeof claims.jti !== 'string') throw invalidToken();
+    // jsonwebtoken accepts a token without `exp` as never expiring: refuse it (ours always carry one).
+    if (typeof claims.sub !== 'string' || typeof claims.email !== 'string' || typeof claims.jti !== 'string' || typeof claims.exp !== 'number') {
+      throw invalidToken();
+    }
     return claims as AccessClaims;
   }
 }

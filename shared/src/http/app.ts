@@ -4,9 +4,11 @@ import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import { type Logger, requestContext } from '../logging';
 import { jsonBody } from './body';
-import { AppError, toProblem } from './errors';
+import { AppError, notFound, toProblem } from './errors';
 import { checkReadiness, type ReadinessCheck } from './health';
+import { allowedMethods } from './methods';
 import { HttpMetrics } from './metrics';
+import { isCanonicalPath, withoutTrailingSlash } from './paths';
 import { type ApiRoutes, openApiDocument, openApiPaths } from './routes';
 
 export interface AppOptions {
@@ -20,6 +22,11 @@ export interface AppOptions {
   parseJson?: boolean;
   /** Trust X-Forwarded-For for the client address (only behind a trusted proxy). */
   trustProxy?: boolean;
+  /**
+   * A public port (the gateway's): /readyz says only `ok` or `unavailable` per check (no addresses, no
+   * error text) and /metrics is not served here (serve `app.metrics` on an internal port instead).
+   */
+  publicEdge?: boolean;
   version?: string;
 }
 
@@ -77,14 +84,18 @@ export function createApp(options: AppOptions): ServiceApp {
     }
   });
 
-  // 3. Every path works with and without its trailing slash.
+  // 3. One spelling per path (else 404), matched with and without its one trailing slash.
   app.use(async (ctx, next) => {
-    if (ctx.path.length > 1 && ctx.path.endsWith('/')) ctx.path = ctx.path.replace(/\/+$/, '') || '/';
+    if (!isCanonicalPath(ctx.path)) throw notFound();
+    ctx.path = withoutTrailingSlash(ctx.path);
     await next();
   });
 
-  // 4. Operations endpoints (never authenticated, never proxied).
-  const ops = new Router();
+  // 4. A path some route matches, under a method none declares (however unusual), is a 405 with Allow.
+  app.use(allowedMethods());
+
+  // 5. Operations endpoints (never authenticated, never proxied).
+  const ops = new Router({ sensitive: true });
   ops.get('/healthz', (ctx) => {
     ctx.state.quietLog = true;
     ctx.body = { status: 'ok', service };
@@ -96,14 +107,12 @@ export function createApp(options: AppOptions): ServiceApp {
       ctx.status = 503;
       ctx.set('Retry-After', '5');
     }
+    if (options.publicEdge) {
+      report.checks = Object.fromEntries(Object.entries(report.checks).map(([name, result]) => [name, result === 'ok' ? 'ok' : 'unavailable']));
+    }
     ctx.body = { ...report, service };
   });
-  ops.get('/metrics', async (ctx) => {
-    ctx.state.quietLog = true;
-    const { contentType, body } = await metrics.render();
-    ctx.type = contentType;
-    ctx.body = body;
-  });
+  if (!options.publicEdge) ops.get('/metrics', serveMetrics(metrics));
   ops.get('/openapi.json', (ctx) => {
     ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', openApiPaths(routes.flatMap((r) => r.specs)));
   });
@@ -111,9 +120,16 @@ export function createApp(options: AppOptions): ServiceApp {
 
   for (const m of options.middleware ?? []) app.use(m);
   if (options.parseJson !== false) app.use(jsonBody());
-  for (const r of routes) {
-    app.use(r.router.routes());
-    app.use(r.router.allowedMethods({ throw: true }));
-  }
+  for (const r of routes) app.use(r.router.routes());
   return app;
+}
+
+/** GET /metrics: Prometheus text of `metrics` and the process. */
+export function serveMetrics(metrics: HttpMetrics): Middleware {
+  return async (ctx) => {
+    ctx.state.quietLog = true;
+    const { contentType, body } = await metrics.render();
+    ctx.type = contentType;
+    ctx.body = body;
+  };
 }

@@ -63,7 +63,8 @@ export interface RoutesOptions {
 }
 
 export class ApiRoutes {
-  readonly router = new Router();
+  /** Exact, case-sensitive matching: `/api/v1/Tasks` is not `/api/v1/tasks` (the gateway classifies paths the same way). */
+  readonly router = new Router({ sensitive: true });
   readonly specs: AnySpec[] = [];
 
   constructor(private readonly options: RoutesOptions = {}) {}

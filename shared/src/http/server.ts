@@ -12,12 +12,27 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(app: Koa, port: number, host = '127.0.0.1'): Promise<RunningServer> {
-  const server = http.createServer(app.callback());
-  // Longer than the gateway agent's idle time, so a reused keep-alive socket is never closed under it.
+export interface ListenOptions {
+  /**
+   * A request's headers and its body must both have arrived within this (default 30 s), else 408 and the
+   * socket is closed: a slow client holds a connection at most this plus one check interval.
+   */
+  requestTimeoutMs?: number;
+}
+
+export async function listen(app: Koa, port: number, host = '127.0.0.1', options: ListenOptions = {}): Promise<RunningServer> {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const server = http.createServer(
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      // Node enforces both timeouts only when it checks (30 s by default): check often enough to keep the bound.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeout / 4))),
+    },
+    app.callback(),
+  );
+  // Idle time between requests, longer than the gateway agent's, so a reused keep-alive socket is never closed under it.
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
