@@ -1,5 +1,5 @@
 // The tenancy service, composed: database + migrations -> broker -> outbox relay -> consumer (queue `tenancy`:
-// identity user events -> the profile replica) -> mailer (invite emails from the mail outbox) -> app -> listen.
+// identity user events -> the profile replica) -> mailer (invite emails from the shared mail outbox) -> app -> listen.
 // `close()` undoes it in reverse.
 import {
   Broker,
@@ -7,6 +7,9 @@ import {
   createDb,
   EventConsumer,
   type Logger,
+  Mailer,
+  type MailTransport,
+  mailTransportFor,
   migrate,
   Outbox,
   OutboxRelay,
@@ -21,8 +24,6 @@ import { buildApp } from './app';
 import type { TenancyConfig } from './config';
 import { migrations, TENANCY_SCHEMA } from './db/migrations';
 import { eventHandlers } from './events/handlers';
-import { Mailer } from './mail/mailer';
-import { FileTransport, type MailTransport, SmtpTransport } from './mail/transports';
 
 export interface TenancyStartOptions extends StartOptions {
   /** Any mail transport (tests); default: SMTP when SMTP_URL is set, else files in MAIL_OUTBOX_DIR. */
@@ -49,9 +50,11 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
     const consumer = new EventConsumer({ broker, db, queue: QUEUES.tenancy.name, handlers: eventHandlers, logger, retryDelayMs: options.retryDelayMs });
     await consumer.start();
     closers.add(() => consumer.stop());
-    const transport = options.mailTransport ?? (config.SMTP_URL ? new SmtpTransport(config.SMTP_URL) : new FileTransport(config.MAIL_OUTBOX_DIR));
+    const transport = options.mailTransport ?? mailTransportFor(config);
     const mailer = new Mailer({
       db,
+      databaseUrl: config.DATABASE_URL,
+      schema: TENANCY_SCHEMA,
       transport,
       from: config.MAIL_FROM,
       logger,
@@ -59,7 +62,7 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
       pollIntervalMs: options.mailPollMs,
       retryBaseMs: options.mailRetryBaseMs,
     });
-    mailer.start();
+    await mailer.start();
     closers.add(() => mailer.stop());
     logger.info({ mail: transport.kind }, 'invite mail transport');
     const app = buildApp({
@@ -71,6 +74,7 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
       mailer,
       mail: { from: config.MAIL_FROM, inviteAcceptUrl: config.INVITE_ACCEPT_URL },
       serviceToken: config.SERVICE_TOKEN,
+      identityUrl: config.IDENTITY_URL,
     });
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });
