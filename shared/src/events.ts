@@ -24,8 +24,9 @@ export interface UserSummary {
 
 /** Payloads by event type. Every published event type is declared here. */
 export interface EventPayloads {
-  'identity.user.registered': { user: UserSummary; date_joined: string };
-  'identity.user.updated': { user: UserSummary; version: number };
+  /** `email_verified`: whether the user proved the address (identity always sends it; absent = false). */
+  'identity.user.registered': { user: UserSummary; date_joined: string; email_verified?: boolean };
+  'identity.user.updated': { user: UserSummary; version: number; email_verified?: boolean };
   'tenancy.organization.created': { organization: { id: string; name: string } };
   'tenancy.organization.renamed': { organization: { id: string; name: string }; changes: { name: [string, string] } };
   'tenancy.organization.deleted': { organization: { id: string; name: string } };

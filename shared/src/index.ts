@@ -21,4 +21,5 @@ export * from './db';
 export * from './events';
 export * from './messaging';
 export * from './membership';
+export * from './mail';
 export * from './service';

@@ -1,6 +1,6 @@
 import { request } from '@taskflow/shared/testing';
 import { startGateway } from '../../services/gateway/src/testing';
-import { newAccount, startSystem, type System } from './system';
+import { newAccount, startSystem, type System, verificationToken, verifyEmail } from './system';
 
 describe('auth through the gateway', () => {
   let system: System;
@@ -15,7 +15,7 @@ describe('auth through the gateway', () => {
     const email = 'Grace.Hopper@Example.com';
     const registered = await post('/api/v1/auth/register/', { email: `  ${email} `, password: 'cobol-compiler-1959', first_name: 'Grace', last_name: 'Hopper' });
     expect(registered.status).toBe(201);
-    expect(registered.body).toEqual({ id: expect.any(String), email, first_name: 'Grace', last_name: 'Hopper', date_joined: expect.stringMatching(/Z$/) });
+    expect(registered.body).toEqual({ id: expect.any(String), email, first_name: 'Grace', last_name: 'Hopper', date_joined: expect.stringMatching(/Z$/), email_verified: false });
     const login = await post('/api/v1/auth/login', { email: email.toLowerCase(), password: 'cobol-compiler-1959' });
     expect(login.status).toBe(200);
     expect(login.body).toEqual({ access: expect.any(String), refresh: expect.any(String), token_type: 'Bearer', expires_in: 900 });
@@ -138,5 +138,30 @@ describe('auth through the gateway', () => {
     } finally {
       await limited.close();
     }
+  });
+
+  it('keeps invites from an account until it verifies its address from the mailed link, then lets it join at once', async () => {
+    const owner = await newAccount(system, 'founder');
+    const org = (await owner.call('POST', '/api/v1/organizations/', { name: 'Verified Only' })).body;
+    const newcomer = await newAccount(system, 'newcomer', { verified: false });
+    expect((await newcomer.call('GET', '/api/v1/auth/me/')).body.email_verified).toBe(false);
+    const sent = await owner.call('POST', '/api/v1/invites/', { organization: org.id, email: newcomer.email.toUpperCase(), role: 'member' });
+    expect(sent.status).toBe(201);
+    expect(sent.body.organization_name).toBe('Verified Only');
+    expect((await newcomer.call('GET', '/api/v1/invites/mine/')).body).toEqual({ results: [], next: null });
+    const refused = await newcomer.call('POST', `/api/v1/invites/accept/${encodeURIComponent(sent.body.token)}/`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({ status: 400, code: 'email_not_verified', detail: 'Email not verified' });
+
+    // Straight after verifying, before tenancy may have consumed the event: tenancy asks identity.
+    await verifyEmail(system, newcomer);
+    expect((await newcomer.call('GET', '/api/v1/auth/me/')).body.email_verified).toBe(true);
+    const mine = await newcomer.call('GET', '/api/v1/invites/mine/');
+    expect(mine.body.results.map((i: any) => [i.id, i.organization_name])).toEqual([[sent.body.id, 'Verified Only']]);
+    const accepted = await newcomer.call('POST', `/api/v1/invites/accept/${encodeURIComponent(sent.body.token)}/`);
+    expect(accepted.status).toBe(200);
+    // The link worked once.
+    const token = await verificationToken(system, newcomer.email);
+    expect((await newcomer.call('POST', `/api/v1/auth/verify-email/${token}/`)).status).toBe(400);
   });
 });

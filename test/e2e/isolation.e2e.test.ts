@@ -57,6 +57,14 @@ const ATTACKS: Record<string, Attack[]> = {
   'POST /api/v1/auth/logout/': [{ why: 'no tenant data: own refresh token', body: { refresh: '@fresh.refresh' }, expect: { noTenant: 204 } }],
   'GET /api/v1/auth/me/': [{ why: 'only the caller', expect: { me: true } }],
   'GET /api/v1/auth/jwks/': [{ why: 'no tenant data: public keys', expect: { noTenant: 200 } }],
+  'POST /api/v1/auth/verify-email/{token}/': [{ why: 'a token that is no one\'s', path: { token: 'not-a-verification-token' }, expect: { status: 400 } }],
+  'POST /api/v1/auth/verify-email/resend/': [{ why: 'no tenant data: a new link to the caller only', expect: { noTenant: 202 } }],
+  'POST /api/v1/auth/password-reset/': [
+    { why: "A's owner's address: the same 202 as any, the link goes to A's owner only", body: { email: '@A.ownerEmail' }, expect: { noTenant: 202 } },
+  ],
+  'POST /api/v1/auth/password-reset/{token}/': [
+    { why: "take over an account with a guessed link", path: { token: 'guessed-reset-token' }, body: { password: 'taken-over-password-1' }, expect: { status: 400 } },
+  ],
 
   // ---- organizations and members
   'GET /api/v1/organizations/': [{ why: "never lists A's organization", expect: { list: true } }],
@@ -371,7 +379,14 @@ describe('tenant isolation of every operation in the OpenAPI document', () => {
       expect({ ...label, status: res.status }).toEqual({ ...label, status: expected.noTenant });
     } else {
       expect({ ...label, status: res.status }).toEqual({ ...label, status: 200 });
-      expect(res.body).toEqual({ id: attacker.id, email: attacker.email, first_name: expect.any(String), last_name: expect.any(String), date_joined: expect.any(String) });
+      expect(res.body).toEqual({
+        id: attacker.id,
+        email: attacker.email,
+        first_name: expect.any(String),
+        last_name: expect.any(String),
+        date_joined: expect.any(String),
+        email_verified: true,
+      });
     }
     // Nothing of A changed, after every single attempt.
     expect({ ...label, tenantA: await snapshot(A) }).toEqual({ ...label, tenantA: before });

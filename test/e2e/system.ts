@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTaskflowClient, type TaskflowClient } from '@taskflow/client';
 import { AccessTokenVerifier, jwksFromUrl } from '@taskflow/shared';
-import { createTestDatabase, createTestVhost, request, type JsonResponse } from '@taskflow/shared/testing';
+import { createTestDatabase, createTestVhost, request, waitForMailTo, type JsonResponse } from '@taskflow/shared/testing';
 import { startGateway } from '../../services/gateway/src/testing';
 import { startIdentity } from '../../services/identity/src/testing';
 import { startTenancy } from '../../services/tenancy/src/testing';
@@ -39,11 +39,12 @@ export async function startSystem(options: { gatewayEnv?: Record<string, string>
     return r;
   };
   try {
-    const identity = keep(await startIdentity({ databaseUrl: database.url, amqpUrl: vhost.url }));
+    // Identity and tenancy share one development mail directory, as they share `.dev-mail/` under `npm start`.
+    const identity = keep(await startIdentity({ databaseUrl: database.url, amqpUrl: vhost.url, mailOutboxDir: mailDir }));
     // Services verify tokens against identity's JWKS, exactly as in production.
     const verifier = new AccessTokenVerifier({ issuer: 'taskflow-identity', audience: 'taskflow-api', fetchKeys: jwksFromUrl(`${identity.url}/api/v1/auth/jwks/`) });
     const common = { databaseUrl: database.url, amqpUrl: vhost.url, verifier, serviceToken: SERVICE_TOKEN };
-    const tenancy = keep(await startTenancy({ ...common, mailOutboxDir: mailDir }));
+    const tenancy = keep(await startTenancy({ ...common, mailOutboxDir: mailDir, identityUrl: identity.url }));
     const work = keep(await startWork({ ...common, tenancyUrl: tenancy.url }));
     const audit = keep(await startAudit({ ...common, tenancyUrl: tenancy.url }));
     const gateway = keep(
@@ -90,8 +91,25 @@ export interface Account {
   call<T = any>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<JsonResponse<T>>;
 }
 
-/** Registers and logs in a fresh user through the gateway, with the typed client. */
-export async function newAccount(system: Pick<System, 'url'>, name = 'user'): Promise<Account> {
+/** The token of the newest verification link mailed to `email`, read from the development mail. */
+export async function verificationToken(system: Pick<System, 'mailDir'>, email: string): Promise<string> {
+  const { match } = await waitForMailTo(system.mailDir, email, /\/api\/v1\/auth\/verify-email\/([A-Za-z0-9_-]{43})\//);
+  return match[1]!;
+}
+
+/** Follows the verification link mailed to the account (through the gateway), as its owner would. */
+export async function verifyEmail(system: Pick<System, 'url' | 'mailDir'>, account: Pick<Account, 'email' | 'access'>): Promise<void> {
+  const token = await verificationToken(system, account.email);
+  // The access token is not needed; it is sent so that this works whichever routes the gateway treats as public.
+  const res = await request(system.url, 'POST', `/api/v1/auth/verify-email/${token}/`, { token: account.access });
+  if (res.status !== 200 || res.body.email_verified !== true) throw new Error(`verify email: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/**
+ * Registers and logs in a fresh user through the gateway, with the typed client, and verifies its email
+ * from the mailed link (an unverified account cannot accept invites) unless `verified` is false.
+ */
+export async function newAccount(system: Pick<System, 'url' | 'mailDir'>, name = 'user', { verified = true }: { verified?: boolean } = {}): Promise<Account> {
   counter += 1;
   const email = `${name}.${counter}.${Date.now().toString(36)}@example.com`;
   const password = 'amber-lantern-9182';
@@ -101,6 +119,7 @@ export async function newAccount(system: Pick<System, 'url'>, name = 'user'): Pr
   const login = await anonymous.POST('/api/v1/auth/login/', { body: { email, password } });
   if (!login.data) throw new Error(`login: ${login.response.status} ${JSON.stringify(login.error)}`);
   const access = login.data.access;
+  if (verified) await verifyEmail(system, { email, access });
   return {
     id: registered.data.id,
     email,

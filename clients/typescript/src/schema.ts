@@ -86,6 +86,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password-reset/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a password reset link (valid 1 hour) to the account of this address, if there is one */
+        post: operations["postAuthPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/{token}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the mailed link; every session of the user ends */
+        post: operations["postAuthPasswordResetToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/refresh/": {
         parameters: {
             query?: never;
@@ -112,8 +146,42 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /** Create an account (a verification link is mailed to the address) */
         post: operations["postAuthRegister"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email/resend/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail a new verification link to the caller's address (the previous link stops working) */
+        post: operations["postAuthVerifyEmailResend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email/{token}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Verify the email address with the mailed link (no access token needed) */
+        post: operations["postAuthVerifyEmailToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -162,7 +230,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Pending invites addressed to the caller's email, newest first */
+        /** Pending invites addressed to the caller's email, newest first (none until the email is verified) */
         get: operations["getInvitesMine"];
         put?: never;
         post?: never;
@@ -800,6 +868,8 @@ export interface operations {
                          */
                         date_joined: string;
                         email: string;
+                        /** @description Whether the address was confirmed through the mailed link (needed to accept invites). */
+                        email_verified: boolean;
                         first_name: string;
                         /** Format: uuid */
                         id: string;
@@ -820,6 +890,189 @@ export interface operations {
                      *       "status": 401,
                      *       "title": "Unauthorized",
                      *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAuthPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted, whether or not the account exists (the answer reveals nothing) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (field errors in `errors`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "validation_error",
+                     *       "detail": "Invalid input.",
+                     *       "errors": {
+                     *         "email": [
+                     *           "This field is required."
+                     *         ]
+                     *       },
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/validation-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAuthPasswordResetToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token from the mailed link. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description 8 to 128 characters, not a common password, not the email. */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Password changed; every refresh token of the user is revoked (the address counts as verified) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A password breaking the registration rules (`errors.password`; the link stays usable), or `invalid_reset_token` (unknown, used or replaced) or `reset_token_expired` (older than 1 hour) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_reset_token",
+                     *       "detail": "Invalid password reset link",
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/invalid-reset-token"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or in an organization the caller does not belong to */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "payload_too_large",
+                     *       "detail": "Request body exceeds the 1 MiB limit.",
+                     *       "status": 413,
+                     *       "title": "Content Too Large",
+                     *       "type": "https://taskflow.dev/problems/payload-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "unsupported_media_type",
+                     *       "detail": "Request bodies must be application/json.",
+                     *       "status": 415,
+                     *       "title": "Unsupported Media Type",
+                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
@@ -959,7 +1212,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new user */
+            /** @description The new user, `email_verified: false` */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -972,6 +1225,8 @@ export interface operations {
                          */
                         date_joined: string;
                         email: string;
+                        /** @description Whether the address was confirmed through the mailed link (needed to accept invites). */
+                        email_verified: boolean;
                         first_name: string;
                         /** Format: uuid */
                         id: string;
@@ -1043,6 +1298,114 @@ export interface operations {
             };
         };
     };
+    postAuthVerifyEmailResend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued (nothing is sent when the address is already verified) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_authenticated",
+                     *       "detail": "Authentication credentials were not provided or are invalid.",
+                     *       "status": 401,
+                     *       "title": "Unauthorized",
+                     *       "type": "https://taskflow.dev/problems/not-authenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postAuthVerifyEmailToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The token from the mailed link. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, now `email_verified: true` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: date-time
+                         * @description RFC 3339 UTC with Z.
+                         */
+                        date_joined: string;
+                        email: string;
+                        /** @description Whether the address was confirmed through the mailed link (needed to accept invites). */
+                        email_verified: boolean;
+                        first_name: string;
+                        /** Format: uuid */
+                        id: string;
+                        last_name: string;
+                    };
+                };
+            };
+            /** @description `invalid_verification_token` (unknown, already used or replaced by a newer link) or `verification_token_expired` (older than 48 hours) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "invalid_verification_token",
+                     *       "detail": "Invalid verification link",
+                     *       "status": 400,
+                     *       "title": "Bad Request",
+                     *       "type": "https://taskflow.dev/problems/invalid-verification-token"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or in an organization the caller does not belong to */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "code": "not_found",
+                     *       "detail": "Not found.",
+                     *       "status": 404,
+                     *       "title": "Not Found",
+                     *       "type": "https://taskflow.dev/problems/not-found"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getInvites: {
         parameters: {
             query: {
@@ -1080,6 +1443,7 @@ export interface operations {
                             invited_by: string;
                             /** Format: uuid */
                             organization: string;
+                            organization_name: string;
                             /** @enum {string} */
                             role: "owner" | "admin" | "member";
                             /** @enum {string} */
@@ -1207,6 +1571,7 @@ export interface operations {
                         invited_by: string;
                         /** Format: uuid */
                         organization: string;
+                        organization_name: string;
                         /** @enum {string} */
                         role: "owner" | "admin" | "member";
                         /** @enum {string} */
@@ -1361,7 +1726,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch"; then "User already in organization" */
+            /** @description `detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch", "Email not verified" (the caller has not verified the address yet); then "User already in organization" */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1451,6 +1816,7 @@ export interface operations {
                             invited_by: string;
                             /** Format: uuid */
                             organization: string;
+                            organization_name: string;
                             /** @enum {string} */
                             role: "owner" | "admin" | "member";
                             /** @enum {string} */
@@ -1828,6 +2194,7 @@ export interface operations {
                         invited_by: string;
                         /** Format: uuid */
                         organization: string;
+                        organization_name: string;
                         /** @enum {string} */
                         role: "owner" | "admin" | "member";
                         /** @enum {string} */
@@ -1982,7 +2349,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch"; then "User already in organization" */
+            /** @description `detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch", "Email not verified" (the caller has not verified the address yet); then "User already in organization" */
             400: {
                 headers: {
                     [name: string]: unknown;

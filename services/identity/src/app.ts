@@ -12,12 +12,16 @@ export interface IdentityDeps {
   keys: SigningKeys;
   /** Carries identity.user.* events; readiness depends on it when given. */
   broker?: Broker;
+  /** Sends the mail outbox; woken after a transaction queued mail. */
+  mailer?: { wake(): void };
 }
 
-export function identityContext({ config, db, keys }: Pick<IdentityDeps, 'config' | 'db' | 'keys'>): IdentityContext {
+export function identityContext({ config, db, keys, mailer }: Pick<IdentityDeps, 'config' | 'db' | 'keys' | 'mailer'>): IdentityContext {
   return {
     db,
     keys,
+    mail: { verifyEmailUrl: config.VERIFY_EMAIL_URL, passwordResetUrl: config.PASSWORD_RESET_URL },
+    mailQueued: () => mailer?.wake(),
     settings: {
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,

@@ -1,6 +1,6 @@
 // Identity settings, read once from the environment and validated as a whole.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { amqpUrl, baseConfigSchema, databaseUrl, loadConfig, port } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, linkTemplate, loadConfig, mailConfigFields, port } from '@taskflow/shared';
 import { z } from 'zod';
 
 /** Keys passed through an env file often carry literal `\n` instead of line breaks. */
@@ -43,6 +43,11 @@ export const identityConfigSchema = baseConfigSchema.extend({
     .max(1_048_576)
     .refine(isPowerOfTwo, { message: 'must be a power of two' })
     .default(32_768),
+  ...mailConfigFields,
+  /** The link in the verification mail; `{token}` is replaced by the token (POST it to verify). */
+  VERIFY_EMAIL_URL: linkTemplate('http://127.0.0.1:8080/api/v1/auth/verify-email/{token}/'),
+  /** The link in the password reset mail; `{token}` is replaced by the token (POST the new password to it). */
+  PASSWORD_RESET_URL: linkTemplate('http://127.0.0.1:8080/api/v1/auth/password-reset/{token}/'),
 });
 
 export type IdentityConfig = z.infer<typeof identityConfigSchema>;

@@ -1,6 +1,22 @@
 // The identity service, composed: database + migrations -> signing keys -> broker + outbox relay
-// (identity.user.* events) -> app -> listen. `close()` undoes it in reverse.
-import { Broker, Closers, createDb, type Logger, MessagingMetrics, migrate, OutboxRelay, runPeriodically, type RunningService, type StartOptions } from '@taskflow/shared';
+// (identity.user.* events) -> mailer (verification and password reset mail from the shared mail outbox)
+// -> app -> listen. `close()` undoes it in reverse.
+import {
+  Broker,
+  Closers,
+  createDb,
+  type Logger,
+  MAIL_OUTBOX_TABLE,
+  Mailer,
+  MessagingMetrics,
+  type MailTransport,
+  mailTransportFor,
+  migrate,
+  OutboxRelay,
+  runPeriodically,
+  type RunningService,
+  type StartOptions,
+} from '@taskflow/shared';
 import { buildApp } from './app';
 import type { IdentityConfig } from './config';
 import { IDENTITY_SCHEMA, migrations, outbox } from './db/migrations';
@@ -11,6 +27,9 @@ export interface IdentityStartOptions extends Omit<StartOptions, 'verifier'> {
   /** Publish identity.user.* events (default true; some tests run identity without a broker). */
   publishEvents?: boolean;
   poolMax?: number;
+  /** Any mail transport (tests); default: SMTP when SMTP_URL is set, else files in MAIL_OUTBOX_DIR. */
+  mailTransport?: MailTransport;
+  mailPollMs?: number;
 }
 
 export async function startIdentityService(config: IdentityConfig, logger: Logger, options: IdentityStartOptions = {}): Promise<RunningService> {
@@ -35,7 +54,22 @@ export async function startIdentityService(config: IdentityConfig, logger: Logge
       messagingMetrics.watchOutbox(db);
       closers.add(() => relay.stop());
     }
-    const app = buildApp({ config, logger, db, keys, broker });
+    const transport = options.mailTransport ?? mailTransportFor(config);
+    const mailer = new Mailer({
+      db,
+      databaseUrl: config.DATABASE_URL,
+      schema: IDENTITY_SCHEMA,
+      transport,
+      from: config.MAIL_FROM,
+      logger,
+      logBodies: config.NODE_ENV === 'development',
+      pollIntervalMs: options.mailPollMs,
+    });
+    await mailer.start();
+    messagingMetrics.watchBacklog('taskflow_mail_outbox', 'Mail', db, MAIL_OUTBOX_TABLE, 'sent_at');
+    closers.add(() => mailer.stop());
+    logger.info({ mail: transport.kind }, 'account mail transport');
+    const app = buildApp({ config, logger, db, keys, broker, mailer });
     app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });

@@ -8,12 +8,19 @@ import { startIdentityService } from './service';
  * port 0. With `amqpUrl` it also publishes its events (broker + outbox relay). `scryptCost` lowers the
  * password hashing cost (default 1024 here, for speed). Logs are silent unless LOG_LEVEL is set.
  */
-export async function startIdentity(options: { databaseUrl: string; amqpUrl?: string; scryptCost?: number }): Promise<RunningService> {
+export async function startIdentity(options: {
+  databaseUrl: string;
+  amqpUrl?: string;
+  scryptCost?: number;
+  /** Development mail directory (default: `.dev-mail` in the working directory). */
+  mailOutboxDir?: string;
+}): Promise<RunningService> {
   const config = loadIdentityConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATABASE_URL: options.databaseUrl,
     ...(options.amqpUrl ? { AMQP_URL: options.amqpUrl } : {}),
+    ...(options.mailOutboxDir ? { MAIL_OUTBOX_DIR: options.mailOutboxDir } : {}),
     PASSWORD_SCRYPT_COST: String(options.scryptCost ?? 1024),
   });
   return startIdentityService(config, createLogger('identity', config.LOG_LEVEL), {
@@ -21,5 +28,6 @@ export async function startIdentity(options: { databaseUrl: string; amqpUrl?: st
     closeGraceMs: 1000,
     poolMax: 5,
     publishEvents: options.amqpUrl !== undefined,
+    mailPollMs: 500,
   });
 }

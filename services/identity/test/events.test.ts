@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
 import { createTestDatabase, createTestVhost, eventually, request, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
 import { startIdentity } from '../src/testing';
@@ -9,11 +12,13 @@ describe('identity events', () => {
   let identity: { url: string; close(): Promise<void> };
   let connection: ChannelModel;
   let channel: Channel;
+  let mailDir: string;
 
   beforeAll(async () => {
     database = await createTestDatabase('identity_events');
     vhost = await createTestVhost('identity_events');
-    identity = await startIdentity({ databaseUrl: database.url, amqpUrl: vhost.url });
+    mailDir = await mkdtemp(path.join(tmpdir(), 'identity-events-mail-'));
+    identity = await startIdentity({ databaseUrl: database.url, amqpUrl: vhost.url, mailOutboxDir: mailDir });
     connection = await amqplib.connect(vhost.url);
     channel = await connection.createChannel();
   });
@@ -22,6 +27,7 @@ describe('identity events', () => {
     await identity.close();
     await database.drop();
     await vhost.drop();
+    await rm(mailDir, { recursive: true, force: true });
   });
 
   it('publishes identity.user.registered once for a registration and nothing for a refused one', async () => {
@@ -40,7 +46,7 @@ describe('identity events', () => {
       organization_id: null,
       actor_id: created.body.id,
       request_id: 'reg-1',
-      data: { user: { id: created.body.id, email: body.email, first_name: 'Ada', last_name: 'Lovelace' }, date_joined: created.body.date_joined },
+      data: { user: { id: created.body.id, email: body.email, first_name: 'Ada', last_name: 'Lovelace' }, date_joined: created.body.date_joined, email_verified: false },
     });
     expect(JSON.stringify(event)).not.toContain(String(body.password));
     expect(await channel.get('tenancy', { noAck: true })).toBe(false);

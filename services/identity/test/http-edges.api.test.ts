@@ -21,14 +21,19 @@ describe('identity HTTP edges', () => {
   it('documents every auth endpoint in its OpenAPI document under the auth tag', async () => {
     const doc = await request(identity.url, 'GET', '/openapi.json');
     expect(Object.keys(doc.body.paths).sort()).toEqual(
-      ['jwks', 'login', 'logout', 'me', 'refresh', 'register'].map((p) => `/api/v1/auth/${p}/`),
+      ['jwks', 'login', 'logout', 'me', 'password-reset', 'password-reset/{token}', 'refresh', 'register', 'verify-email/resend', 'verify-email/{token}'].map(
+        (p) => `/api/v1/auth/${p}/`,
+      ),
     );
     const register = doc.body.paths['/api/v1/auth/register/'].post;
     expect(register.tags).toEqual(['auth']);
     expect(register.requestBody.content['application/json'].schema.properties.password).toMatchObject({ minLength: 8, maxLength: 128 });
-    expect(register.responses['201'].content['application/json'].schema.required).toEqual(['id', 'email', 'first_name', 'last_name', 'date_joined']);
+    expect(register.responses['201'].content['application/json'].schema.required).toEqual(['id', 'email', 'first_name', 'last_name', 'date_joined', 'email_verified']);
     expect(doc.body.paths['/api/v1/auth/me/'].get.security).toEqual([{ bearerAuth: [] }]);
-    for (const p of ['register', 'login', 'refresh', 'logout']) expect(doc.body.paths[`/api/v1/auth/${p}/`].post.security).toEqual([]);
+    expect(doc.body.paths['/api/v1/auth/verify-email/resend/'].post.security).toEqual([{ bearerAuth: [] }]);
+    for (const p of ['register', 'login', 'refresh', 'logout', 'verify-email/{token}', 'password-reset', 'password-reset/{token}']) {
+      expect(doc.body.paths[`/api/v1/auth/${p}/`].post.security).toEqual([]);
+    }
   });
 
   it('reports ready while its database answers', async () => {

@@ -94,7 +94,7 @@ describe('GET /api/v1/auth/me and access-token verification', () => {
   it('answers 200 with the user of a valid access token', async () => {
     const res = await me(session.access);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ id: session.userId, email: session.email, first_name: 'Ada', last_name: 'Lovelace', date_joined: expect.any(String) });
+    expect(res.body).toEqual({ id: session.userId, email: session.email, first_name: 'Ada', last_name: 'Lovelace', date_joined: expect.any(String), email_verified: false });
     expect((await request(identity.url, 'GET', `${ME}/`, { token: session.access })).status).toBe(200);
   });
 

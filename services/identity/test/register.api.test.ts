@@ -22,6 +22,7 @@ describe('POST /api/v1/auth/register', () => {
       first_name: 'Grace',
       last_name: 'Hopper',
       date_joined: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+      email_verified: false,
     });
     const row = await identity.db('identity.users').where({ id: res.body.id }).first();
     expect(row.email).toBe(body.email);

@@ -1,29 +1,45 @@
-// Starts the real identity service on port 0 against a fresh database, with a second pool for assertions.
+// Starts the real identity service on port 0 against a fresh database, with a second pool for assertions
+// and its own development mail directory.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createDb, type Knex } from '@taskflow/shared';
-import { createTestDatabase, request } from '@taskflow/shared/testing';
+import { createTestDatabase, request, waitForMailTo } from '@taskflow/shared/testing';
 import { startIdentity } from '../src/testing';
 
 export interface IdentityUnderTest {
   url: string;
   /** Direct access to the identity schema, to check what was stored. */
   db: Knex;
+  databaseUrl: string;
+  mailDir: string;
   close(): Promise<void>;
 }
 
-export async function startIdentityUnderTest(): Promise<IdentityUnderTest> {
+export async function startIdentityUnderTest(options: { amqpUrl?: string } = {}): Promise<IdentityUnderTest> {
   const database = await createTestDatabase('identity');
-  const identity = await startIdentity({ databaseUrl: database.url, scryptCost: 1024 });
+  const mailDir = await mkdtemp(path.join(tmpdir(), 'identity-mail-'));
+  const identity = await startIdentity({ databaseUrl: database.url, scryptCost: 1024, mailOutboxDir: mailDir, amqpUrl: options.amqpUrl });
   const db = createDb({ url: database.url, schema: 'identity', poolMax: 2 });
   return {
     url: identity.url,
     db,
+    databaseUrl: database.url,
+    mailDir,
     async close() {
       await identity.close();
       await db.destroy();
       await database.drop();
+      await rm(mailDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The token of the newest link to `/auth/<kind>/` mailed to `to`. */
+export async function mailedToken(mailDir: string, to: string, kind: 'verify-email' | 'password-reset'): Promise<string> {
+  const { match } = await waitForMailTo(mailDir, to, new RegExp(`/api/v1/auth/${kind}/([A-Za-z0-9_-]{43})/`));
+  return match[1]!;
 }
 
 export const PASSWORD = 'violet-harbor-42';

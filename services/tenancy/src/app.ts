@@ -16,6 +16,7 @@ import { internalRoutes } from './http/internal.routes';
 import { inviteRoutes } from './http/invites.routes';
 import { memberRoutes } from './http/members.routes';
 import { organizationRoutes } from './http/organizations.routes';
+import { identityAccounts } from './identity/accounts';
 
 export interface TenancyDeps {
   logger: Logger;
@@ -26,10 +27,18 @@ export interface TenancyDeps {
   mailer: { wake(): void };
   mail: MailSettings;
   serviceToken: string;
+  /** Identity's base URL: asked whether a caller's email is verified when the replica does not know yet. */
+  identityUrl: string;
 }
 
 export function buildApp(deps: TenancyDeps): ServiceApp {
-  const tenancy: TenancyContext = { db: deps.db, outbox: deps.outbox, mail: deps.mail, mailQueued: () => deps.mailer.wake() };
+  const tenancy: TenancyContext = {
+    db: deps.db,
+    outbox: deps.outbox,
+    mail: deps.mail,
+    mailQueued: () => deps.mailer.wake(),
+    accounts: identityAccounts(deps.identityUrl),
+  };
   const routes = new ApiRoutes({ authenticate: authenticate(deps.verifier) });
   organizationRoutes(routes, tenancy);
   memberRoutes(routes, tenancy);

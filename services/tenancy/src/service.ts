@@ -1,5 +1,5 @@
 // The tenancy service, composed: database + migrations -> broker -> outbox relay -> consumer (queue `tenancy`:
-// identity user events -> the profile replica) -> mailer (invite emails from the mail outbox) -> app -> listen.
+// identity user events -> the profile replica) -> mailer (invite emails from the shared mail outbox) -> app -> listen.
 // `close()` undoes it in reverse.
 import {
   Broker,
@@ -8,6 +8,10 @@ import {
   EventConsumer,
   type Logger,
   MessagingMetrics,
+  MAIL_OUTBOX_TABLE,
+  Mailer,
+  type MailTransport,
+  mailTransportFor,
   migrate,
   Outbox,
   OutboxRelay,
@@ -22,8 +26,6 @@ import { buildApp } from './app';
 import type { TenancyConfig } from './config';
 import { migrations, TENANCY_SCHEMA } from './db/migrations';
 import { eventHandlers } from './events/handlers';
-import { Mailer } from './mail/mailer';
-import { FileTransport, type MailTransport, SmtpTransport } from './mail/transports';
 
 export interface TenancyStartOptions extends StartOptions {
   /** Any mail transport (tests); default: SMTP when SMTP_URL is set, else files in MAIL_OUTBOX_DIR. */
@@ -50,13 +52,15 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
     const messagingMetrics = new MessagingMetrics();
     messagingMetrics.watchOutbox(db);
     messagingMetrics.watchQueue(broker, QUEUES.tenancy.name);
-    messagingMetrics.watchBacklog('taskflow_mail_outbox', 'Mail', db, 'mail_outbox', 'sent_at');
+    messagingMetrics.watchBacklog('taskflow_mail_outbox', 'Mail', db, MAIL_OUTBOX_TABLE, 'sent_at');
     const consumer = new EventConsumer({ broker, db, queue: QUEUES.tenancy.name, handlers: eventHandlers, logger, retryDelayMs: options.retryDelayMs, metrics: messagingMetrics });
     await consumer.start();
     closers.add(() => consumer.stop());
-    const transport = options.mailTransport ?? (config.SMTP_URL ? new SmtpTransport(config.SMTP_URL) : new FileTransport(config.MAIL_OUTBOX_DIR));
+    const transport = options.mailTransport ?? mailTransportFor(config);
     const mailer = new Mailer({
       db,
+      databaseUrl: config.DATABASE_URL,
+      schema: TENANCY_SCHEMA,
       transport,
       from: config.MAIL_FROM,
       logger,
@@ -64,7 +68,7 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
       pollIntervalMs: options.mailPollMs,
       retryBaseMs: options.mailRetryBaseMs,
     });
-    mailer.start();
+    await mailer.start();
     closers.add(() => mailer.stop());
     logger.info({ mail: transport.kind }, 'invite mail transport');
     const app = buildApp({
@@ -76,6 +80,7 @@ export async function startTenancyService(config: TenancyConfig, logger: Logger,
       mailer,
       mail: { from: config.MAIL_FROM, inviteAcceptUrl: config.INVITE_ACCEPT_URL },
       serviceToken: config.SERVICE_TOKEN,
+      identityUrl: config.IDENTITY_URL,
     });
     app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);

@@ -1,8 +1,7 @@
 // Starts tenancy in-process on a free port, for its own tests, end-to-end tests and other services' tests.
 // Logs are silent unless LOG_LEVEL is set.
-import { type AccessTokenVerifier, createLogger, type RunningService } from '@taskflow/shared';
+import { type AccessTokenVerifier, createLogger, type MailTransport, type RunningService } from '@taskflow/shared';
 import { loadTenancyConfig } from './config';
-import type { MailTransport } from './mail/transports';
 import { startTenancyService } from './service';
 
 export interface StartTenancyOptions {
@@ -19,6 +18,8 @@ export interface StartTenancyOptions {
   /** First mail retry delay (default 1 s, doubling); tests lower it. */
   mailRetryBaseMs?: number;
   inviteAcceptUrl?: string;
+  /** Identity, asked whether a caller's email is verified when the replica does not know yet. */
+  identityUrl?: string;
 }
 
 export async function startTenancy(options: StartTenancyOptions): Promise<RunningService> {
@@ -31,6 +32,7 @@ export async function startTenancy(options: StartTenancyOptions): Promise<Runnin
     ...(options.mailOutboxDir ? { MAIL_OUTBOX_DIR: options.mailOutboxDir } : {}),
     ...(options.smtpUrl ? { SMTP_URL: options.smtpUrl } : {}),
     ...(options.inviteAcceptUrl ? { INVITE_ACCEPT_URL: options.inviteAcceptUrl } : {}),
+    ...(options.identityUrl ? { IDENTITY_URL: options.identityUrl } : {}),
   });
   return startTenancyService(config, createLogger('tenancy', config.LOG_LEVEL), {
     port: 0,

@@ -22,6 +22,7 @@ describe('invites API', () => {
     expect(res.body).toEqual({
       id: expect.any(String),
       organization: org.id,
+      organization_name: org.name,
       email: 'New.Person@Example.com',
       role: 'member',
       status: 'pending',

@@ -1,16 +1,11 @@
-// Invite mail: written in the invite's transaction, sent after commit; files in development,
-// SMTP otherwise, retried with backoff while the server fails, body cleared once sent.
-import { readdir, readFile } from 'node:fs/promises';
+// Invite mail through the shared mail mechanism: written in the invite's transaction, sent after commit;
+// files in development, SMTP otherwise, retried with backoff while the server fails, body cleared once
+// sent; the organization's name only ever in the body.
 import net from 'node:net';
-import path from 'node:path';
-import { eventually } from '@taskflow/shared/testing';
+import { decodeQuotedPrintable, eventually, readDevMail } from '@taskflow/shared/testing';
 import { type Harness, startHarness } from './support';
 
 const tokenIn = (text: string) => /\/invites\/accept\/([A-Za-z0-9_-]{43})\//.exec(text)?.[1];
-
-/** Quoted-printable soft line breaks and escapes, as nodemailer may encode long lines. */
-const decodeQuotedPrintable = (text: string) =>
-  text.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 interface SmtpSink {
   messages: string[];
@@ -85,15 +80,14 @@ describe('invite mail in development (files)', () => {
     const org = await h.createOrg(owner, 'Mail Co');
     const sent = await h.invite(owner, org.id, invitee.email);
     expect(sent.status).toBe(201);
-    const [file] = await eventually(async () => {
-      const files = (await readdir(h.mailDir)).filter((f) => f.endsWith('.eml'));
-      return files.length === 1 && files;
+    const [mail] = await eventually(async () => {
+      const all = await readDevMail(h.mailDir);
+      return all.length === 1 && all;
     });
-    expect(file).toMatch(/^\d{4}-\d\d-\d\dT[\d-]+Z-[0-9a-f-]{36}\.eml$/);
-    const message = await readFile(path.join(h.mailDir, file!), 'utf8');
-    expect(message).toContain(`To: ${invitee.email}`);
-    expect(message).toContain('Subject: You are invited to join Mail Co on TaskFlow');
-    const token = tokenIn(message);
+    expect(mail!.to).toBe(invitee.email);
+    expect(mail!.subject).toBe('You are invited to join an organization on TaskFlow');
+    expect(mail!.text).toContain('the organization "Mail Co" on TaskFlow as member');
+    const token = tokenIn(mail!.text);
     expect(token).toBe(sent.body.token);
     await eventually(async () => {
       const row = await h.db('mail_outbox').where({ to_address: invitee.email }).first();
@@ -101,6 +95,21 @@ describe('invite mail in development (files)', () => {
     });
     const accepted = await h.call('POST', `/api/v1/invites/accept/${token}/`, invitee);
     expect(accepted.status).toBe(200);
+  });
+
+  it('keeps an organization name with CR/LF out of every header (no injected Bcc), as one plain line of the body', async () => {
+    const owner = h.user();
+    const invitee = h.user('crlf.invitee@example.com');
+    const org = await h.createOrg(owner, 'Acme');
+    // Whatever the API lets through today or tomorrow, the mail must not depend on it: set the name directly.
+    await h.db('organizations').where({ id: org.id }).update({ name: 'Acme\r\nBcc: x@evil.example' });
+    expect((await h.invite(owner, org.id, invitee.email)).status).toBe(201);
+    const mail = await eventually(async () => (await readDevMail(h.mailDir)).find((m) => m.to === invitee.email));
+    const head = mail.raw.slice(0, mail.raw.indexOf('\r\n\r\n'));
+    expect(head).not.toMatch(/(^|\r\n)bcc:/i);
+    expect(head).not.toContain('evil.example');
+    expect(mail.headers.has('bcc')).toBe(false);
+    expect(mail.text).toContain('the organization "Acme Bcc: x@evil.example" on TaskFlow');
   });
 });
 

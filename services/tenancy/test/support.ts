@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqplib, { type ChannelModel } from 'amqplib';
-import { createDb, type EventEnvelope, type Knex, type Role } from '@taskflow/shared';
+import { canonicalEmail, createDb, type EventEnvelope, type Knex, type Role } from '@taskflow/shared';
 import {
   createTestDatabase,
   createTestTokens,
@@ -41,7 +41,12 @@ export interface Harness {
   database: TestDatabase;
   vhost: TestVhost;
   mailDir: string;
-  user(email?: string): TestUser;
+  /**
+   * A user with a token signed by the test key. Verified unless `{ verified: false }`: the harness stands
+   * in for identity's events and records the verified address in the profile replica before the user's
+   * first request.
+   */
+  user(email?: string, options?: { verified?: boolean }): TestUser;
   call<T = any>(method: string, path: string, user?: TestUser, options?: { body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<JsonResponse<T>>;
   createOrg(owner: TestUser, name?: string): Promise<{ id: string; name: string }>;
   invite(actor: TestUser, organization: string, email: string, role?: Role): Promise<JsonResponse>;
@@ -65,15 +70,34 @@ export async function startHarness(extra: Partial<StartTenancyOptions> = {}): Pr
     verifier: tokens.verifier,
     serviceToken: SERVICE_TOKEN,
     mailOutboxDir: mailDir,
+    // Nothing listens there: no test reaches another engineer's identity by accident.
+    identityUrl: 'http://127.0.0.1:9',
     ...extra,
   });
   const db = createDb({ url: database.url, schema: 'tenancy', poolMax: 3 });
 
-  const call: Harness['call'] = (method, p, user, options = {}) => request(tenancy.url, method, p, { ...options, token: user?.token });
-  const user: Harness['user'] = (email) => {
+  const toVerify: TestUser[] = [];
+  // One chain, so concurrent calls all wait until every user created so far is recorded.
+  let recorded = Promise.resolve();
+  const recordVerified = () =>
+    (recorded = recorded.then(async () => {
+      for (const u of toVerify.splice(0)) {
+        await db('user_profiles')
+          .insert({ user_id: u.id, email: u.email, email_canonical: canonicalEmail(u.email), version: -1, email_verified: true })
+          .onConflict('user_id')
+          .merge({ email_verified: true });
+      }
+    }));
+  const call: Harness['call'] = async (method, p, user, options = {}) => {
+    await recordVerified();
+    return request(tenancy.url, method, p, { ...options, token: user?.token });
+  };
+  const user: Harness['user'] = (email, { verified = true } = {}) => {
     const id = randomUUID();
     const address = email ?? `user-${id.slice(0, 8)}@example.com`;
-    return { id, email: address, token: tokens.sign({ id, email: address }) };
+    const created = { id, email: address, token: tokens.sign({ id, email: address }) };
+    if (verified) toVerify.push(created);
+    return created;
   };
   const invite: Harness['invite'] = (actor, organization, email, role) =>
     call('POST', '/api/v1/invites/', actor, { body: { organization, email, ...(role ? { role } : {}) } });
@@ -109,6 +133,7 @@ export async function startHarness(extra: Partial<StartTenancyOptions> = {}): Pr
       return { org, owner, admin, member, outsider, as: { owner, admin, member } };
     },
     async snapshot() {
+      await recordVerified();
       const tables = ['organizations', 'memberships', 'invites', 'user_profiles'];
       const result: Record<string, unknown[]> = {};
       const order: Record<string, string[]> = { memberships: ['organization_id', 'user_id'], user_profiles: ['user_id'] };

@@ -2,3 +2,4 @@
 export * from './infra';
 export * from './http';
 export * from './tokens';
+export * from './mail';

@@ -1,5 +1,5 @@
 // The identity schema, as a list of migrations applied in order by the shared `migrate`.
-import { type Migration, Outbox, outboxMigration } from '@taskflow/shared';
+import { canonicalEmail, type Migration, mailOutboxMigration, Outbox, outboxMigration } from '@taskflow/shared';
 
 export const IDENTITY_SCHEMA = 'identity';
 
@@ -59,6 +59,42 @@ export const migrations: readonly Migration[] = [
     name: '002_refresh_tokens_expiry_index',
     async up(db) {
       await db.raw('create index refresh_tokens_expires_idx on identity.refresh_tokens (expires_at)');
+    },
+  },
+  mailOutboxMigration,
+  {
+    // One account per canonical address (shared canonicalEmail: trim, NFC, Unicode lower-case), computed
+    // in JS because PostgreSQL's lower() disagrees outside ASCII (`İ`); verified addresses; a version
+    // per user for identity.user.updated; single-use tokens mailed for verification and password reset.
+    name: '003_canonical_email_verification_account_tokens',
+    async up(db) {
+      await db.raw(`
+        alter table identity.users
+          add column email_canonical text,
+          add column email_verified boolean not null default false,
+          add column version integer not null default 0`);
+      const users: Array<{ id: string; email: string }> = await db('identity.users').select('id', 'email').orderBy([{ column: 'date_joined' }, { column: 'id' }]);
+      const taken = new Set<string>();
+      for (const user of users) {
+        const canonical = canonicalEmail(user.email);
+        // An older account that lower() told apart but the canonical form does not keeps the address;
+        // a later one keeps a null (no lookup finds it: it can no longer sign in by that address).
+        if (taken.has(canonical)) continue;
+        taken.add(canonical);
+        await db('identity.users').where({ id: user.id }).update({ email_canonical: canonical });
+      }
+      await db.raw('create unique index users_email_canonical_key on identity.users (email_canonical)');
+      await db.raw('drop index identity.users_email_lower_key');
+      await db.raw(`
+        create table identity.account_tokens (
+          token_hash bytea primary key,
+          user_id uuid not null references identity.users (id) on delete cascade,
+          purpose text not null check (purpose in ('verify_email', 'reset_password')),
+          created_at timestamptz not null default now(),
+          expires_at timestamptz not null,
+          used_at timestamptz
+        )`);
+      await db.raw('create index account_tokens_user_idx on identity.account_tokens (user_id, purpose)');
     },
   },
 ];

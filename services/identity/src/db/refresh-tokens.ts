@@ -57,6 +57,11 @@ export async function revokeFamily(db: Knex, familyId: string): Promise<number> 
   return db(TOKENS).where({ family_id: familyId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
 }
 
+/** Revokes every family of the user (every session, on every device); returns how many tokens. */
+export async function revokeAllFamiliesOfUser(db: Knex, userId: string): Promise<number> {
+  return db(TOKENS).where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+}
+
 /** Deletes tokens past their expiry: they are refused whatever their state, so nothing needs them. */
 export async function deleteExpiredRefreshTokens(db: Knex): Promise<number> {
   return db(TOKENS).where('expires_at', '<', db.fn.now()).delete();

@@ -1,5 +1,5 @@
-// Users: every SQL statement on identity.users.
-import type { Knex } from '@taskflow/shared';
+// Users: every SQL statement on identity.users. Addresses are looked up by their canonical form.
+import { canonicalEmail, type Knex } from '@taskflow/shared';
 
 export interface UserRow {
   id: string;
@@ -8,6 +8,9 @@ export interface UserRow {
   first_name: string;
   last_name: string;
   is_active: boolean;
+  email_verified: boolean;
+  /** 0 at registration; each change that identity.user.updated reports adds one. */
+  version: number;
   date_joined: Date;
 }
 
@@ -22,23 +25,37 @@ const USERS = 'identity.users';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Inserts the user, or returns undefined when the email is already taken in any case. The unique
- * index on lower(email) decides, so two concurrent registrations of one address cannot both win.
+ * Inserts the user, or returns undefined when the address is already taken in any of its forms. The
+ * unique index on email_canonical decides, so two concurrent registrations of one address cannot both win.
  */
 export async function insertUser(db: Knex, user: NewUser): Promise<UserRow | undefined> {
   const result = await db.raw<{ rows: UserRow[] }>(
-    `insert into ${USERS} (email, password_hash, first_name, last_name) values (?, ?, ?, ?)
-     on conflict ((lower(email))) do nothing
+    `insert into ${USERS} (email, email_canonical, password_hash, first_name, last_name) values (?, ?, ?, ?, ?)
+     on conflict (email_canonical) do nothing
      returning *`,
-    [user.email, user.password_hash, user.first_name, user.last_name],
+    [user.email, canonicalEmail(user.email), user.password_hash, user.first_name, user.last_name],
   );
   return result.rows[0];
 }
 
-export async function findActiveUserByEmail(db: Knex, email: string): Promise<UserRow | undefined> {
+/** The active account of `email` (any of its forms), as a query selecting `columns`. */
+export function activeUserByEmail(db: Knex, email: string): Knex.QueryBuilder {
   // PostgreSQL text cannot hold NUL (it would be an error, not a miss), so no stored email contains one.
-  if (email.includes('\u0000')) return undefined;
-  return db<UserRow>(USERS).whereRaw('lower(email) = lower(?)', [email]).andWhere('is_active', true).first();
+  if (email.includes('\u0000')) return db(USERS).whereRaw('false');
+  return db(USERS).where({ email_canonical: canonicalEmail(email), is_active: true });
+}
+
+export async function findActiveUserByEmail(db: Knex, email: string): Promise<UserRow | undefined> {
+  return activeUserByEmail(db, email).first();
+}
+
+/** Marks the address verified; returns the user with its new version, or undefined when it already was. */
+export async function markEmailVerified(db: Knex, id: string): Promise<UserRow | undefined> {
+  const [row] = await db(USERS)
+    .where({ id, is_active: true, email_verified: false })
+    .update({ email_verified: true, version: db.raw('version + 1'), updated_at: db.fn.now() })
+    .returning('*');
+  return row as UserRow | undefined;
 }
 
 /** An id that is not a UUID finds nothing (rather than a database error). */

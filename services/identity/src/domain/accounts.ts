@@ -1,8 +1,9 @@
-// Accounts: registration, login and the current user.
+// Accounts: registration (which mails the verification link), login and the current user.
 import { AppError, validationFailed } from '@taskflow/shared';
 import { outbox } from '../db/migrations';
 import { findActiveUserByEmail, findActiveUserById, insertUser, updatePasswordHash, type UserRow } from '../db/users';
 import type { IdentityContext } from './context';
+import { queueVerificationMail } from './email-verification';
 import {
   hashPassword,
   needsRehash,
@@ -22,6 +23,7 @@ export interface User {
   last_name: string;
   /** RFC 3339 UTC with Z. */
   date_joined: string;
+  email_verified: boolean;
 }
 
 export interface Registration {
@@ -40,6 +42,7 @@ export function presentUser(row: UserRow): User {
     first_name: row.first_name,
     last_name: row.last_name,
     date_joined: row.date_joined.toISOString(),
+    email_verified: row.email_verified,
   };
 }
 
@@ -49,14 +52,14 @@ export const invalidCredentials = () =>
 export const userNotFound = () =>
   new AppError(401, 'user_not_found', 'User not found', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 
-/** Creates an account; the email is kept as typed (trimmed) and unique whatever its case. */
+/** Creates an account and mails its verification link; the email is kept as typed (trimmed) and unique in its canonical form. */
 export async function registerUser(ctx: IdentityContext, input: Registration): Promise<User> {
   const email = input.email.trim();
   const problems = passwordProblems(input.password);
   if (passwordIsEmail(input.password, email)) problems.push(PASSWORD_SIMILAR_TO_EMAIL);
   if (problems.length > 0) throw validationFailed({ password: problems });
   const passwordHash = await hashPassword(input.password, ctx.settings.scryptCost);
-  return ctx.db.transaction(async (trx) => {
+  const registered = await ctx.db.transaction(async (trx) => {
     const row = await insertUser(trx, {
       email,
       password_hash: passwordHash,
@@ -69,10 +72,17 @@ export async function registerUser(ctx: IdentityContext, input: Registration): P
       type: 'identity.user.registered',
       organization_id: null,
       actor: { id: user.id, email: user.email },
-      data: { user: { id: user.id, email: user.email, first_name: user.first_name, last_name: user.last_name }, date_joined: user.date_joined },
+      data: {
+        user: { id: user.id, email: user.email, first_name: user.first_name, last_name: user.last_name },
+        date_joined: user.date_joined,
+        email_verified: false,
+      },
     });
+    await queueVerificationMail(ctx, trx, row);
     return user;
   });
+  ctx.mailQueued();
+  return registered;
 }
 
 /**

@@ -1,4 +1,4 @@
-// What the identity use cases need: the database, the signing keys and the token and password settings.
+// What the identity use cases need: the database, the signing keys, the token and password settings, and the mail links.
 import type { Knex } from '@taskflow/shared';
 import type { SigningKeys } from './signing-keys';
 
@@ -11,8 +11,18 @@ export interface IdentitySettings {
   scryptCost: number;
 }
 
+export interface MailLinks {
+  /** Contains `{token}`. */
+  verifyEmailUrl: string;
+  /** Contains `{token}`. */
+  passwordResetUrl: string;
+}
+
 export interface IdentityContext {
   db: Knex;
   keys: SigningKeys;
   settings: IdentitySettings;
+  mail: MailLinks;
+  /** Called after a transaction that queued mail has committed. */
+  mailQueued(): void;
 }

@@ -1,9 +1,21 @@
 // The /api/v1/auth endpoints: validate, call the use case, shape the answer.
 import { AccessTokenVerifier, ApiRoutes, authenticate, currentUser } from '@taskflow/shared';
-import { currentAccount, logIn, registerUser } from '../domain/accounts';
+import { currentAccount, logIn, presentUser, registerUser } from '../domain/accounts';
 import type { IdentityContext } from '../domain/context';
+import { resendVerification, verifyEmail } from '../domain/email-verification';
+import { requestPasswordReset, resetPassword } from '../domain/password-reset';
 import { endSession, refreshSession } from '../domain/sessions';
-import { jwksSchema, loginBody, refreshBody, registerBody, tokenPairSchema, userSchema } from './schemas';
+import {
+  accountTokenParams,
+  jwksSchema,
+  loginBody,
+  passwordResetBody,
+  passwordResetRequestBody,
+  refreshBody,
+  registerBody,
+  tokenPairSchema,
+  userSchema,
+} from './schemas';
 
 const tags = ['auth'];
 
@@ -20,11 +32,11 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
     {
       method: 'post',
       path: '/api/v1/auth/register',
-      summary: 'Create an account',
+      summary: 'Create an account (a verification link is mailed to the address)',
       tags,
       auth: false,
       body: registerBody,
-      responses: { 201: { description: 'The new user', schema: userSchema } },
+      responses: { 201: { description: 'The new user, `email_verified: false`', schema: userSchema } },
     },
     async (http, { body }) => {
       http.status = 201;
@@ -108,6 +120,82 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
     },
     async (http) => {
       http.body = await currentAccount(ctx, currentUser(http).id);
+    },
+  );
+
+  // Before verify-email/{token}: `resend` must not be taken for a token.
+  routes.add(
+    {
+      method: 'post',
+      path: '/api/v1/auth/verify-email/resend',
+      summary: "Mail a new verification link to the caller's address (the previous link stops working)",
+      tags,
+      responses: { 202: { description: 'Queued (nothing is sent when the address is already verified)' } },
+    },
+    async (http) => {
+      await resendVerification(ctx, currentUser(http).id);
+      http.status = 202;
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/api/v1/auth/verify-email/:token',
+      summary: 'Verify the email address with the mailed link (no access token needed)',
+      tags,
+      auth: false,
+      params: accountTokenParams,
+      responses: {
+        200: { description: 'The user, now `email_verified: true`', schema: userSchema },
+        400: {
+          description: '`invalid_verification_token` (unknown, already used or replaced by a newer link) or `verification_token_expired` (older than 48 hours)',
+          problem: { code: 'invalid_verification_token', detail: 'Invalid verification link' },
+        },
+      },
+    },
+    async (http, { params }) => {
+      http.body = presentUser(await verifyEmail(ctx, params.token));
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/api/v1/auth/password-reset',
+      summary: 'Mail a password reset link (valid 1 hour) to the account of this address, if there is one',
+      tags,
+      auth: false,
+      body: passwordResetRequestBody,
+      responses: { 202: { description: 'Accepted, whether or not the account exists (the answer reveals nothing)' } },
+    },
+    async (http, { body }) => {
+      await requestPasswordReset(ctx, body.email);
+      http.status = 202;
+    },
+  );
+
+  routes.add(
+    {
+      method: 'post',
+      path: '/api/v1/auth/password-reset/:token',
+      summary: 'Set a new password with the mailed link; every session of the user ends',
+      tags,
+      auth: false,
+      params: accountTokenParams,
+      body: passwordResetBody,
+      responses: {
+        204: { description: 'Password changed; every refresh token of the user is revoked (the address counts as verified)' },
+        400: {
+          description:
+            'A password breaking the registration rules (`errors.password`; the link stays usable), or `invalid_reset_token` (unknown, used or replaced) or `reset_token_expired` (older than 1 hour)',
+          problem: { code: 'invalid_reset_token', detail: 'Invalid password reset link' },
+        },
+      },
+    },
+    async (http, { params, body }) => {
+      await resetPassword(ctx, params.token, body.password);
+      http.status = 204;
     },
   );
 

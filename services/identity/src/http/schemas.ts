@@ -55,6 +55,16 @@ export const loginBody = z.object({
   password: text().min(1, 'This field may not be blank.').max(1024, tooLong(1024)),
 }).meta({ examples: [{ email: 'ada@example.com', password: 'analytical-engine-1843' }] });
 
+export const passwordResetRequestBody = z
+  .object({ email: text().trim().min(1, 'This field may not be blank.').max(1024, tooLong(1024)) })
+  .meta({ examples: [{ email: 'ada@example.com' }] });
+
+export const passwordResetBody = z.object({ password: newPassword }).meta({ examples: [{ password: 'difference-engine-1822' }] });
+
+export const accountTokenParams = z.object({
+  token: z.string().min(1).max(512).meta({ description: 'The token from the mailed link.' }),
+});
+
 export const refreshBody = z.object({
   refresh: text().min(1, 'This field may not be blank.').max(1024, tooLong(1024)),
 }).meta({ examples: [{ refresh: REFRESH_TOKEN_EXAMPLE }] });
@@ -65,7 +75,10 @@ export const userSchema = z.object({
   first_name: z.string(),
   last_name: z.string(),
   date_joined: z.iso.datetime().meta({ description: 'RFC 3339 UTC with Z.' }),
-}).meta({ examples: [{ id: ADA_ID, email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', date_joined: '2026-03-02T09:15:27.481Z' }] });
+  email_verified: z.boolean().meta({ description: 'Whether the address was confirmed through the mailed link (needed to accept invites).' }),
+}).meta({
+  examples: [{ id: ADA_ID, email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', date_joined: '2026-03-02T09:15:27.481Z', email_verified: true }],
+});
 
 export const tokenPairSchema = z.object({
   access: z.string().meta({ description: 'RS256 JWT; send as `Authorization: Bearer <access>`.' }),

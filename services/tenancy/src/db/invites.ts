@@ -1,6 +1,7 @@
-// Invites: every SQL statement on tenancy.invites. Tokens are stored only as their SHA-256 hash.
+// Invites: every SQL statement on tenancy.invites. Tokens are stored only as their SHA-256 hash; addresses
+// are compared by their canonical form (shared canonicalEmail), kept in email_canonical.
 import type { CursorValue, Knex, Role } from '@taskflow/shared';
-import { whereAfter } from '@taskflow/shared';
+import { canonicalEmail, whereAfter } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -10,6 +11,7 @@ export type InviteStatus = StoredInviteStatus;
 export interface InviteRow {
   id: string;
   organization_id: string;
+  organization_name: string;
   email: string;
   role: Role;
   status: StoredInviteStatus;
@@ -23,6 +25,7 @@ export interface InviteRow {
 const inviteColumns = (db: Db, alias = 'i') => [
   `${alias}.id`,
   `${alias}.organization_id`,
+  db.raw(`(SELECT o.name FROM organizations o WHERE o.id = ${alias}.organization_id) AS organization_name`),
   `${alias}.email`,
   `${alias}.role`,
   `${alias}.status`,
@@ -41,6 +44,7 @@ export async function insertInvite(
       id: invite.id,
       organization_id: invite.organizationId,
       email: invite.email,
+      email_canonical: canonicalEmail(invite.email),
       role: invite.role,
       token_hash: invite.tokenHash,
       invited_by: invite.invitedBy,
@@ -58,9 +62,9 @@ export async function closePendingInvites(trx: Knex.Transaction, organizationId:
   const { rows } = await trx.raw(
     `UPDATE invites i
         SET status = CASE WHEN i.expires_at <= now() THEN 'expired' ELSE 'revoked' END, closed_at = now()
-      WHERE i.organization_id = ? AND lower(i.email) = lower(?) AND i.status = 'pending'
-      RETURNING i.id, i.organization_id, i.email, i.role, i.status, i.invited_by, i.created_at, i.expires_at, i.status AS effective_status`,
-    [organizationId, email],
+      WHERE i.organization_id = ? AND i.email_canonical = ? AND i.status = 'pending'
+      RETURNING i.id, i.organization_id, (SELECT o.name FROM organizations o WHERE o.id = i.organization_id) AS organization_name, i.email, i.role, i.status, i.invited_by, i.created_at, i.expires_at, i.status AS effective_status`,
+    [organizationId, canonicalEmail(email)],
   );
   return rows as InviteRow[];
 }
@@ -68,8 +72,7 @@ export async function closePendingInvites(trx: Knex.Transaction, organizationId:
 /** The pending, unexpired invite of the organization to that address (any case), locked until the transaction ends. */
 export async function lockPendingInviteTo(trx: Knex.Transaction, organizationId: string, email: string): Promise<InviteRow | undefined> {
   return trx({ i: 'invites' })
-    .where({ 'i.organization_id': organizationId, 'i.status': 'pending' })
-    .whereRaw('lower(i.email) = lower(?)', [email])
+    .where({ 'i.organization_id': organizationId, 'i.status': 'pending', 'i.email_canonical': canonicalEmail(email) })
     .where('i.expires_at', '>', trx.fn.now())
     .forUpdate()
     .first(inviteColumns(trx));
@@ -112,7 +115,7 @@ export async function acceptPendingInvite(trx: Knex.Transaction, tokenHash: stri
   const [row] = await trx({ i: 'invites' })
     .where({ 'i.token_hash': tokenHash, 'i.status': 'pending' })
     .where('i.expires_at', '>', trx.fn.now())
-    .whereRaw('lower(i.email) = lower(?)', [email])
+    .where('i.email_canonical', canonicalEmail(email))
     .update({ status: 'accepted', accepted_by: userId, closed_at: trx.fn.now() })
     .returning(inviteColumns(trx));
   return row as InviteRow | undefined;
@@ -149,10 +152,10 @@ export async function listInvites(
   return page(query, limit, after);
 }
 
-/** Pending, unexpired invites addressed to `email` (any case). */
+/** Pending, unexpired invites addressed to `email` (in any of its forms). */
 export async function listPendingInvitesTo(db: Db, email: string, limit: number, after?: CursorValue[]): Promise<InviteRow[]> {
   const query = db({ i: 'invites' })
-    .whereRaw('lower(i.email) = lower(?)', [email])
+    .where('i.email_canonical', canonicalEmail(email))
     .where('i.status', 'pending')
     .where('i.expires_at', '>', db.fn.now())
     .select(inviteColumns(db));

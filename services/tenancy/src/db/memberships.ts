@@ -1,7 +1,7 @@
 // Memberships and the user profile replica: every SQL statement on tenancy.memberships and tenancy.user_profiles.
 // Each change takes its version from membership_version_seq.
 import type { CursorValue, Knex, Role, UserSummary } from '@taskflow/shared';
-import { whereAfter } from '@taskflow/shared';
+import { canonicalEmail, whereAfter } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -117,7 +117,7 @@ export async function isMemberByEmail(db: Db, organizationId: string, email: str
   const row = await db({ m: 'memberships' })
     .join({ p: 'user_profiles' }, 'p.user_id', 'm.user_id')
     .where('m.organization_id', organizationId)
-    .whereRaw('lower(p.email) = lower(?)', [email])
+    .where('p.email_canonical', canonicalEmail(email))
     .first('m.user_id');
   return row !== undefined;
 }
@@ -129,22 +129,46 @@ const TOKEN_PROFILE_VERSION = -1;
 /** Makes sure the user has a profile, taking it from the access token when no identity event has arrived yet. */
 export async function ensureProfile(trx: Knex.Transaction, user: { id: string; email: string }): Promise<void> {
   await trx('user_profiles')
-    .insert({ user_id: user.id, email: user.email, first_name: '', last_name: '', version: TOKEN_PROFILE_VERSION })
+    .insert({ user_id: user.id, email: user.email, email_canonical: canonicalEmail(user.email), first_name: '', last_name: '', version: TOKEN_PROFILE_VERSION })
     .onConflict('user_id')
     .ignore();
 }
 
-/** Stores the profile unless the replica already holds the same or a newer version. */
-export async function storeProfile(trx: Knex.Transaction, user: UserSummary, version: number): Promise<void> {
+/**
+ * Stores the profile unless the replica already holds the same or a newer version. Verification of one
+ * address only ever goes from false to true, so an older event (or one without the flag) never undoes it;
+ * a new address starts from what the event says.
+ */
+export async function storeProfile(trx: Knex.Transaction, user: UserSummary, version: number, emailVerified: boolean): Promise<void> {
   await trx.raw(
-    `INSERT INTO user_profiles (user_id, email, first_name, last_name, version, updated_at)
-     VALUES (?, ?, ?, ?, ?, now())
+    `INSERT INTO user_profiles AS p (user_id, email, email_canonical, first_name, last_name, version, email_verified, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, now())
      ON CONFLICT (user_id) DO UPDATE
-       SET email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
-           version = excluded.version, updated_at = now()
-       WHERE user_profiles.version < excluded.version`,
-    [user.id, user.email, user.first_name, user.last_name, version],
+       SET email = CASE WHEN p.version < excluded.version THEN excluded.email ELSE p.email END,
+           email_canonical = CASE WHEN p.version < excluded.version THEN excluded.email_canonical ELSE p.email_canonical END,
+           first_name = CASE WHEN p.version < excluded.version THEN excluded.first_name ELSE p.first_name END,
+           last_name = CASE WHEN p.version < excluded.version THEN excluded.last_name ELSE p.last_name END,
+           version = GREATEST(p.version, excluded.version),
+           email_verified = CASE WHEN p.email_canonical = excluded.email_canonical THEN p.email_verified OR excluded.email_verified
+                                 WHEN p.version < excluded.version THEN excluded.email_verified ELSE p.email_verified END,
+           updated_at = now()
+       WHERE p.version < excluded.version OR (excluded.email_verified AND NOT p.email_verified AND p.email_canonical = excluded.email_canonical)`,
+    [user.id, user.email, canonicalEmail(user.email), user.first_name, user.last_name, version, emailVerified],
   );
+}
+
+/** True when the replica knows `email` as the user's verified address. */
+export async function isEmailVerified(db: Db, userId: string, email: string): Promise<boolean> {
+  const row = await db('user_profiles').where({ user_id: userId, email_canonical: canonicalEmail(email), email_verified: true }).first('user_id');
+  return row !== undefined;
+}
+
+/** Records that identity answered "verified" for this address before its event arrived. */
+export async function markEmailVerified(db: Db, user: { id: string; email: string }): Promise<void> {
+  await db('user_profiles')
+    .insert({ user_id: user.id, email: user.email, email_canonical: canonicalEmail(user.email), first_name: '', last_name: '', version: TOKEN_PROFILE_VERSION, email_verified: true })
+    .onConflict('user_id')
+    .merge({ email_verified: db.raw('user_profiles.email_verified OR user_profiles.email_canonical = excluded.email_canonical') });
 }
 
 export async function profileOf(db: Db, userId: string): Promise<UserSummary | undefined> {

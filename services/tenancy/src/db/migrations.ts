@@ -1,6 +1,6 @@
 // The tenancy schema: shared outbox/inbox/idempotency tables, then organizations, memberships,
 // invites, the user profile replica and the mail outbox.
-import { envelopeOf, idempotencyMigration, inboxMigration, type Migration, outboxMigration } from '@taskflow/shared';
+import { canonicalEmail, envelopeOf, idempotencyMigration, inboxMigration, type Knex, type Migration, outboxMigration } from '@taskflow/shared';
 
 export const TENANCY_SCHEMA = 'tenancy';
 
@@ -59,6 +59,7 @@ const tenancyTables: Migration = {
       CREATE INDEX invites_pending_by_email ON invites (lower(email)) WHERE status = 'pending';
 
       -- Mail written in the business transaction, sent by the mailer after commit; the body is cleared once sent.
+      -- (Now defined by the shared mailOutboxMigration, which keeps this table as it is.)
       CREATE TABLE mail_outbox (
         id uuid PRIMARY KEY,
         to_address text NOT NULL,
@@ -117,6 +118,43 @@ export const revokeInvitesBeyondAuthority: Migration = {
   },
 };
 
+/** Fills `column` of `table` with canonicalEmail(email), computed here: PostgreSQL's lower() disagrees outside ASCII. */
+async function fillCanonicalEmails(db: Knex, table: string, key: string, column: string): Promise<void> {
+  const rows: Array<{ key: string; email: string }> = await db(table).select({ key, email: 'email' }).whereNull(column);
+  for (const row of rows) await db(table).where(key, row.key).update({ [column]: canonicalEmail(row.email) });
+}
+
+/**
+ * Emails compared in the one canonical form every service uses (shared canonicalEmail), and whether a
+ * user's address is verified (from identity's user events): invites are only for verified addresses.
+ */
+const canonicalEmailsAndVerification: Migration = {
+  name: '004_canonical_emails_verification',
+  async up(db) {
+    await db.raw(`
+      ALTER TABLE user_profiles ADD COLUMN email_canonical text, ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
+      ALTER TABLE invites ADD COLUMN email_canonical text;
+    `);
+    await fillCanonicalEmails(db, 'user_profiles', 'user_id', 'email_canonical');
+    await fillCanonicalEmails(db, 'invites', 'id', 'email_canonical');
+    // Pending invites that lower() kept apart but the canonical form joins: the newest one stays.
+    await db.raw(`
+      UPDATE invites i SET status = CASE WHEN i.expires_at <= now() THEN 'expired' ELSE 'revoked' END, closed_at = now()
+       WHERE i.status = 'pending' AND EXISTS (
+         SELECT 1 FROM invites n WHERE n.organization_id = i.organization_id AND n.email_canonical = i.email_canonical
+            AND n.status = 'pending' AND (n.created_at, n.id) > (i.created_at, i.id));
+      ALTER TABLE user_profiles ALTER COLUMN email_canonical SET NOT NULL;
+      ALTER TABLE invites ALTER COLUMN email_canonical SET NOT NULL;
+      DROP INDEX user_profiles_email;
+      CREATE INDEX user_profiles_email_canonical ON user_profiles (email_canonical);
+      DROP INDEX invites_one_pending;
+      CREATE UNIQUE INDEX invites_one_pending ON invites (organization_id, email_canonical) WHERE status = 'pending';
+      DROP INDEX invites_pending_by_email;
+      CREATE INDEX invites_pending_by_email ON invites (email_canonical) WHERE status = 'pending';
+    `);
+  },
+};
+
 export const migrations: readonly Migration[] = [
   outboxMigration,
   inboxMigration,
@@ -124,4 +162,5 @@ export const migrations: readonly Migration[] = [
   tenancyTables,
   invitesBySender,
   revokeInvitesBeyondAuthority,
+  canonicalEmailsAndVerification,
 ];

@@ -1,10 +1,13 @@
-// What the tenancy use cases need: the database, the outbox, and the mail settings.
+// What the tenancy use cases need: the database, the outbox, the mail settings and identity's account lookup.
 import { AppError, conflict, forbidden, type Knex, notFound, type Outbox } from '@taskflow/shared';
 import type { Decision } from './policy';
+import type { AccountLookup } from './verification';
 
 export interface Caller {
   id: string;
   email: string;
+  /** The caller's bearer token, when a use case may have to ask identity about the caller. */
+  accessToken?: string;
 }
 
 export interface MailSettings {
@@ -19,6 +22,7 @@ export interface TenancyContext {
   mail: MailSettings;
   /** Called after a transaction that queued mail has committed. */
   mailQueued(): void;
+  accounts: AccountLookup;
 }
 
 export const lastOwner = () => conflict('An organization must always keep at least one owner.', 'last_owner');

@@ -1,10 +1,21 @@
 // Invites: send (replacing a pending one to the same address), list, revoke, accept.
 // The token exists in clear only in the create response and in the queued mail; the table keeps its hash.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { AppError, conflict, type CursorValue, type Knex, notFound, type Role, validationFailed } from '@taskflow/shared';
+import {
+  AppError,
+  canonicalEmail,
+  conflict,
+  type CursorValue,
+  type Knex,
+  linkWithToken,
+  notFound,
+  plainTextLine,
+  queueMail,
+  type Role,
+  validationFailed,
+} from '@taskflow/shared';
 import * as invites from '../db/invites';
 import type { InviteRow, InviteStatus } from '../db/invites';
-import { queueMail } from '../db/mail-outbox';
 import * as memberships from '../db/memberships';
 import * as organizations from '../db/organizations';
 import { type Caller, enforce, type TenancyContext } from './context';
@@ -12,6 +23,7 @@ import { inviteEvent, membershipAdded } from './events';
 import { ensureMayReplacePendingInvite } from './invite-authority';
 import type { OrganizationView } from './organizations';
 import { decide } from './policy';
+import { callerEmailVerified } from './verification';
 
 export type { InviteRow } from '../db/invites';
 export { inviteCursor } from '../db/invites';
@@ -23,13 +35,12 @@ export const INVITE_ERRORS = {
   invalid: () => new AppError(400, 'invalid_invite', 'Invalid invite'),
   expired: () => new AppError(400, 'invite_expired', 'Invite expired'),
   emailMismatch: () => new AppError(400, 'invite_email_mismatch', 'Invite email mismatch'),
+  emailNotVerified: () => new AppError(400, 'email_not_verified', 'Email not verified'),
 };
 
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
 
-export function acceptLink(template: string, token: string): string {
-  return template.replace('{token}', encodeURIComponent(token));
-}
+export const acceptLink = linkWithToken;
 
 export async function createInvite(
   ctx: TenancyContext,
@@ -56,12 +67,13 @@ export async function createInvite(
     invitedBy: caller.id,
     ttlMs: INVITE_TTL_MS,
   });
+  // The organization's name is the inviter's text: the body carries it as one plain line, never a header.
   await queueMail(trx, {
     id: randomUUID(),
     to: invite.email,
-    subject: `You are invited to join ${org.name} on TaskFlow`,
+    subject: 'You are invited to join an organization on TaskFlow',
     text: [
-      `${caller.email} invited you to join the organization "${org.name}" on TaskFlow as ${invite.role}.`,
+      `${caller.email} invited you to join the organization "${plainTextLine(org.name)}" on TaskFlow as ${invite.role}.`,
       '',
       `Accept the invitation (sign in as ${invite.email} first):`,
       acceptLink(ctx.mail.inviteAcceptUrl, token),
@@ -90,7 +102,9 @@ export async function listInvites(
   return invites.listInvites(ctx.db, organizationId, { status }, limit, after);
 }
 
+/** An unverified address sees none: whoever registered it may not own it. */
 export async function listMyInvites(ctx: TenancyContext, caller: Caller, limit: number, after?: CursorValue[]): Promise<InviteRow[]> {
+  if (!(await callerEmailVerified(ctx, ctx.db, caller))) return [];
   return invites.listPendingInvitesTo(ctx.db, caller.email, limit, after);
 }
 
@@ -128,9 +142,12 @@ export async function acceptInvite(
     const existing = await invites.inviteByTokenHash(trx, tokenHash);
     if (!existing || existing.status !== 'pending') throw INVITE_ERRORS.invalid();
     if (existing.effective_status === 'expired') throw INVITE_ERRORS.expired();
-    if (existing.email.toLowerCase() !== caller.email.toLowerCase()) throw INVITE_ERRORS.emailMismatch();
+    if (canonicalEmail(existing.email) !== canonicalEmail(caller.email)) throw INVITE_ERRORS.emailMismatch();
     throw INVITE_ERRORS.invalid();
   }
+  // After the contract's checks of the invite itself: only the addressee learns the address needs
+  // verifying (throwing rolls the accept back; the invite stays pending).
+  if (!(await callerEmailVerified(ctx, trx, caller))) throw INVITE_ERRORS.emailNotVerified();
   await memberships.ensureProfile(trx, caller);
   const membership = await memberships.insertMembership(trx, { organizationId: invite.organization_id, userId: caller.id, role: invite.role });
   if (!membership) throw INVITE_ERRORS.alreadyMember(); // rolls the accept back: the invite stays pending

@@ -1,5 +1,5 @@
 // /api/v1/invites (and the original's /api/v1/organizations/invite aliases): send, list, revoke, accept.
-import { ApiRoutes, currentUser, idempotent, pageQuerySchema, type RouteHandler, toPage } from '@taskflow/shared';
+import { ApiRoutes, bearerToken, currentUser, idempotent, pageQuerySchema, type RouteHandler, toPage } from '@taskflow/shared';
 import type { z } from 'zod';
 import type { TenancyContext } from '../domain/context';
 import { acceptInvite, createInvite, inviteCursor, listInvites, listMyInvites, revokeInvite } from '../domain/invites';
@@ -17,7 +17,8 @@ import {
 
 const tags = ['invites'];
 const inviteErrors = 'Invalid input, or `detail` "User already in organization"';
-const acceptErrors = '`detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch"; then "User already in organization"';
+const acceptErrors =
+  '`detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch", "Email not verified" (the caller has not verified the address yet); then "User already in organization"';
 
 export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
   const send: RouteHandler<typeof inviteBody, undefined, undefined> = async (ctx, { body }) => {
@@ -35,7 +36,7 @@ export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
   };
 
   const accept: RouteHandler<undefined, undefined, typeof tokenParams> = async (ctx, { params }) => {
-    const caller = currentUser(ctx);
+    const caller = { ...currentUser(ctx), accessToken: bearerToken(ctx) };
     const response = await idempotent(ctx, tenancy.db, caller.id, null, async (trx) => {
       const { organization, role } = await acceptInvite(tenancy, trx, caller, params.token);
       return { status: 200, body: { detail: 'Invite accepted', organization: presentOrganization(organization), role } };
@@ -84,9 +85,9 @@ export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
       },
     )
     .add(
-      { method: 'get', path: '/api/v1/invites/mine', summary: "Pending invites addressed to the caller's email, newest first", tags, query: pageQuerySchema, responses: { 200: { description: 'A page of invites', schema: invitePage } } },
+      { method: 'get', path: '/api/v1/invites/mine', summary: "Pending invites addressed to the caller's email, newest first (none until the email is verified)", tags, query: pageQuerySchema, responses: { 200: { description: 'A page of invites', schema: invitePage } } },
       async (ctx, { query }) => {
-        const rows = await listMyInvites(tenancy, currentUser(ctx), query.limit, decodeKeyset(query.cursor));
+        const rows = await listMyInvites(tenancy, { ...currentUser(ctx), accessToken: bearerToken(ctx) }, query.limit, decodeKeyset(query.cursor));
         ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
       },
     )

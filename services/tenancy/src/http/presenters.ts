@@ -19,6 +19,7 @@ export const presentMember = (m: MemberRow) => ({
 export const presentInvite = (i: InviteRow) => ({
   id: i.id,
   organization: i.organization_id,
+  organization_name: i.organization_name,
   email: i.email,
   role: i.role,
   status: i.effective_status,

@@ -15,6 +15,7 @@ const memberExample = {
 const inviteExample = {
   id: INVITE_ID,
   organization: ORG_ID,
+  organization_name: 'Analytical Engines Ltd',
   email: 'grace@example.com',
   role: 'member',
   status: 'pending',
@@ -61,6 +62,7 @@ export const memberSchema = z.object({
 export const inviteSchema = z.object({
   id: z.uuid(),
   organization: z.uuid(),
+  organization_name: z.string(),
   email: z.string(),
   role: roleSchema,
   status: inviteStatusSchema,

@@ -1,15 +1,23 @@
-// Sends the mail outbox after commit: woken in-process when mail is queued, polling as the fallback.
-// A failing server is retried with exponential backoff, forever; a sent message's body is cleared.
-import { DrainLoop, type Knex, type Logger } from '@taskflow/shared';
-import { claimDueMail, markMailFailed, markMailSent, nextMailDueAt } from '../db/mail-outbox';
+// Sends a schema's mail outbox after commit, safe with many replicas (rows are claimed FOR UPDATE SKIP
+// LOCKED). Woken by the NOTIFY every queued mail sends at commit (any replica's), in-process by `wake()`,
+// and by polling as the fallback. A failing server is retried with exponential backoff, forever; a sent
+// message's body is cleared.
+import type { Knex } from 'knex';
+import { Client } from 'pg';
+import type { Logger } from '../logging';
+import { DrainLoop } from '../messaging/drain-loop';
+import { claimDueMail, mailNotifyChannel, markMailFailed, markMailSent, nextMailDueAt } from './outbox';
 import type { MailTransport } from './transports';
 
 export interface MailerOptions {
   db: Knex;
+  /** With both, the mailer LISTENs for mail committed by any process on this schema. */
+  databaseUrl?: string;
+  schema?: string;
   transport: MailTransport;
   from: string;
   logger: Logger;
-  /** Log message bodies (they hold invite links) at info level: development only. */
+  /** Log message bodies (they hold links with tokens) at info level: development only. */
   logBodies?: boolean;
   pollIntervalMs?: number;
   retryBaseMs?: number;
@@ -19,6 +27,7 @@ export interface MailerOptions {
 
 export class Mailer {
   private readonly loop: DrainLoop;
+  private listener: Client | undefined;
   sent = 0;
 
   constructor(private readonly options: MailerOptions) {
@@ -31,8 +40,40 @@ export class Mailer {
     });
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.loop.start();
+    await this.listen();
+  }
+
+  /** LISTEN on a connection of its own; when it is lost, polling covers until it is back. */
+  private async listen(): Promise<void> {
+    const { databaseUrl, schema, logger } = this.options;
+    if (!databaseUrl || !schema || !this.loop.running) return;
+    const client = new Client({ connectionString: databaseUrl });
+    const retry = () => {
+      if (this.listener === client) this.listener = undefined;
+      client.end().catch(() => undefined);
+      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+    };
+    client.on('error', (err) => {
+      logger.warn({ err: err.message }, 'mail listener lost; polling until it is back');
+      retry();
+    });
+    client.on('notification', () => this.wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${mailNotifyChannel(schema)}"`);
+      if (!this.loop.running) {
+        await client.end();
+        return;
+      }
+      this.listener = client;
+      // Mail committed while nobody listened is due now.
+      this.wake();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'mail listener could not connect; polling');
+      retry();
+    }
   }
 
   /** Sends what is due now (or right after the round in progress). */
@@ -78,6 +119,9 @@ export class Mailer {
 
   async stop(): Promise<void> {
     await this.loop.stop();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
     await this.options.transport.close();
   }
 }

@@ -1,0 +1,4 @@
+export * from './config';
+export * from './outbox';
+export * from './transports';
+export * from './mailer';
