@@ -1,4 +1,4 @@
-import { request } from '@taskflow/shared/testing';
+import { request, waitForMailTo } from '@taskflow/shared/testing';
 import { startGateway } from '../../services/gateway/src/testing';
 import { newAccount, startSystem, type System, verificationToken, verifyEmail } from './system';
 
@@ -163,5 +163,23 @@ describe('auth through the gateway', () => {
     // The link worked once.
     const token = await verificationToken(system, newcomer.email);
     expect((await newcomer.call('POST', `/api/v1/auth/verify-email/${token}/`)).status).toBe(400);
+  });
+
+  it('resets a forgotten password from the mailed link without a token, revoking every session', async () => {
+    const account = await newAccount(system, 'forgetful');
+    const unknown = await post('/api/v1/auth/password-reset/', { email: 'nobody.here@example.com' });
+    const known = await post('/api/v1/auth/password-reset/', { email: account.email.toUpperCase() });
+    // The same answer whether or not the account exists.
+    expect([unknown.status, known.status]).toEqual([202, 202]);
+    expect(known.body).toEqual(unknown.body);
+
+    const { match } = await waitForMailTo(system.mailDir, account.email, /\/api\/v1\/auth\/password-reset\/([A-Za-z0-9_-]{43})\//);
+    const reset = await post(`/api/v1/auth/password-reset/${match[1]}/`, { password: 'brand-new-lantern-77' });
+    expect(reset.status).toBe(204);
+    expect((await post('/api/v1/auth/refresh/', { refresh: account.refresh })).status).toBe(401);
+    expect((await post('/api/v1/auth/login/', { email: account.email, password: account.password })).status).toBe(401);
+    expect((await post('/api/v1/auth/login/', { email: account.email, password: 'brand-new-lantern-77' })).status).toBe(200);
+    // Single use.
+    expect((await post(`/api/v1/auth/password-reset/${match[1]}/`, { password: 'another-new-lantern-78' })).status).toBe(400);
   });
 });
