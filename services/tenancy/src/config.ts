@@ -1,5 +1,5 @@
 // Tenancy settings, read once from the environment and validated as a whole.
-import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, serviceToken } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
 import { z } from 'zod';
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
@@ -7,6 +7,7 @@ const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 export const tenancyConfigSchema = baseConfigSchema.extend({
   PORT: port(4002),
   DATABASE_URL: databaseUrl,
+  DB_STATEMENT_TIMEOUT_MS: statementTimeoutMs,
   AMQP_URL: amqpUrl,
   /** Identity's base URL; access tokens are verified against `${IDENTITY_URL}/api/v1/auth/jwks/`. */
   IDENTITY_URL: httpUrl('http://127.0.0.1:4001'),
