@@ -94,6 +94,21 @@ const taskTextSearch: Migration = {
   },
 };
 
+/** Organizations tenancy deleted: a create that arrives after the deletion was applied is refused, never orphaned. */
+const deletedOrganizations: Migration = {
+  name: '003_deleted_organizations',
+  async up(db) {
+    await db.raw(`
+      create table work.deleted_organizations (
+        organization_id uuid primary key,
+        deleted_at timestamptz(3) not null default now()
+      )`);
+  },
+  async down(db) {
+    await db.raw('drop table if exists work.deleted_organizations');
+  },
+};
+
 export const migrations: readonly Migration[] = [
   outboxMigration,
   inboxMigration,
@@ -101,4 +116,5 @@ export const migrations: readonly Migration[] = [
   membershipReplicaMigration,
   projectsAndTasks,
   taskTextSearch,
+  deletedOrganizations,
 ];
