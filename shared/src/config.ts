@@ -51,6 +51,8 @@ export const baseConfigSchema = z.object({
 });
 
 export const databaseUrl = z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/taskflow');
+/** DB_STATEMENT_TIMEOUT_MS: the longest one statement may run before PostgreSQL cancels it (0 = never). */
+export const statementTimeoutMs = z.coerce.number().int().min(0).max(600_000).default(5000);
 export const amqpUrl = z.url({ protocol: /^amqps?$/ }).default('amqp://guest:guest@127.0.0.1:5672');
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 export const httpUrl = (fallback: string) => z.url({ protocol: /^https?$/ }).default(fallback);

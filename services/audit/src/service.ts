@@ -22,7 +22,7 @@ import { auditHandlers } from './events/handlers';
 export async function startAuditService(config: AuditConfig, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
   const closers = new Closers();
   return closers.guard(async () => {
-    const db = createDb({ url: config.DATABASE_URL, schema: AUDIT_SCHEMA });
+    const db = createDb({ url: config.DATABASE_URL, schema: AUDIT_SCHEMA, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
     closers.add(() => db.destroy());
     await migrate(db, AUDIT_SCHEMA, migrations);
     const broker = await Broker.connect(config.AMQP_URL, logger);

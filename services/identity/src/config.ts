@@ -1,6 +1,6 @@
 // Identity settings, read once from the environment and validated as a whole.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { amqpUrl, baseConfigSchema, databaseUrl, linkTemplate, loadConfig, mailConfigFields, port } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, linkTemplate, loadConfig, mailConfigFields, port, statementTimeoutMs } from '@taskflow/shared';
 import { z } from 'zod';
 
 /** Keys passed through an env file often carry literal `\n` instead of line breaks. */
@@ -28,6 +28,7 @@ const isPowerOfTwo = (n: number) => Number.isInteger(Math.log2(n));
 export const identityConfigSchema = baseConfigSchema.extend({
   PORT: port(4001),
   DATABASE_URL: databaseUrl,
+  DB_STATEMENT_TIMEOUT_MS: statementTimeoutMs,
   AMQP_URL: amqpUrl,
   /** Signs access tokens. Unset outside production: a key is generated once and kept in the database. */
   JWT_PRIVATE_KEY: optionalPem('private'),

@@ -35,7 +35,7 @@ export interface IdentityStartOptions extends Omit<StartOptions, 'verifier'> {
 export async function startIdentityService(config: IdentityConfig, logger: Logger, options: IdentityStartOptions = {}): Promise<RunningService> {
   const closers = new Closers();
   return closers.guard(async () => {
-    const db = createDb({ url: config.DATABASE_URL, schema: IDENTITY_SCHEMA, poolMax: options.poolMax });
+    const db = createDb({ url: config.DATABASE_URL, schema: IDENTITY_SCHEMA, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS, poolMax: options.poolMax });
     closers.add(() => db.destroy());
     await migrate(db, IDENTITY_SCHEMA, migrations);
     // Expired refresh tokens are deleted hourly.

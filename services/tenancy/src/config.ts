@@ -1,10 +1,11 @@
 // Tenancy settings, read once from the environment and validated as a whole.
-import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, linkTemplate, loadConfig, mailConfigFields, port, serviceToken } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, linkTemplate, loadConfig, mailConfigFields, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
 import type { z } from 'zod';
 
 export const tenancyConfigSchema = baseConfigSchema.extend({
   PORT: port(4002),
   DATABASE_URL: databaseUrl,
+  DB_STATEMENT_TIMEOUT_MS: statementTimeoutMs,
   AMQP_URL: amqpUrl,
   /**
    * Identity's base URL: access tokens are verified against `${IDENTITY_URL}/api/v1/auth/jwks/`, and a

@@ -38,7 +38,7 @@ export interface TenancyStartOptions extends StartOptions {
 export async function startTenancyService(config: TenancyConfig, logger: Logger, options: TenancyStartOptions = {}): Promise<RunningService> {
   const closers = new Closers();
   return closers.guard(async () => {
-    const db = createDb({ url: config.DATABASE_URL, schema: TENANCY_SCHEMA });
+    const db = createDb({ url: config.DATABASE_URL, schema: TENANCY_SCHEMA, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
     closers.add(() => db.destroy());
     await migrate(db, TENANCY_SCHEMA, migrations);
     const idempotencyPurge = runPeriodically(3600_000, () => purgeExpiredIdempotencyKeys(db));

@@ -1,10 +1,11 @@
 // Work settings, read once from the environment and validated as a whole.
-import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, serviceToken } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
 import { z } from 'zod';
 
 export const workConfigSchema = baseConfigSchema.extend({
   PORT: port(4003),
   DATABASE_URL: databaseUrl,
+  DB_STATEMENT_TIMEOUT_MS: statementTimeoutMs,
   AMQP_URL: amqpUrl,
   /** Identity's base URL; its JWKS (`/api/v1/auth/jwks/`) verifies access tokens. */
   IDENTITY_URL: httpUrl('http://127.0.0.1:4001'),

@@ -26,7 +26,7 @@ import { workEventHandlers } from './events/handlers';
 export async function startWorkService(config: WorkConfig, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
   const closers = new Closers();
   return closers.guard(async () => {
-    const db = createDb({ url: config.DATABASE_URL, schema: WORK_SCHEMA });
+    const db = createDb({ url: config.DATABASE_URL, schema: WORK_SCHEMA, statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS });
     closers.add(() => db.destroy());
     await migrate(db, WORK_SCHEMA, migrations);
     const idempotencyPurge = runPeriodically(3600_000, () => purgeExpiredIdempotencyKeys(db));

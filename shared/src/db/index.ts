@@ -14,12 +14,21 @@ export interface DbOptions {
   url: string;
   schema: string;
   poolMax?: number;
+  /** Longest a statement may run (lock waits included) before PostgreSQL cancels it (57014); 0 = never. */
+  statementTimeoutMs?: number;
 }
 
-export function createDb({ url, schema, poolMax = 10 }: DbOptions): Knex {
+/**
+ * A few seconds: far above any request's normal query, short enough that one tenant's expensive
+ * queries cannot hold every pooled connection (and so everyone's requests) for long.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+
+export function createDb({ url, schema, poolMax = 10, statementTimeoutMs = DEFAULT_STATEMENT_TIMEOUT_MS }: DbOptions): Knex {
   return knex({
     client: 'pg',
-    connection: url,
+    // Set at connect time, so it holds for every statement on every pooled connection.
+    connection: { connectionString: url, statement_timeout: statementTimeoutMs },
     searchPath: [schema, 'public'],
     pool: { min: 0, max: poolMax },
     acquireConnectionTimeout: 5000,
@@ -35,7 +44,12 @@ class ListMigrationSource implements Knex.MigrationSource<Migration> {
     return m.name;
   }
   async getMigration(m: Migration): Promise<Knex.Migration> {
-    return { up: m.up, down: m.down ?? (async () => undefined) };
+    // Schema changes (an index build over a big table) are exempt from the request statement timeout.
+    const untimed = (step: (db: Knex) => Promise<void>) => async (db: Knex) => {
+      await db.raw('set local statement_timeout = 0');
+      await step(db);
+    };
+    return { up: untimed(m.up), down: untimed(m.down ?? (async () => undefined)) };
   }
 }
 
@@ -50,6 +64,7 @@ class ListMigrationSource implements Knex.MigrationSource<Migration> {
 export async function migrate(db: Knex, schema: string, migrations: readonly Migration[], timeoutMs = 30_000): Promise<void> {
   await db.transaction(async (lock) => {
     await lock.raw(`set local lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    await lock.raw('set local statement_timeout = 0');
     await lock.raw('select pg_advisory_xact_lock(hashtext(?))', [`taskflow.migrate.${schema}`]);
     await db.schema.createSchemaIfNotExists(schema);
     await db.migrate.latest({

@@ -96,6 +96,13 @@ function isDatabaseUnavailable(err: unknown): boolean {
   return typeof e?.message === 'string' && /^Connection terminated|^Client has encountered a connection error/.test(e.message);
 }
 
+/**
+ * PostgreSQL cancelled the statement (57014: the pool's statement_timeout, or a cancel request): the
+ * connection is free again at once, and the client hears 503 + Retry-After instead of waiting on a
+ * stalled pool.
+ */
+const isStatementCancelled = (err: unknown) => (err as { code?: unknown })?.code === '57014';
+
 /** Maps any thrown value to the problem sent to the client; `expected` is false for bugs (anything not deliberately thrown). */
 export function toProblem(err: unknown): { problem: Problem; headers: Record<string, string>; expected: boolean } {
   if (err instanceof AppError) {
@@ -104,6 +111,13 @@ export function toProblem(err: unknown): { problem: Problem; headers: Record<str
   if (isDatabaseUnavailable(err)) {
     return {
       problem: problem(503, 'service_unavailable', 'The service cannot reach its database; retry shortly.'),
+      headers: { 'Retry-After': '5' },
+      expected: true,
+    };
+  }
+  if (isStatementCancelled(err)) {
+    return {
+      problem: problem(503, 'query_timeout', 'The request took longer than the service allows; retry shortly or narrow it.'),
       headers: { 'Retry-After': '5' },
       expected: true,
     };

@@ -1,5 +1,6 @@
 // What tenancy's membership and organization events mean for projects and tasks.
 import { applyMembershipEvent, type EventEnvelope, type Knex, type Outbox } from '@taskflow/shared';
+import { closeOrganization } from '../db/organizations';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { actorOfEnvelope, projectDeleted, recordEvents, taskDeleted, taskUpdated } from './events';
@@ -28,6 +29,8 @@ export async function removeMember(outbox: Outbox, trx: Knex.Transaction, event:
 export async function deleteOrganizationWork(outbox: Outbox, trx: Knex.Transaction, event: EventEnvelope<'tenancy.organization.deleted'>): Promise<void> {
   const organization = event.data.organization.id;
   const actor = actorOfEnvelope(event);
+  // First: creates already writing commit before the deletes below (which then see their rows), later ones are refused.
+  await closeOrganization(trx, organization);
   const deletedTasks = await tasks.deleteTasksWhere(trx, { organization_id: organization });
   const deletedProjects = await projects.deleteProjectsOfOrganization(trx, organization);
   await recordEvents(outbox, trx, [...deletedTasks.map((t) => taskDeleted(t, actor)), ...deletedProjects.map((p) => projectDeleted(p, actor))]);

@@ -5,6 +5,7 @@ import * as tasks from '../db/tasks';
 import { oneOrganization } from '../db/keyset';
 import { changesBetween, projectCreated, projectDeleted, projectUpdated, recordEvents, taskDeleted } from './events';
 import type { Actor, Project, WorkContext } from './model';
+import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
 
 export interface ProjectInput {
@@ -35,6 +36,9 @@ export async function createProject<R>(
   if (!role) throw validationFailed({ organization: ['Organization not found.'] });
   authorize(role, { kind: 'project.create' });
   return commit(async (trx) => {
+    const locked = await lockOrganizationForCreate(trx, input.organization, actor.id);
+    if (!locked) throw validationFailed({ organization: ['Organization not found.'] });
+    authorize(locked, { kind: 'project.create' });
     const project = await projects.insertProject(trx, { organization_id: input.organization, name: input.name, description: input.description });
     await recordEvents(ctx.outbox, trx, [projectCreated(project, actor)]);
     return project;

@@ -5,6 +5,7 @@ import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { changesBetween, recordEvents, taskCreated, taskDeleted, taskUpdated } from './events';
 import type { Actor, Task, WorkContext } from './model';
+import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
 
 export type TaskInput = tasks.TaskValues;
@@ -51,6 +52,9 @@ export async function createTask<R>(
   authorize(role, { kind: 'task.create' });
   await checkAssignee(ctx, organization, input.assigned_to);
   return commit(async (trx) => {
+    const locked = await lockOrganizationForCreate(trx, organization, actor.id);
+    if (!locked) throw projectNotFound();
+    authorize(locked, { kind: 'task.create' });
     await lockProject(trx, organization, input.project);
     await lockAssignee(trx, organization, input.assigned_to);
     const task = await tasks.insertTask(trx, { ...input, organization_id: organization, created_by: actor.id });
