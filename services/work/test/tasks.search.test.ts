@@ -60,7 +60,7 @@ describe('task text search', () => {
     }
   });
 
-  it('matches case-insensitively in title or description, with % and _ taken literally', async () => {
+  it('answers from those indexes case-insensitively in title or description, with % and _ taken literally', async () => {
     const titles = async (q: string) => {
       const res = await h.call('GET', `/api/v1/tasks/?organization=${org.id}&q=${encodeURIComponent(q)}`, member);
       expect(res.status).toBe(200);
@@ -70,5 +70,7 @@ describe('task text search', () => {
     expect(await titles('100%_done')).toEqual(['Quarterly report']);
     expect(await titles('100%')).toEqual(['Quarterly report']);
     expect(await titles('send the 100_')).toEqual([]);
+    const indexes = nodes(await plan({ q: 'send the 100_' })).map((n) => n['Index Name']);
+    expect(indexes).toEqual(expect.arrayContaining(['tasks_title_trgm', 'tasks_description_trgm']));
   });
 });

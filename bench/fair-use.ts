@@ -1,0 +1,291 @@
+// Fair use: tenant B's task list, quiet and then while tenant A floods (many 10 KB tasks, then parallel
+// `q=` searches over them), through the built system on 127.0.0.1. Headline: B's p99 under each flood
+// as a ratio of its quiet p99 (goal: within 2x).
+//   npm run build && npx tsx bench/fair-use.ts       (about 2-3 minutes with the defaults)
+// Starts the built services on their normal ports against a throwaway database and vhost, seeds through
+// the gateway, prints one markdown table on stdout (progress on stderr), stops everything, drops what it
+// made. Every loop is bounded: by FLOOD_TASKS / FLOOD_SECONDS for the writes and DURATION for the rest.
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+
+process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+/** Seconds B is measured in each phase. */
+const DURATION = Number(process.env.DURATION ?? 10);
+/** B's concurrent connections: a tenant with ordinary traffic. */
+const B_CONNECTIONS = Number(process.env.B_CONNECTIONS ?? 4);
+/** A's flood: this many tasks with descriptions of DESCRIPTION_CHARS (the API's maximum), from WRITERS parallel clients, for at most FLOOD_SECONDS. */
+const FLOOD_TASKS = Number(process.env.FLOOD_TASKS ?? 7000);
+const FLOOD_SECONDS = Number(process.env.FLOOD_SECONDS ?? 60);
+const DESCRIPTION_CHARS = Number(process.env.DESCRIPTION_CHARS ?? 10_000);
+const WRITERS = Number(process.env.WRITERS ?? 8);
+/** A's parallel `q=` searches during the search phase. */
+const SEARCHERS = Number(process.env.SEARCHERS ?? 16);
+/** ANALYZE=1: refresh the planner's statistics after the writes (as autovacuum eventually does) before the searches. */
+const ANALYZE = process.env.ANALYZE === '1';
+
+const ROOT = path.resolve(__dirname, '..');
+const GATEWAY = 'http://127.0.0.1:8080';
+const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, gateway: 8080 } as const;
+type ServiceName = keyof typeof PORTS;
+const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit'];
+
+const say = (msg: string) => process.stderr.write(`[fair-use] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// --- the built services as child processes -------------------------------------------------------------
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  lines: string[];
+}
+const children: Child[] = [];
+let stopping = false;
+
+function spawnService(name: ServiceName, env: NodeJS.ProcessEnv): Child {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'services', name, 'dist/main.js')], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const child: Child = { name, proc, lines: [] };
+  for (const stream of [proc.stdout!, proc.stderr!]) readline.createInterface({ input: stream }).on('line', (l) => child.lines.push(l));
+  proc.once('exit', (code, signal) => {
+    if (!stopping) say(`${name} exited unexpectedly (${signal ?? `code ${code}`}): ${child.lines.slice(-5).join(' | ')}`);
+  });
+  children.push(child);
+  return child;
+}
+
+async function stopServices(): Promise<void> {
+  stopping = true;
+  for (const child of [...children].reverse()) {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) continue;
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => child.proc.kill('SIGKILL'), 12_000);
+      child.proc.once('exit', () => {
+        clearTimeout(force);
+        resolve();
+      });
+      child.proc.kill('SIGTERM');
+    });
+  }
+}
+
+const portInUse = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+
+async function waitReady(url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url}/readyz did not answer 200 within 60 s`);
+    await sleep(100);
+  }
+}
+
+// --- the API ---------------------------------------------------------------------------------------------
+async function api<T = any>(method: string, pathname: string, body?: unknown, token?: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${GATEWAY}${pathname}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+async function ok<T = any>(method: string, pathname: string, body?: unknown, token?: string): Promise<T> {
+  const res = await api<T>(method, pathname, body, token);
+  if (res.status >= 300) throw new Error(`${method} ${pathname} answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  return res.body;
+}
+
+async function tenant(name: string): Promise<{ token: string; org: string; project: string }> {
+  const email = `fair-${name}-${Date.now().toString(36)}@example.com`;
+  const password = 'quiet lantern orbit 47';
+  await ok('POST', '/api/v1/auth/register/', { email, password, first_name: name, last_name: 'Tenant' });
+  const { access: token } = await ok<{ access: string }>('POST', '/api/v1/auth/login/', { email, password });
+  const { id: org } = await ok<{ id: string }>('POST', '/api/v1/organizations/', { name: `Tenant ${name}` }, token);
+  const { id: project } = await ok<{ id: string }>('POST', '/api/v1/projects/', { organization: org, name: 'Main' }, token);
+  return { token, org, project };
+}
+
+/** Prose-like text: words of two-letter syllables (the searched strings below never occur in it). */
+const SYLLABLES = ['ka', 'to', 'ri', 'me', 'lu', 'sa', 'no', 'pe', 'di', 'ga', 'mo', 're', 'ti', 'la', 'be', 'fu', 'ho', 'ne', 'si', 'da'];
+function prose(bytes: number, seed: number): string {
+  let x = seed * 2654435761;
+  const next = () => (x = (x * 1103515245 + 12345) >>> 0) % SYLLABLES.length;
+  const words: string[] = [];
+  let length = 0;
+  while (length < bytes) {
+    const word = Array.from({ length: 1 + (next() % 4) }, () => SYLLABLES[next()]).join('');
+    words.push(word);
+    length += word.length + 1;
+  }
+  return words.join(' ').slice(0, bytes);
+}
+
+// --- measuring B ------------------------------------------------------------------------------------------
+interface Measured {
+  phase: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  statuses: string;
+}
+
+async function measureB(phase: string, url: string, token: string): Promise<Measured> {
+  const r = await autocannon({ url, connections: B_CONNECTIONS, duration: DURATION, headers: { authorization: `Bearer ${token}` }, timeout: 20 });
+  const statuses = Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => `${code}:${(v as { count: number }).count}`).join(' ');
+  const m = { phase, rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx + r.errors + r.timeouts, statuses };
+  say(`${phase}: B ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms (${statuses})`);
+  return m;
+}
+
+/** Latencies and statuses of A's own requests during a flood. */
+class Tally {
+  readonly ms: number[] = [];
+  readonly statuses = new Map<number, number>();
+  add(status: number, ms: number): void {
+    this.ms.push(ms);
+    this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1);
+  }
+  percentile(p: number): number {
+    const sorted = [...this.ms].sort((a, b) => a - b);
+    return sorted.length ? Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!) : 0;
+  }
+  summary(): string {
+    return `${this.ms.length} requests, p50 ${this.percentile(50)} ms, p99 ${this.percentile(99)} ms, status ${[...this.statuses].map(([s, n]) => `${s}:${n}`).join(' ')}`;
+  }
+}
+
+async function timed(tally: Tally, call: () => Promise<{ status: number }>): Promise<void> {
+  const started = performance.now();
+  const status = await call().then((r) => r.status, () => 0);
+  tally.add(status, performance.now() - started);
+}
+
+// --- main -------------------------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  for (const name of [...BACKENDS, 'gateway' as const]) {
+    if (await portInUse(PORTS[name])) throw new Error(`Port ${PORTS[name]} (${name}) is in use: stop \`npm start\` (or another benchmark) first.`);
+  }
+  const loadBefore = os.loadavg();
+  const database: TestDatabase = await createTestDatabase('bench_fair');
+  let vhost: TestVhost | undefined;
+  let db: pg.Client | undefined;
+  const cleanup = async () => {
+    await stopServices();
+    await db?.end().catch(() => undefined);
+    await database.drop().catch((err) => say(`could not drop ${database.name}: ${err}`));
+    await vhost?.drop().catch((err) => say(`could not drop vhost: ${err}`));
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    vhost = await createTestVhost('bench_fair');
+    const urls = Object.fromEntries(BACKENDS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${PORTS[n]}`]));
+    const env = (name: ServiceName) => ({ ...urls, DATABASE_URL: database.url, AMQP_URL: vhost!.url, PORT: String(PORTS[name]), LOG_LEVEL: 'warn' });
+    for (const name of BACKENDS) spawnService(name, env(name));
+    await Promise.all(BACKENDS.map((n) => waitReady(`http://127.0.0.1:${PORTS[n]}`)));
+    // The gateway's per-user write limit would stop A's flood long before the database is tested: lifted here.
+    spawnService('gateway', { ...env('gateway'), AUTH_RATE_LIMIT_PER_MINUTE: '100000000', LOGIN_FAILURE_LIMIT: '100000000', WRITE_RATE_LIMIT_PER_MINUTE: '100000000' });
+    await waitReady(GATEWAY);
+    db = new pg.Client({ connectionString: database.url });
+    await db.connect();
+
+    say('seeding tenants A and B');
+    const a = await tenant('a');
+    const b = await tenant('b');
+    for (let i = 0; i < 200; i += 1) await ok('POST', '/api/v1/tasks/', { project: b.project, title: `B task ${i}`, description: `Routine work item ${i}` }, b.token);
+    const bList = `${GATEWAY}/api/v1/tasks/?project=${b.project}&limit=50`;
+
+    // Untimed warm-up (JIT, pools, keep-alive sockets), then B alone.
+    await autocannon({ url: bList, connections: B_CONNECTIONS, duration: 3, headers: { authorization: `Bearer ${b.token}` } });
+    const rows: Measured[] = [];
+    rows.push(await measureB('quiet', bList, b.token));
+
+    // Phase 1: A creates FLOOD_TASKS tasks of DESCRIPTION_CHARS from WRITERS clients (bounded by FLOOD_SECONDS).
+    say(`A creates ${FLOOD_TASKS} tasks of ${(DESCRIPTION_CHARS / 1000).toFixed(0)} KB from ${WRITERS} clients (at most ${FLOOD_SECONDS} s)`);
+    const writes = new Tally();
+    const writeDeadline = Date.now() + FLOOD_SECONDS * 1000;
+    let created = 0;
+    const writing = Promise.all(
+      Array.from({ length: WRITERS }, async () => {
+        while (created < FLOOD_TASKS && Date.now() < writeDeadline) {
+          const n = (created += 1);
+          await timed(writes, () => api('POST', '/api/v1/tasks/', { project: a.project, title: `Flood ${n}`, description: prose(DESCRIPTION_CHARS, n) }, a.token));
+        }
+      }),
+    );
+    const started = Date.now();
+    rows.push(await measureB(`while A creates ${(DESCRIPTION_CHARS / 1000).toFixed(0)} KB tasks (${WRITERS} clients)`, bList, b.token));
+    await writing;
+    const writeSeconds = (Date.now() - started) / 1000;
+    const stored = Number((await db.query('select count(*) from work.tasks where organization_id = $1', [a.org])).rows[0].count);
+    say(`A: ${stored} tasks stored in ${writeSeconds.toFixed(0)} s; creates ${writes.summary()}`);
+
+    if (ANALYZE) {
+      await db.query('analyze work.tasks');
+      say('analyzed work.tasks after the writes');
+    }
+    // Phase 2: A runs SEARCHERS parallel q= searches (strings absent from its texts: a scan's worst case).
+    const searches = new Tally();
+    const searchUntil = Date.now() + (DURATION + 1) * 1000;
+    let s = 0;
+    const searching = Promise.all(
+      Array.from({ length: SEARCHERS }, async () => {
+        while (Date.now() < searchUntil) {
+          const q = `zq${(s += 1).toString(36)}x`;
+          await timed(searches, () => api('GET', `/api/v1/tasks/?organization=${a.org}&q=${q}&limit=50`, undefined, a.token));
+        }
+      }),
+    );
+    rows.push(await measureB(`while A runs ${SEARCHERS} parallel q= searches over them`, bList, b.token));
+    await searching;
+    say(`A: searches ${searches.summary()}`);
+    rows.push(await measureB('quiet again (after the floods)', bList, b.token));
+
+    const quiet = rows[0]!;
+    const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+    const lines = [
+      `DURATION=${DURATION}s per phase, B_CONNECTIONS=${B_CONNECTIONS}, ${os.cpus().length} cores shared by the services, PostgreSQL, RabbitMQ and the load; ` +
+        `load average ${load(loadBefore)} before, ${load(os.loadavg())} after.`,
+      `Statistics ${ANALYZE ? 'refreshed (ANALYZE) after the writes' : 'as autovacuum left them after the writes'}. A: ${stored} tasks of ${(DESCRIPTION_CHARS / 1000).toFixed(0)} KB stored in ${writeSeconds.toFixed(0)} s (creates: ${writes.summary()}); ` + `${SEARCHERS} parallel searches: ${searches.summary()}.`,
+      '',
+      '| phase | B req/s | B p50 ms | B p99 ms | B p99 / quiet p99 | B non-2xx |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.phase} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.p99 / Math.max(1, quiet.p99)).toFixed(2)}x | ${r.non2xx} |`),
+    ];
+    process.stdout.write(`\n${lines.join('\n')}\n\n`);
+    for (const child of children) {
+      const logged = child.lines.filter((l) => !l.includes('"listening"'));
+      if (logged.length) say(`${child.name}: ${logged.length} log lines at warn or above, e.g. ${logged[0]!.slice(0, 300)}`);
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    say(String(err instanceof Error ? err.stack : err));
+    process.exit(1);
+  },
+);
