@@ -14,7 +14,8 @@ const CLIENT_TIMEOUT_MS = 2000;
 async function breakerState(cluster: Cluster, upstream: string): Promise<number | undefined> {
   const res = await fetch(`${cluster.metricsUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
   const text = await res.text();
-  const line = text.split('\n').find((l) => l.startsWith(`gateway_upstream_circuit_state{upstream="${upstream}"}`));
+  // Label order is the registry's business (the service label is merged in): match the label, not the prefix.
+  const line = text.split('\n').find((l) => l.startsWith('gateway_upstream_circuit_state{') && l.includes(`upstream="${upstream}"`));
   return line === undefined ? undefined : Number(line.trim().split(/\s+/).pop());
 }
 
