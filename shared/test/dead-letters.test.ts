@@ -154,7 +154,7 @@ describe('dead-letter tools', () => {
     expect(await dlq(vhost.url, 'replay', 'audit', '--id', event.id)).toContain('1 message(s) put back on audit');
     await eventually(async () => (await applied(event.id)) === 1, 10000);
     expect(await deadLettered()).toBe(0);
-  });
+  }, 120_000); // three `tsx` processes: seconds each on a busy machine
 
   it('refuses an unknown queue', async () => {
     await expect(listDeadLetters(vhost.url, 'nope')).rejects.toThrow("Unknown queue 'nope'");

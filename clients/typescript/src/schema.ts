@@ -548,7 +548,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "limit": [
-                     *           "Invalid input: expected number, received string"
+                     *           "Must be a number."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -1464,7 +1464,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "limit": [
-                     *           "Invalid input: expected number, received string"
+                     *           "Must be a number."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -1593,10 +1593,10 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "email": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ],
                      *         "organization": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -1837,7 +1837,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "limit": [
-                     *           "Invalid input: expected number, received string"
+                     *           "Must be a number."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -2009,7 +2009,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "limit": [
-                     *           "Invalid input: expected number, received string"
+                     *           "Must be a number."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -2087,7 +2087,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "name": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -2216,10 +2216,10 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "email": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ],
                      *         "organization": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -2615,7 +2615,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "name": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -2788,7 +2788,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "limit": [
-                     *           "Invalid input: expected number, received string"
+                     *           "Must be a number."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -3000,7 +3000,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "role": [
-                     *           "Invalid option: expected one of \"owner\"|\"admin\"|\"member\""
+                     *           "undefined is not a valid choice; one of: owner, admin, member."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -3190,7 +3190,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "limit": [
-                     *           "Invalid input: expected number, received string"
+                     *           "Must be a number."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -3290,10 +3290,10 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "name": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ],
                      *         "organization": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -3515,10 +3515,10 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "description": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ],
                      *         "name": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -3781,7 +3781,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "name": [
-                     *           "Invalid input: expected string, received null"
+                     *           "This field may not be null."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -3979,7 +3979,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "limit": [
-                     *           "Invalid input: expected number, received string"
+                     *           "Must be a number."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -4104,10 +4104,10 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "project": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ],
                      *         "title": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -4359,10 +4359,10 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "project": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ],
                      *         "title": [
-                     *           "Invalid input: expected string, received undefined"
+                     *           "This field is required."
                      *         ]
                      *       },
                      *       "status": 400,
@@ -4644,7 +4644,7 @@ export interface operations {
                      *       "detail": "Invalid input.",
                      *       "errors": {
                      *         "project": [
-                     *           "Invalid input: expected string, received null"
+                     *           "This field may not be null."
                      *         ]
                      *       },
                      *       "status": 400,

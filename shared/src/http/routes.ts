@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { AppError, type FieldErrors, type Problem, problem, validationFailed } from './errors';
+import { humanMessage } from './validation-messages';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -41,20 +42,40 @@ export type RouteHandler<B, Q, P> = (ctx: Context, input: RouteInput<B, Q, P>) =
 
 type AnySpec = RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
 
-export function fieldErrors(error: z.ZodError): FieldErrors {
-  const errors: FieldErrors = {};
+/**
+ * Field errors keyed by field name: list positions dropped (`status`, not `status.0`), and each unknown
+ * field reported under its own name.
+ */
+export function fieldErrors(error: z.ZodError, unknownField = 'Unknown field.'): FieldErrors {
+  // A Map, then own properties: a client may name a field `__proto__` or `constructor`.
+  const errors = new Map<string, string[]>();
+  const add = (key: string, message: string) => {
+    const list = errors.get(key) ?? [];
+    if (!list.includes(message)) list.push(message);
+    errors.set(key, list);
+  };
   for (const issue of error.issues) {
-    const key = issue.path.length > 0 ? issue.path.join('.') : 'non_field_errors';
-    (errors[key] ??= []).push(issue.message);
+    const path = issue.path.filter((p) => typeof p !== 'number').map(String);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) add([...path, key].join('.'), unknownField);
+      continue;
+    }
+    add(path.length > 0 ? path.join('.') : 'non_field_errors', issue.message);
   }
-  return errors;
+  return Object.fromEntries(errors);
 }
 
-/** Parses `value` with `schema` or throws a 400 listing every field error. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw validationFailed(fieldErrors(result.error));
+/** Parses `value` with `schema` or throws a 400 listing every field error, worded as every service words them. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' = 'body'): z.output<S> {
+  const result = schema.safeParse(value, { error: humanMessage });
+  if (!result.success) throw validationFailed(fieldErrors(result.error, where === 'query' ? 'Unknown query parameter.' : 'Unknown field.'));
   return result.data;
+}
+
+/** A query schema that refuses parameters it does not declare (API.md: unknown query parameters are a 400 naming them). */
+function strictQuery(schema: z.ZodType | undefined): z.ZodType {
+  if (schema === undefined) return z.strictObject({});
+  return schema instanceof z.ZodObject ? schema.strict() : schema;
 }
 
 export interface RoutesOptions {
@@ -74,6 +95,7 @@ export class ApiRoutes {
     handler: RouteHandler<B, Q, P>,
   ): this {
     this.specs.push(spec as AnySpec);
+    const querySchema = strictQuery(spec.query);
     const middleware: Middleware[] = [];
     if (spec.auth !== false) {
       if (!this.options.authenticate) throw new Error(`Route ${spec.method} ${spec.path} needs auth but no authenticate middleware was given`);
@@ -87,10 +109,11 @@ export class ApiRoutes {
         if (!parsed.success) throw new AppError(404, 'not_found', 'Not found.');
         params = parsed.data;
       }
-      const query = spec.query ? parseOrThrow(spec.query, ctx.query) : undefined;
+      const parsedQuery = parseOrThrow(querySchema, ctx.query, 'query');
+      const query = spec.query ? parsedQuery : undefined;
       // No body at all validates as `{}`; a JSON `null` body is a non-object body like any other (400).
       const sent = (ctx.request as { body?: unknown }).body;
-      const body = spec.body ? parseOrThrow(spec.body, sent === undefined ? {} : sent) : undefined;
+      const body = spec.body ? parseOrThrow(spec.body, sent === undefined ? {} : sent, 'body') : undefined;
       await handler(ctx, { body, query, params } as RouteInput<B, Q, P>);
     });
     this.router.register(spec.path, [spec.method.toUpperCase()], middleware, { name: `${spec.method} ${spec.path}` });
@@ -135,7 +158,7 @@ const typicalProblems: Record<number, Problem> = {
 
 /** The field errors of `value` under `schema` (only those of `field` when given and present, else the first two), or undefined when it is valid. */
 function errorsOf(schema: z.ZodType, value: unknown, field?: string): FieldErrors | undefined {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: humanMessage });
   if (result.success) return undefined;
   const errors = fieldErrors(result.error);
   return field !== undefined && errors[field] ? { [field]: errors[field] } : Object.fromEntries(Object.entries(errors).slice(0, 2));
