@@ -4,6 +4,7 @@ export * from './logging';
 export * from './http/errors';
 export * from './http/body';
 export * from './http/routes';
+export * from './http/openapi';
 export * from './http/paths';
 export * from './http/methods';
 export * from './http/pagination';
