@@ -5,6 +5,7 @@ export * from './http/errors';
 export * from './http/body';
 export * from './http/routes';
 export * from './http/validation-messages';
+export * from './http/openapi';
 export * from './http/paths';
 export * from './http/methods';
 export * from './http/pagination';

@@ -2,6 +2,7 @@
 // committed OpenAPI document, and the first test fails when that document drifts from the services.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { ActivityEntry, Member, Organization, Problem, Project, Task, TaskPage, User } from '../../clients/typescript/src';
 import { fetchOpenApiDocument } from '../../clients/typescript/src/document';
 import { newAccount, startSystem, type System } from './system';
 
@@ -15,6 +16,30 @@ describe('typed client', () => {
   it('was generated from the document the services serve now (run `npm run generate:client` when this fails)', async () => {
     const committed = JSON.parse(readFileSync(path.resolve(__dirname, '../../clients/typescript/openapi.json'), 'utf8'));
     expect(await fetchOpenApiDocument(system.url)).toEqual(committed);
+  });
+
+  it('merges the services’ components without two of them defining one name differently', async () => {
+    const served = await fetchOpenApiDocument(system.url);
+    expect(served['x-component-conflicts']).toEqual([]);
+    expect(Object.keys(served.components as object).sort()).toEqual(['examples', 'parameters', 'responses', 'schemas', 'securitySchemes']);
+  });
+
+  it('answers with the named types the client exports', async () => {
+    const owner = await newAccount(system, 'named');
+    const me: User | undefined = (await owner.client.GET('/api/v1/auth/me/')).data;
+    const org: Organization = (await owner.client.POST('/api/v1/organizations/', { body: { name: 'Named Org' } })).data!;
+    const project: Project = (await owner.client.POST('/api/v1/projects/', { body: { organization: org.id, name: 'Named' } })).data!;
+    const task: Task = (await owner.client.POST('/api/v1/tasks/', { body: { project: project.id, title: 'Named task' } })).data!;
+    const page: TaskPage = (await owner.client.GET('/api/v1/tasks/', { params: { query: { project: project.id } } })).data!;
+    const members: Member[] = (await owner.client.GET('/api/v1/organizations/{id}/members/', { params: { path: { id: org.id } } })).data!.results;
+    const activity = (await owner.client.GET('/api/v1/activity/', { params: { query: { organization: org.id } } })).data!;
+    const verbs: Array<ActivityEntry['verb']> = activity.results.map((entry) => entry.verb);
+    const missing: Problem | undefined = (await owner.client.GET('/api/v1/tasks/{id}/', { params: { path: { id: project.id } } })).error;
+    expect(me?.id).toBe(owner.id);
+    expect(page.results.map((t) => t.id)).toEqual([task.id]);
+    expect(members.map((m) => m.user.id)).toEqual([owner.id]);
+    expect(Array.isArray(verbs)).toBe(true);
+    expect(missing).toMatchObject({ status: 404, code: 'not_found' });
   });
 
   it('drives an organization, a project and tasks end to end with typed requests and responses', async () => {

@@ -11,6 +11,7 @@ import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject, rando
 import http from 'node:http';
 import { eventually } from '@taskflow/shared/testing';
 import { resolveRoute } from '../../services/gateway/src/routes';
+import { dereference } from './dereference';
 import { type Account, newAccount, startSystem, type System } from './system';
 
 const WAIT = 10_000;
@@ -473,7 +474,7 @@ describe('hostile input to every operation of the OpenAPI document', () => {
     C = c;
     const doc = await sendRaw(system.url, { method: 'GET', path: '/api/v1/openapi.json' });
     expect(doc.status).toBe(200);
-    ops = operationsOf(doc.body);
+    ops = operationsOf(dereference(doc.body));
     beforeA = await snapshot(A.owner, A.org);
     beforeC = await countsOfC();
     initialC = {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeCursor } from '@taskflow/shared';
 import { request } from '@taskflow/shared/testing';
+import { dereference } from './dereference';
 import { type Account, newAccount, startSystem, type System } from './system';
 
 const YEAR_0000 = '0000-01-01';
@@ -186,6 +187,29 @@ describe('hostile values', () => {
         }
       }
       expect(await state()).toEqual(before);
+    });
+
+    it('documents 400 invalid_if_match on exactly the operations that answer it', async () => {
+      const doc = dereference((await request(system.url, 'GET', '/api/v1/openapi.json')).body);
+      const answering: string[] = [];
+      const documenting: string[] = [];
+      for (const [template, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+        for (const [method, op] of Object.entries(item)) {
+          if (!['put', 'patch', 'delete'].includes(method)) continue;
+          const key = `${method.toUpperCase()} ${template}`;
+          if (op.responses['400']?.content['application/problem+json'].examples.invalid_if_match) documenting.push(key);
+          // Ids nobody has and the documented example body: a malformed If-Match is refused before either is looked at.
+          const body = op.requestBody?.content['application/json'].schema.examples?.[0];
+          const res = await owner.call(method.toUpperCase(), template.replace(/\{[^}]+\}/g, () => randomUUID()), body, { 'if-match': 'nonsense' });
+          if (res.status === 400 && res.body.code === 'invalid_if_match') answering.push(key);
+        }
+      }
+      expect(documenting.sort()).toEqual(answering.sort());
+      expect(answering.sort()).toEqual(
+        ['organizations/{id}/', 'organizations/{id}/members/{user_id}/', 'projects/{id}/', 'tasks/{id}/']
+          .flatMap((p) => (p.includes('members') ? ['DELETE', 'PATCH'] : ['DELETE', 'PATCH', ...(p.startsWith('organizations') ? [] : ['PUT'])]).map((m) => `${m} /api/v1/${p}`))
+          .sort(),
+      );
     });
 
     it('applies a write whose If-Match list holds the current tag, or is *', async () => {

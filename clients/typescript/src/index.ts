@@ -4,6 +4,8 @@ import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { components, operations, paths } from './schema';
 
 export type { components, operations, paths };
+/** The document's named schemas as types: `Task`, `TaskPage`, `Organization`, `Member`, `Invite`, `User`, `ActivityEntry`, `Problem`, ... */
+export type * from './schema';
 export type TaskflowClient = Client<paths>;
 
 export interface ClientOptions {

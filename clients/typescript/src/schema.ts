@@ -443,6 +443,288 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "detail": "Invite accepted",
+         *       "organization": {
+         *         "created_at": "2026-03-02T09:18:40.112Z",
+         *         "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *         "name": "Analytical Engines Ltd",
+         *         "role": "member"
+         *       },
+         *       "role": "member"
+         *     }
+         */
+        AcceptedInvite: {
+            /** @constant */
+            detail: "Invite accepted";
+            organization: components["schemas"]["Organization"];
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
+        };
+        ActivityEntry: {
+            /** @description Human sentence, e.g. `Updated task 'Write spec'`. Invitee email addresses appear only for owners and admins. */
+            action: string;
+            /** @description The user who did it; null for changes made by the system. */
+            actor: string | null;
+            actor_email: string | null;
+            /** @description Changed fields as `[old, new]`; empty when nothing but the action itself is recorded. */
+            changes: {
+                [key: string]: [
+                    unknown,
+                    unknown
+                ];
+            };
+            /**
+             * Format: date-time
+             * @description When the change happened (RFC 3339 UTC with Z).
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The id of the event this entry records.
+             */
+            id: string;
+            /** Format: uuid */
+            organization: string;
+            /** @description The X-Request-Id of the request that made the change. */
+            request_id: string | null;
+            target: {
+                /** Format: uuid */
+                id: string;
+                type: string;
+            };
+            /** @description Machine-readable, e.g. `task.updated`, `membership.role_changed`, `invite.sent`. */
+            verb: string;
+        };
+        /**
+         * @example {
+         *       "next": "/api/v1/activity?limit=1&cursor=WyIyMDI2LTAzLTA1VDA4OjI3OjMzLjQxNVoiLCIwZThjN2E1Mi0zYjFkLTRmOWUtYTZjMi01ZDRiM2EyZjFlMGQiXQ",
+         *       "results": [
+         *         {
+         *           "action": "Updated task 'Write the API spec'",
+         *           "actor": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *           "actor_email": "ada@example.com",
+         *           "changes": {
+         *             "status": [
+         *               "in_progress",
+         *               "review"
+         *             ]
+         *           },
+         *           "created_at": "2026-03-05T08:27:33.415Z",
+         *           "id": "0e8c7a52-3b1d-4f9e-a6c2-5d4b3a2f1e0d",
+         *           "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *           "request_id": "b7f3c9e2-1a4d-4c8b-9e6f-2d5a7c1b3e9f",
+         *           "target": {
+         *             "id": "c56a4180-65aa-42ec-a945-5fd21dec0538",
+         *             "type": "task"
+         *           },
+         *           "verb": "task.updated"
+         *         }
+         *       ]
+         *     }
+         */
+        ActivityPage: {
+            next: string | null;
+            results: components["schemas"]["ActivityEntry"][];
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-03-03T13:47:21.004Z",
+         *       "email": "grace@example.com",
+         *       "expires_at": "2026-03-10T13:47:21.004Z",
+         *       "id": "6fa459ea-ee8a-4ca4-894e-db77e160355e",
+         *       "invited_by": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *       "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *       "organization_name": "Analytical Engines Ltd",
+         *       "role": "member",
+         *       "status": "pending",
+         *       "token": "xhfsfbVsKovcFnwazv165VZ63Zmcthzrhw7jZNBvXU8"
+         *     }
+         */
+        CreatedInvite: {
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            invited_by: string;
+            /** Format: uuid */
+            organization: string;
+            organization_name: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
+            /** @enum {string} */
+            status: "pending" | "accepted" | "revoked" | "expired";
+            /** @description The accept token, shown only in this response (absent when an Idempotency-Key replays it; the email carries it). */
+            token?: string;
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-03-03T13:47:21.004Z",
+         *       "email": "grace@example.com",
+         *       "expires_at": "2026-03-10T13:47:21.004Z",
+         *       "id": "6fa459ea-ee8a-4ca4-894e-db77e160355e",
+         *       "invited_by": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *       "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *       "organization_name": "Analytical Engines Ltd",
+         *       "role": "member",
+         *       "status": "pending"
+         *     }
+         */
+        Invite: {
+            /** Format: date-time */
+            created_at: string;
+            email: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            invited_by: string;
+            /** Format: uuid */
+            organization: string;
+            organization_name: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
+            /** @enum {string} */
+            status: "pending" | "accepted" | "revoked" | "expired";
+        };
+        /**
+         * @example {
+         *       "next": null,
+         *       "results": [
+         *         {
+         *           "created_at": "2026-03-03T13:47:21.004Z",
+         *           "email": "grace@example.com",
+         *           "expires_at": "2026-03-10T13:47:21.004Z",
+         *           "id": "6fa459ea-ee8a-4ca4-894e-db77e160355e",
+         *           "invited_by": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *           "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *           "organization_name": "Analytical Engines Ltd",
+         *           "role": "member",
+         *           "status": "pending"
+         *         }
+         *       ]
+         *     }
+         */
+        InvitePage: {
+            next: string | null;
+            results: components["schemas"]["Invite"][];
+        };
+        /**
+         * @example {
+         *       "keys": [
+         *         {
+         *           "alg": "RS256",
+         *           "e": "AQAB",
+         *           "kid": "-pK6aLHDF7uWGoTkgV10fmHle-D_3gfOUsYvtEYq5Aw",
+         *           "kty": "RSA",
+         *           "n": "xfk0eqO5X12HmULelkD_Q3rrU_GTcWORbcEpfxLV42wnPO7nT8wWuIosB8OGLxFNNogZtbTNOV5T8Z_rCOr1b320KYtOJuoO5JqZDJXPFFMXZFpfaYwRswSlEWdjiIR7S30f1r264ZOU43Q-xqzZ0plyo44jqwDgrKuBdhtsm5kxVCWmw__cLv9OQNtgTk-MEUtHP7k--_1YBcHOAkkkHEwXU9rm-gaTQtvMVDFSxXr0KygE7OmbBN1S7LZA6J-dKGtSpZUAniYMy36uXFitqYcam-vx0cUI6aHqaKteVOjWI1RWLqubLZ6SqQ1N8uqgJGxTI1-0qsxBeMX41MtgsQ",
+         *           "use": "sig"
+         *         }
+         *       ]
+         *     }
+         */
+        Jwks: {
+            keys: {
+                /** @constant */
+                alg: "RS256";
+                e: string;
+                kid: string;
+                /** @constant */
+                kty: "RSA";
+                n: string;
+                /** @constant */
+                use: "sig";
+            }[];
+        };
+        /**
+         * @example {
+         *       "joined_at": "2026-03-03T14:02:09.530Z",
+         *       "role": "admin",
+         *       "user": {
+         *         "email": "grace@example.com",
+         *         "first_name": "Grace",
+         *         "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+         *         "last_name": "Hopper"
+         *       }
+         *     }
+         */
+        Member: {
+            /** Format: date-time */
+            joined_at: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
+            user: {
+                email: string;
+                first_name: string;
+                /** Format: uuid */
+                id: string;
+                last_name: string;
+            };
+        };
+        /**
+         * @example {
+         *       "next": "/api/v1/organizations/1b4e28ba-2fa1-41d2-883f-0016d3cca427/members?limit=1&cursor=WyIyMDI2LTAzLTAzVDE0OjAyOjA5LjUzMFoiLCI3YzllNjY3OS03NDI1LTQwZGUtOTQ0Yi1lMDdmYzFmOTBhZTciXQ",
+         *       "results": [
+         *         {
+         *           "joined_at": "2026-03-03T14:02:09.530Z",
+         *           "role": "admin",
+         *           "user": {
+         *             "email": "grace@example.com",
+         *             "first_name": "Grace",
+         *             "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+         *             "last_name": "Hopper"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        MemberPage: {
+            next: string | null;
+            results: components["schemas"]["Member"][];
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-03-02T09:18:40.112Z",
+         *       "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *       "name": "Analytical Engines Ltd",
+         *       "role": "owner"
+         *     }
+         */
+        Organization: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /**
+             * @description The caller's role in the organization.
+             * @enum {string}
+             */
+            role: "owner" | "admin" | "member";
+        };
+        /**
+         * @example {
+         *       "next": "/api/v1/organizations?limit=1&cursor=WyIyMDI2LTAzLTAyVDA5OjE4OjQwLjExMloiLCIxYjRlMjhiYS0yZmExLTQxZDItODgzZi0wMDE2ZDNjY2E0MjciXQ",
+         *       "results": [
+         *         {
+         *           "created_at": "2026-03-02T09:18:40.112Z",
+         *           "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *           "name": "Analytical Engines Ltd",
+         *           "role": "owner"
+         *         }
+         *       ]
+         *     }
+         */
+        OrganizationPage: {
+            next: string | null;
+            results: components["schemas"]["Organization"][];
+        };
         Problem: {
             code: string;
             detail: string;
@@ -453,22 +735,280 @@ export interface components {
             title: string;
             type: string;
         };
+        /**
+         * @example {
+         *       "created_at": "2026-03-02T09:31:05.267Z",
+         *       "description": "Everything we ship before the summer release.",
+         *       "id": "9b2f1c3d-4e5a-4f6b-8c7d-0e1f2a3b4c5d",
+         *       "name": "Q2 Roadmap",
+         *       "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *       "updated_at": "2026-03-04T16:12:48.930Z"
+         *     }
+         */
+        Project: {
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: uuid */
+            organization: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /**
+         * @example {
+         *       "next": "/api/v1/projects?limit=1&cursor=WyIyMDI2LTAzLTAyVDA5OjMxOjA1LjI2N1oiLCI5YjJmMWMzZC00ZTVhLTRmNmItOGM3ZC0wZTFmMmEzYjRjNWQiXQ",
+         *       "results": [
+         *         {
+         *           "created_at": "2026-03-02T09:31:05.267Z",
+         *           "description": "Everything we ship before the summer release.",
+         *           "id": "9b2f1c3d-4e5a-4f6b-8c7d-0e1f2a3b4c5d",
+         *           "name": "Q2 Roadmap",
+         *           "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *           "updated_at": "2026-03-04T16:12:48.930Z"
+         *         }
+         *       ]
+         *     }
+         */
+        ProjectPage: {
+            next: string | null;
+            results: components["schemas"]["Project"][];
+        };
+        /**
+         * @example {
+         *       "assigned_to": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+         *       "created_at": "2026-03-02T10:04:11.902Z",
+         *       "created_by": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *       "description": "Cover every endpoint with request and response examples.",
+         *       "due_date": "2026-04-15",
+         *       "id": "c56a4180-65aa-42ec-a945-5fd21dec0538",
+         *       "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *       "priority": "high",
+         *       "project": "9b2f1c3d-4e5a-4f6b-8c7d-0e1f2a3b4c5d",
+         *       "status": "in_progress",
+         *       "title": "Write the API spec",
+         *       "updated_at": "2026-03-05T08:27:33.415Z",
+         *       "version": 3
+         *     }
+         */
+        Task: {
+            assigned_to: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            description: string;
+            due_date: string | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization: string;
+            /** @enum {string} */
+            priority: "low" | "medium" | "high";
+            /** Format: uuid */
+            project: string;
+            /** @enum {string} */
+            status: "todo" | "in_progress" | "review" | "done";
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+        };
+        /**
+         * @example {
+         *       "next": "/api/v1/tasks?limit=1&cursor=WyItY3JlYXRlZF9hdCIsIjIwMjYtMDMtMDJUMTA6MDQ6MTEuOTAyWiIsImM1NmE0MTgwLTY1YWEtNDJlYy1hOTQ1LTVmZDIxZGVjMDUzOCJd",
+         *       "results": [
+         *         {
+         *           "assigned_to": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+         *           "created_at": "2026-03-02T10:04:11.902Z",
+         *           "created_by": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *           "description": "Cover every endpoint with request and response examples.",
+         *           "due_date": "2026-04-15",
+         *           "id": "c56a4180-65aa-42ec-a945-5fd21dec0538",
+         *           "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *           "priority": "high",
+         *           "project": "9b2f1c3d-4e5a-4f6b-8c7d-0e1f2a3b4c5d",
+         *           "status": "in_progress",
+         *           "title": "Write the API spec",
+         *           "updated_at": "2026-03-05T08:27:33.415Z",
+         *           "version": 3
+         *         }
+         *       ]
+         *     }
+         */
+        TaskPage: {
+            next: string | null;
+            results: components["schemas"]["Task"][];
+        };
+        /**
+         * @example {
+         *       "access": "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6Ii1wSzZhTEhERjd1V0dvVGtnVjEwZm1IbGUtRF8zZ2ZPVXNZdnRFWXE1QXcifQ.eyJlbWFpbCI6ImFkYUBleGFtcGxlLmNvbSIsImlhdCI6MTc3MjQ0MzIwMCwiZXhwIjoxNzcyNDQ0MTAwLCJhdWQiOiJ0YXNrZmxvdy1hcGkiLCJpc3MiOiJ0YXNrZmxvdy1pZGVudGl0eSIsInN1YiI6IjNmMmI4YzFlLTZkNGEtNGI3ZS05YTFjLTJlNWY3ZDhiOWMwYSIsImp0aSI6IjViMWU3ZDJhLThjNGYtNGUzYi05ZDZhLTFmMGMyYjNhNGU1ZCJ9.oYc0Ple82awGSVMZxcHYeGq6FWtOq3wQGBD5pLfaou1w_4hin0fcadprYHrH8kDxkkDTfv6hYEa1t3ThD90rVPNG4EjfoGTXJL4KnbAdzNNH_vM4Gxuh75APtoQA_UlkFBckDIUL5oqDOEtodZqF7Rny2F9pIkRslIKaBsAw_slVIKjyw3FqPnKv9Twl2Z8V1B1OuZ5vcrmJDW8TtJFaF4jF9lDyGYhZWlcA9p4973rmMyWSlvVThdETmY_yeleI8jM-0C-V_v0qVRTKgLNMcQeoYP4hn0T0ijuMf5wBULy_pDhgVo2vDahez-VxFg1QXANLeLHMDLDr7hqrLLh4IA",
+         *       "expires_in": 900,
+         *       "refresh": "Jq8mZ2vX0cK4tR7yB1nW5eH9sD3fL6gP2aU8iO4kE0w",
+         *       "token_type": "Bearer"
+         *     }
+         */
+        TokenPair: {
+            /** @description RS256 JWT; send as `Authorization: Bearer <access>`. */
+            access: string;
+            /** @description Lifetime of the access token in seconds. */
+            expires_in: number;
+            /** @description Opaque, single use; exchange at /auth/refresh/ for a new pair. */
+            refresh: string;
+            /** @constant */
+            token_type: "Bearer";
+        };
+        /**
+         * @example {
+         *       "date_joined": "2026-03-02T09:15:27.481Z",
+         *       "email": "ada@example.com",
+         *       "email_verified": true,
+         *       "first_name": "Ada",
+         *       "id": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *       "last_name": "Lovelace"
+         *     }
+         */
+        User: {
+            /**
+             * Format: date-time
+             * @description RFC 3339 UTC with Z.
+             */
+            date_joined: string;
+            email: string;
+            /** @description Whether the address was confirmed through the mailed link (needed to accept invites). */
+            email_verified: boolean;
+            first_name: string;
+            /** Format: uuid */
+            id: string;
+            last_name: string;
+        };
     };
-    responses: never;
-    parameters: never;
+    responses: {
+        /** @description This Idempotency-Key was used with a different request. */
+        IdempotencyKeyReused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description If-Match must be "*" or a comma-separated list of entity tags, such as "3". */
+        InvalidIfMatch: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Missing, invalid or expired access token */
+        NotAuthenticated: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Not found, or in an organization the caller does not belong to */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Body over 1 MiB */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description You do not have permission to perform this action. */
+        PermissionDenied: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The resource has changed since it was read (If-Match does not match); fetch it again. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Body is not application/json */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+    };
+    parameters: {
+        /** @description Opaque cursor taken from `next`. */
+        Cursor: string;
+        /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+        IfMatch: string;
+        /** @description Page size, default 50, at most 200 (larger values are clamped). */
+        Limit: number;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
+export type AcceptedInvite = components['schemas']['AcceptedInvite'];
+export type ActivityEntry = components['schemas']['ActivityEntry'];
+export type ActivityPage = components['schemas']['ActivityPage'];
+export type CreatedInvite = components['schemas']['CreatedInvite'];
+export type Invite = components['schemas']['Invite'];
+export type InvitePage = components['schemas']['InvitePage'];
+export type Jwks = components['schemas']['Jwks'];
+export type Member = components['schemas']['Member'];
+export type MemberPage = components['schemas']['MemberPage'];
+export type Organization = components['schemas']['Organization'];
+export type OrganizationPage = components['schemas']['OrganizationPage'];
+export type Problem = components['schemas']['Problem'];
+export type Project = components['schemas']['Project'];
+export type ProjectPage = components['schemas']['ProjectPage'];
+export type Task = components['schemas']['Task'];
+export type TaskPage = components['schemas']['TaskPage'];
+export type TokenPair = components['schemas']['TokenPair'];
+export type User = components['schemas']['User'];
+export type ResponseIdempotencyKeyReused = components['responses']['IdempotencyKeyReused'];
+export type ResponseInvalidIfMatch = components['responses']['InvalidIfMatch'];
+export type ResponseNotAuthenticated = components['responses']['NotAuthenticated'];
+export type ResponseNotFound = components['responses']['NotFound'];
+export type ResponsePayloadTooLarge = components['responses']['PayloadTooLarge'];
+export type ResponsePermissionDenied = components['responses']['PermissionDenied'];
+export type ResponsePreconditionFailed = components['responses']['PreconditionFailed'];
+export type ResponseUnsupportedMediaType = components['responses']['UnsupportedMediaType'];
+export type ParameterCursor = components['parameters']['Cursor'];
+export type ParameterIfMatch = components['parameters']['IfMatch'];
+export type ParameterLimit = components['parameters']['Limit'];
 export type $defs = Record<string, never>;
 export interface operations {
     getActivity: {
         parameters: {
             query?: {
                 /** @description Page size, default 50, at most 200 (larger values are clamped). */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
                 /** @description Opaque cursor taken from `next`. */
-                cursor?: string;
+                cursor?: components["parameters"]["Cursor"];
                 /** @description Only this organization (404 if the caller is not a member of it, or the id is malformed). */
                 organization?: string;
                 /** @description Only entries by this user. */
@@ -496,44 +1036,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        next: string | null;
-                        results: {
-                            /** @description Human sentence, e.g. `Updated task 'Write spec'`. Invitee email addresses appear only for owners and admins. */
-                            action: string;
-                            /** @description The user who did it; null for changes made by the system. */
-                            actor: string | null;
-                            actor_email: string | null;
-                            /** @description Changed fields as `[old, new]`; empty when nothing but the action itself is recorded. */
-                            changes: {
-                                [key: string]: [
-                                    unknown,
-                                    unknown
-                                ];
-                            };
-                            /**
-                             * Format: date-time
-                             * @description When the change happened (RFC 3339 UTC with Z).
-                             */
-                            created_at: string;
-                            /**
-                             * Format: uuid
-                             * @description The id of the event this entry records.
-                             */
-                            id: string;
-                            /** Format: uuid */
-                            organization: string;
-                            /** @description The X-Request-Id of the request that made the change. */
-                            request_id: string | null;
-                            target: {
-                                /** Format: uuid */
-                                id: string;
-                                type: string;
-                            };
-                            /** @description Machine-readable, e.g. `task.updated`, `membership.role_changed`, `invite.sent`. */
-                            verb: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ActivityPage"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -542,74 +1045,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "limit": [
-                     *           "Must be a number."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description `organization` is not an organization the caller belongs to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
             /** @description Memberships cannot be checked right now (with `Retry-After`) */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "service_unavailable",
-                     *       "detail": "Memberships cannot be checked right now; retry shortly.",
-                     *       "status": 503,
-                     *       "title": "Service Unavailable",
-                     *       "type": "https://taskflow.dev/problems/service-unavailable"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -630,19 +1077,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        keys: {
-                            /** @constant */
-                            alg: "RS256";
-                            e: string;
-                            kid: string;
-                            /** @constant */
-                            kty: "RSA";
-                            n: string;
-                            /** @constant */
-                            use: "sig";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["Jwks"];
                 };
             };
         };
@@ -669,16 +1104,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description RS256 JWT; send as `Authorization: Bearer <access>`. */
-                        access: string;
-                        /** @description Lifetime of the access token in seconds. */
-                        expires_in: number;
-                        /** @description Opaque, single use; exchange at /auth/refresh/ for a new pair. */
-                        refresh: string;
-                        /** @constant */
-                        token_type: "Bearer";
-                    };
+                    "application/json": components["schemas"]["TokenPair"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -687,23 +1113,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "email": [
-                     *           "This field is required."
-                     *         ],
-                     *         "password": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -713,54 +1122,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_credentials",
-                     *       "detail": "No active account found with the given credentials",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/invalid-credentials"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postAuthLogout: {
@@ -791,59 +1157,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "refresh": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getAuthMe: {
@@ -861,40 +1179,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * Format: date-time
-                         * @description RFC 3339 UTC with Z.
-                         */
-                        date_joined: string;
-                        email: string;
-                        /** @description Whether the address was confirmed through the mailed link (needed to accept invites). */
-                        email_verified: boolean;
-                        first_name: string;
-                        /** Format: uuid */
-                        id: string;
-                        last_name: string;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
         };
     };
     postAuthPasswordReset: {
@@ -925,59 +1213,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "email": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postAuthPasswordResetToken: {
@@ -1012,72 +1252,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_reset_token",
-                     *       "detail": "Invalid password reset link",
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/invalid-reset-token"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postAuthRefresh: {
@@ -1101,16 +1281,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description RS256 JWT; send as `Authorization: Bearer <access>`. */
-                        access: string;
-                        /** @description Lifetime of the access token in seconds. */
-                        expires_in: number;
-                        /** @description Opaque, single use; exchange at /auth/refresh/ for a new pair. */
-                        refresh: string;
-                        /** @constant */
-                        token_type: "Bearer";
-                    };
+                    "application/json": components["schemas"]["TokenPair"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -1119,20 +1290,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "refresh": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1142,54 +1299,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "token_not_valid",
-                     *       "detail": "Token is invalid or expired.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/token-not-valid"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postAuthRegister: {
@@ -1218,20 +1332,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * Format: date-time
-                         * @description RFC 3339 UTC with Z.
-                         */
-                        date_joined: string;
-                        email: string;
-                        /** @description Whether the address was confirmed through the mailed link (needed to accept invites). */
-                        email_verified: boolean;
-                        first_name: string;
-                        /** Format: uuid */
-                        id: string;
-                        last_name: string;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -1240,62 +1341,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "email": [
-                     *           "This field is required."
-                     *         ],
-                     *         "password": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postAuthVerifyEmailResend: {
@@ -1314,24 +1364,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
         };
     };
     postAuthVerifyEmailToken: {
@@ -1352,20 +1385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * Format: date-time
-                         * @description RFC 3339 UTC with Z.
-                         */
-                        date_joined: string;
-                        email: string;
-                        /** @description Whether the address was confirmed through the mailed link (needed to accept invites). */
-                        email_verified: boolean;
-                        first_name: string;
-                        /** Format: uuid */
-                        id: string;
-                        last_name: string;
-                    };
+                    "application/json": components["schemas"]["User"];
                 };
             };
             /** @description `invalid_verification_token` (unknown, already used or replaced by a newer link) or `verification_token_expired` (older than 48 hours) */
@@ -1374,45 +1394,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_verification_token",
-                     *       "detail": "Invalid verification link",
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/invalid-verification-token"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
         };
     };
     getInvites: {
         parameters: {
             query: {
                 /** @description Page size, default 50, at most 200 (larger values are clamped). */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
                 /** @description Opaque cursor taken from `next`. */
-                cursor?: string;
+                cursor?: components["parameters"]["Cursor"];
                 /** @description The organization whose invites to list (404 if the caller is not a member, or the id is malformed). */
                 organization: string;
                 status?: "pending" | "accepted" | "revoked" | "expired";
@@ -1429,27 +1423,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        next: string | null;
-                        results: {
-                            /** Format: date-time */
-                            created_at: string;
-                            email: string;
-                            /** Format: date-time */
-                            expires_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            /** Format: uuid */
-                            invited_by: string;
-                            /** Format: uuid */
-                            organization: string;
-                            organization_name: string;
-                            /** @enum {string} */
-                            role: "owner" | "admin" | "member";
-                            /** @enum {string} */
-                            status: "pending" | "accepted" | "revoked" | "expired";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["InvitePage"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -1458,77 +1432,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "limit": [
-                     *           "Must be a number."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description Members may not list invites */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
             /** @description Not a member of that organization */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
         };
     };
     postInvites: {
@@ -1559,26 +1470,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        email: string;
-                        /** Format: date-time */
-                        expires_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        /** Format: uuid */
-                        invited_by: string;
-                        /** Format: uuid */
-                        organization: string;
-                        organization_name: string;
-                        /** @enum {string} */
-                        role: "owner" | "admin" | "member";
-                        /** @enum {string} */
-                        status: "pending" | "accepted" | "revoked" | "expired";
-                        /** @description The accept token, shown only in this response (absent when an Idempotency-Key replays it; the email carries it). */
-                        token?: string;
-                    };
+                    "application/json": components["schemas"]["CreatedInvite"];
                 };
             };
             /** @description Invalid input, or `detail` "User already in organization" */
@@ -1587,98 +1479,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "email": [
-                     *           "This field is required."
-                     *         ],
-                     *         "organization": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description Members may not invite; admins may not invite owners, nor replace a pending owner-role invite */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postInvitesAcceptToken: {
@@ -1698,32 +1506,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @constant */
-                        detail: "Invite accepted";
-                        /**
-                         * @example {
-                         *       "created_at": "2026-03-02T09:18:40.112Z",
-                         *       "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
-                         *       "name": "Analytical Engines Ltd",
-                         *       "role": "owner"
-                         *     }
-                         */
-                        organization: {
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            /**
-                             * @description The caller's role in the organization.
-                             * @enum {string}
-                             */
-                            role: "owner" | "admin" | "member";
-                        };
-                        /** @enum {string} */
-                        role: "owner" | "admin" | "member";
-                    };
+                    "application/json": components["schemas"]["AcceptedInvite"];
                 };
             };
             /** @description `detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch", "Email not verified" (the caller has not verified the address yet); then "User already in organization" */
@@ -1732,63 +1515,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_invite",
-                     *       "detail": "Invalid invite",
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/invalid-invite"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     getInvitesMine: {
         parameters: {
             query?: {
                 /** @description Page size, default 50, at most 200 (larger values are clamped). */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
                 /** @description Opaque cursor taken from `next`. */
-                cursor?: string;
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1802,27 +1542,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        next: string | null;
-                        results: {
-                            /** Format: date-time */
-                            created_at: string;
-                            email: string;
-                            /** Format: date-time */
-                            expires_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            /** Format: uuid */
-                            invited_by: string;
-                            /** Format: uuid */
-                            organization: string;
-                            organization_name: string;
-                            /** @enum {string} */
-                            role: "owner" | "admin" | "member";
-                            /** @enum {string} */
-                            status: "pending" | "accepted" | "revoked" | "expired";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["InvitePage"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -1831,41 +1551,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "limit": [
-                     *           "Must be a number."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
         };
     };
     deleteInvitesId: {
@@ -1886,75 +1575,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller may not revoke it */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description Already accepted */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invite_not_pending",
-                     *       "detail": "Only a pending invite can be revoked.",
-                     *       "status": 409,
-                     *       "title": "Conflict",
-                     *       "type": "https://taskflow.dev/problems/invite-not-pending"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1964,9 +1594,9 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Page size, default 50, at most 200 (larger values are clamped). */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
                 /** @description Opaque cursor taken from `next`. */
-                cursor?: string;
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -1980,21 +1610,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        next: string | null;
-                        results: {
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            /**
-                             * @description The caller's role in the organization.
-                             * @enum {string}
-                             */
-                            role: "owner" | "admin" | "member";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["OrganizationPage"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -2003,41 +1619,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "limit": [
-                     *           "Must be a number."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
         };
     };
     postOrganizations: {
@@ -2061,18 +1646,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /**
-                         * @description The caller's role in the organization.
-                         * @enum {string}
-                         */
-                        role: "owner" | "admin" | "member";
-                    };
+                    "application/json": components["schemas"]["Organization"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -2081,77 +1655,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "name": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postOrganizationsInvite: {
@@ -2182,26 +1691,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        email: string;
-                        /** Format: date-time */
-                        expires_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        /** Format: uuid */
-                        invited_by: string;
-                        /** Format: uuid */
-                        organization: string;
-                        organization_name: string;
-                        /** @enum {string} */
-                        role: "owner" | "admin" | "member";
-                        /** @enum {string} */
-                        status: "pending" | "accepted" | "revoked" | "expired";
-                        /** @description The accept token, shown only in this response (absent when an Idempotency-Key replays it; the email carries it). */
-                        token?: string;
-                    };
+                    "application/json": components["schemas"]["CreatedInvite"];
                 };
             };
             /** @description Invalid input, or `detail` "User already in organization" */
@@ -2210,98 +1700,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "email": [
-                     *           "This field is required."
-                     *         ],
-                     *         "organization": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description Members may not invite; admins may not invite owners, nor replace a pending owner-role invite */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     postOrganizationsInviteAcceptToken: {
@@ -2321,32 +1727,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @constant */
-                        detail: "Invite accepted";
-                        /**
-                         * @example {
-                         *       "created_at": "2026-03-02T09:18:40.112Z",
-                         *       "id": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
-                         *       "name": "Analytical Engines Ltd",
-                         *       "role": "owner"
-                         *     }
-                         */
-                        organization: {
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            /**
-                             * @description The caller's role in the organization.
-                             * @enum {string}
-                             */
-                            role: "owner" | "admin" | "member";
-                        };
-                        /** @enum {string} */
-                        role: "owner" | "admin" | "member";
-                    };
+                    "application/json": components["schemas"]["AcceptedInvite"];
                 };
             };
             /** @description `detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch", "Email not verified" (the caller has not verified the address yet); then "User already in organization" */
@@ -2355,54 +1736,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_invite",
-                     *       "detail": "Invalid invite",
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/invalid-invite"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     getOrganizationsId: {
@@ -2422,62 +1760,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /**
-                         * @description The caller's role in the organization.
-                         * @enum {string}
-                         */
-                        role: "owner" | "admin" | "member";
-                    };
+                    "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     deleteOrganizationsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -2492,84 +1788,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidIfMatch"];
+            401: components["responses"]["NotAuthenticated"];
             /** @description Only owners delete */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description If-Match does not match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
         };
     };
     patchOrganizationsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -2589,160 +1823,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /**
-                         * @description The caller's role in the organization.
-                         * @enum {string}
-                         */
-                        role: "owner" | "admin" | "member";
-                    };
+                    "application/json": components["schemas"]["Organization"];
                 };
             };
-            /** @description Invalid input (field errors in `errors`) */
+            /** @description Invalid input (field errors in `errors`); or `If-Match` is malformed */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "name": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description Members may not rename */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description If-Match does not match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getOrganizationsIdMembers: {
         parameters: {
             query?: {
                 /** @description Page size, default 50, at most 200 (larger values are clamped). */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
                 /** @description Opaque cursor taken from `next`. */
-                cursor?: string;
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path: {
@@ -2758,22 +1867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        next: string | null;
-                        results: {
-                            /** Format: date-time */
-                            joined_at: string;
-                            /** @enum {string} */
-                            role: "owner" | "admin" | "member";
-                            user: {
-                                email: string;
-                                first_name: string;
-                                /** Format: uuid */
-                                id: string;
-                                last_name: string;
-                            };
-                        }[];
-                    };
+                    "application/json": components["schemas"]["MemberPage"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -2782,65 +1876,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "limit": [
-                     *           "Must be a number."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     deleteOrganizationsIdMembersUserId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
                 user_id: string;
@@ -2856,102 +1905,31 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidIfMatch"];
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller may not act on this member */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `last_owner`: an organization keeps at least one owner */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "last_owner",
-                     *       "detail": "An organization must always keep at least one owner.",
-                     *       "status": 409,
-                     *       "title": "Conflict",
-                     *       "type": "https://taskflow.dev/problems/last-owner"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description If-Match does not match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
         };
     };
     patchOrganizationsIdMembersUserId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
                 user_id: string;
@@ -2973,179 +1951,44 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        joined_at: string;
-                        /** @enum {string} */
-                        role: "owner" | "admin" | "member";
-                        user: {
-                            email: string;
-                            first_name: string;
-                            /** Format: uuid */
-                            id: string;
-                            last_name: string;
-                        };
-                    };
+                    "application/json": components["schemas"]["Member"];
                 };
             };
-            /** @description Invalid input (field errors in `errors`) */
+            /** @description Invalid input (field errors in `errors`); or `If-Match` is malformed */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "role": [
-                     *           "undefined is not a valid choice; one of: owner, admin, member."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller may not act on this member */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `last_owner`: an organization keeps at least one owner */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "last_owner",
-                     *       "detail": "An organization must always keep at least one owner.",
-                     *       "status": 409,
-                     *       "title": "Conflict",
-                     *       "type": "https://taskflow.dev/problems/last-owner"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description If-Match does not match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getProjects: {
         parameters: {
             query?: {
                 /** @description Page size, default 50, at most 200 (larger values are clamped). */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
                 /** @description Opaque cursor taken from `next`. */
-                cursor?: string;
+                cursor?: components["parameters"]["Cursor"];
                 /** @description Only this organization (404 if the caller is not a member, or the id is malformed). */
                 organization?: string;
             };
@@ -3161,21 +2004,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        next: string | null;
-                        results: {
-                            /** Format: date-time */
-                            created_at: string;
-                            description: string;
-                            /** Format: uuid */
-                            id: string;
-                            name: string;
-                            /** Format: uuid */
-                            organization: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["ProjectPage"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -3184,59 +2013,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "limit": [
-                     *           "Must be a number."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description `organization` is not one of the caller’s */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
         };
     };
     postProjects: {
@@ -3264,18 +2046,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        description: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    "application/json": components["schemas"]["Project"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -3284,116 +2055,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "name": [
-                     *           "This field is required."
-                     *         ],
-                     *         "organization": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller is a member without the role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description The Idempotency-Key was used with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "idempotency_key_reused",
-                     *       "detail": "This Idempotency-Key was used with a different request.",
-                     *       "status": 422,
-                     *       "title": "Unprocessable Content",
-                     *       "type": "https://taskflow.dev/problems/idempotency-key-reused"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            422: components["responses"]["IdempotencyKeyReused"];
         };
     };
     getProjectsId: {
@@ -3413,62 +2084,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        description: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    "application/json": components["schemas"]["Project"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     putProjectsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -3489,160 +2118,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        description: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    "application/json": components["schemas"]["Project"];
                 };
             };
-            /** @description Invalid input (field errors in `errors`) */
+            /** @description Invalid input (field errors in `errors`); or `If-Match` is malformed */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "description": [
-                     *           "This field is required."
-                     *         ],
-                     *         "name": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller is a member without the role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `If-Match` no longer matches; nothing changed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     deleteProjectsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -3657,84 +2161,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidIfMatch"];
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller is a member without the role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `If-Match` no longer matches; nothing changed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
         };
     };
     patchProjectsId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -3755,160 +2197,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: date-time */
-                        created_at: string;
-                        description: string;
-                        /** Format: uuid */
-                        id: string;
-                        name: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                    };
+                    "application/json": components["schemas"]["Project"];
                 };
             };
-            /** @description Invalid input (field errors in `errors`) */
+            /** @description Invalid input (field errors in `errors`); or `If-Match` is malformed */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "name": [
-                     *           "This field may not be null."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller is a member without the role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `If-Match` no longer matches; nothing changed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getTasks: {
         parameters: {
             query?: {
                 /** @description Page size, default 50, at most 200 (larger values are clamped). */
-                limit?: number;
+                limit?: components["parameters"]["Limit"];
                 /** @description Opaque cursor taken from `next`. */
-                cursor?: string;
+                cursor?: components["parameters"]["Cursor"];
                 /** @description Only this organization (404 if the caller is not a member, or the id is malformed). */
                 organization?: string;
                 /** @description Only this project (a project the caller cannot see, or a malformed id, gives an empty page, as one that does not exist). */
@@ -3939,32 +2256,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        next: string | null;
-                        results: {
-                            assigned_to: string | null;
-                            /** Format: date-time */
-                            created_at: string;
-                            /** Format: uuid */
-                            created_by: string;
-                            description: string;
-                            due_date: string | null;
-                            /** Format: uuid */
-                            id: string;
-                            /** Format: uuid */
-                            organization: string;
-                            /** @enum {string} */
-                            priority: "low" | "medium" | "high";
-                            /** Format: uuid */
-                            project: string;
-                            /** @enum {string} */
-                            status: "todo" | "in_progress" | "review" | "done";
-                            title: string;
-                            /** Format: date-time */
-                            updated_at: string;
-                            version: number;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TaskPage"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -3973,59 +2265,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "limit": [
-                     *           "Must be a number."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description `organization` is not one of the caller’s */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            404: components["responses"]["NotFound"];
         };
     };
     postTasks: {
@@ -4067,29 +2312,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        assigned_to: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        created_by: string;
-                        description: string;
-                        due_date: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** @enum {string} */
-                        priority: "low" | "medium" | "high";
-                        /** Format: uuid */
-                        project: string;
-                        /** @enum {string} */
-                        status: "todo" | "in_progress" | "review" | "done";
-                        title: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        version: number;
-                    };
+                    "application/json": components["schemas"]["Task"];
                 };
             };
             /** @description Invalid input (field errors in `errors`) */
@@ -4098,116 +2321,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "project": [
-                     *           "This field is required."
-                     *         ],
-                     *         "title": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller is a member without the role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             /** @description The Idempotency-Key was used with a different request */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "idempotency_key_reused",
-                     *       "detail": "This Idempotency-Key was used with a different request.",
-                     *       "status": 422,
-                     *       "title": "Unprocessable Content",
-                     *       "type": "https://taskflow.dev/problems/idempotency-key-reused"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            422: components["responses"]["IdempotencyKeyReused"];
         };
     };
     getTasksId: {
@@ -4227,73 +2350,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        assigned_to: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        created_by: string;
-                        description: string;
-                        due_date: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** @enum {string} */
-                        priority: "low" | "medium" | "high";
-                        /** Format: uuid */
-                        project: string;
-                        /** @enum {string} */
-                        status: "todo" | "in_progress" | "review" | "done";
-                        title: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        version: number;
-                    };
+                    "application/json": components["schemas"]["Task"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     putTasksId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -4322,171 +2392,35 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        assigned_to: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        created_by: string;
-                        description: string;
-                        due_date: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** @enum {string} */
-                        priority: "low" | "medium" | "high";
-                        /** Format: uuid */
-                        project: string;
-                        /** @enum {string} */
-                        status: "todo" | "in_progress" | "review" | "done";
-                        title: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        version: number;
-                    };
+                    "application/json": components["schemas"]["Task"];
                 };
             };
-            /** @description Invalid input (field errors in `errors`) */
+            /** @description Invalid input (field errors in `errors`); or `If-Match` is malformed */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "project": [
-                     *           "This field is required."
-                     *         ],
-                     *         "title": [
-                     *           "This field is required."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description Not allowed for the caller’s role, or a member sent a field they may not change */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `If-Match` no longer matches; nothing changed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     deleteTasksId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -4501,84 +2435,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            400: components["responses"]["InvalidIfMatch"];
+            401: components["responses"]["NotAuthenticated"];
             /** @description The caller is a member without the role */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `If-Match` no longer matches; nothing changed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
         };
     };
     patchTasksId: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 id: string;
             };
@@ -4607,162 +2479,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        assigned_to: string | null;
-                        /** Format: date-time */
-                        created_at: string;
-                        /** Format: uuid */
-                        created_by: string;
-                        description: string;
-                        due_date: string | null;
-                        /** Format: uuid */
-                        id: string;
-                        /** Format: uuid */
-                        organization: string;
-                        /** @enum {string} */
-                        priority: "low" | "medium" | "high";
-                        /** Format: uuid */
-                        project: string;
-                        /** @enum {string} */
-                        status: "todo" | "in_progress" | "review" | "done";
-                        title: string;
-                        /** Format: date-time */
-                        updated_at: string;
-                        version: number;
-                    };
+                    "application/json": components["schemas"]["Task"];
                 };
             };
-            /** @description Invalid input (field errors in `errors`) */
+            /** @description Invalid input (field errors in `errors`); or `If-Match` is malformed */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "validation_error",
-                     *       "detail": "Invalid input.",
-                     *       "errors": {
-                     *         "project": [
-                     *           "This field may not be null."
-                     *         ]
-                     *       },
-                     *       "status": 400,
-                     *       "title": "Bad Request",
-                     *       "type": "https://taskflow.dev/problems/validation-error"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing, invalid or expired access token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_authenticated",
-                     *       "detail": "Authentication credentials were not provided or are invalid.",
-                     *       "status": 401,
-                     *       "title": "Unauthorized",
-                     *       "type": "https://taskflow.dev/problems/not-authenticated"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            401: components["responses"]["NotAuthenticated"];
             /** @description Not allowed for the caller’s role, or a member sent a field they may not change */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "permission_denied",
-                     *       "detail": "You do not have permission to perform this action.",
-                     *       "status": 403,
-                     *       "title": "Forbidden",
-                     *       "type": "https://taskflow.dev/problems/permission-denied"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found, or in an organization the caller does not belong to */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "not_found",
-                     *       "detail": "Not found.",
-                     *       "status": 404,
-                     *       "title": "Not Found",
-                     *       "type": "https://taskflow.dev/problems/not-found"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
             /** @description `If-Match` no longer matches; nothing changed */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "precondition_failed",
-                     *       "detail": "The resource has changed since it was read (If-Match does not match); fetch it again.",
-                     *       "status": 412,
-                     *       "title": "Precondition Failed",
-                     *       "type": "https://taskflow.dev/problems/precondition-failed"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body over 1 MiB */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "payload_too_large",
-                     *       "detail": "Request body exceeds the 1 MiB limit.",
-                     *       "status": 413,
-                     *       "title": "Content Too Large",
-                     *       "type": "https://taskflow.dev/problems/payload-too-large"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Body is not application/json */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "code": "unsupported_media_type",
-                     *       "detail": "Request bodies must be application/json.",
-                     *       "status": 415,
-                     *       "title": "Unsupported Media Type",
-                     *       "type": "https://taskflow.dev/problems/unsupported-media-type"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
 }

@@ -276,10 +276,13 @@ describe('GET /api/v1/activity/', () => {
     const doc = (await request(audit.url, 'GET', '/openapi.json')).body;
     const op = doc.paths['/api/v1/activity/'].get;
     expect(op.tags).toEqual(['activity']);
-    expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
+    const parameter = (p: { name?: string; $ref?: string }) => (p.$ref ? doc.components.parameters[p.$ref.replace('#/components/parameters/', '')] : p);
+    expect(op.parameters.map((p: { name?: string; $ref?: string }) => parameter(p).name).sort()).toEqual(
       ['actor', 'cursor', 'limit', 'organization', 'since', 'target_id', 'target_type', 'until', 'verb'],
     );
-    const entry = op.responses['200'].content['application/json'].schema.properties.results.items;
+    expect(op.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ActivityPage' });
+    expect(doc.components.schemas.ActivityPage.properties.results.items).toEqual({ $ref: '#/components/schemas/ActivityEntry' });
+    const entry = doc.components.schemas.ActivityEntry;
     expect(Object.keys(entry.properties).sort()).toEqual(
       ['action', 'actor', 'actor_email', 'changes', 'created_at', 'id', 'organization', 'request_id', 'target', 'verb'],
     );

@@ -1,4 +1,5 @@
 // One OpenAPI 3.1 document for the whole API, merged from each service's /openapi.json and cached.
+import { isDeepStrictEqual } from 'node:util';
 
 export type OpenApiDocument = Record<string, unknown>;
 
@@ -21,28 +22,43 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Adds to `into[key]` the entries of `from` it does not have yet (first one wins, order kept). */
-function addMissing(into: Section, key: string, from: Record<string, unknown>): void {
+/** Adds to `into[key]` the entries of `from` it does not have yet (first one wins, order kept); returns the names `from` defines otherwise. */
+function addMissing(into: Section, key: string, from: Record<string, unknown>): string[] {
   const target = (into[key] ??= {});
-  for (const [name, value] of Object.entries(from)) if (!(name in target)) target[name] = value;
+  const differing: string[] = [];
+  for (const [name, value] of Object.entries(from)) {
+    if (!(name in target)) target[name] = value;
+    else if (!isDeepStrictEqual(target[name], value)) differing.push(name);
+  }
+  return differing;
 }
 
-/** Merges `paths` (per method), `components` (per section and name) and `tags` (by name); the first source wins a clash. */
+/**
+ * Merges `paths` (per method), `components` (per section and name) and `tags` (by name); the first source
+ * wins a clash. A component two services define differently would make references of the second point at
+ * the first's: `x-component-conflicts` names each (`schemas/Task: work, tenancy`), and the end-to-end
+ * client test requires it empty.
+ */
 export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocument }>, missing: string[]): OpenApiDocument {
   const paths: Section = {};
   const components: Section = {};
   const tags = new Map<string, unknown>();
-  for (const { document } of parts) {
+  const definedBy = new Map<string, string>();
+  const conflicts: string[] = [];
+  for (const { name: service, document } of parts) {
     for (const [path, operations] of Object.entries(isRecord(document.paths) ? document.paths : {})) {
       if (isRecord(operations)) addMissing(paths, path, operations);
     }
     for (const [section, entries] of Object.entries(isRecord(document.components) ? document.components : {})) {
-      if (isRecord(entries)) addMissing(components, section, entries);
+      if (!isRecord(entries)) continue;
+      for (const name of Object.keys(entries)) if (!definedBy.has(`${section}/${name}`)) definedBy.set(`${section}/${name}`, service);
+      for (const name of addMissing(components, section, entries)) conflicts.push(`${section}/${name}: ${definedBy.get(`${section}/${name}`)}, ${service}`);
     }
     for (const tag of Array.isArray(document.tags) ? document.tags : []) {
       if (isRecord(tag) && typeof tag.name === 'string' && !tags.has(tag.name)) tags.set(tag.name, tag);
     }
   }
+  const security = parts.map((p) => p.document.security).find(Array.isArray);
   const sortedPaths = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]]));
   const description =
     'Every TaskFlow endpoint, as served through the gateway.' +
@@ -51,9 +67,11 @@ export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocum
     openapi: '3.1.0',
     info: { title: 'TaskFlow API', version: '1.0.0', description },
     ...(tags.size > 0 ? { tags: [...tags.values()] } : {}),
+    ...(security ? { security } : {}),
     paths: sortedPaths,
     components,
     'x-missing-services': missing,
+    'x-component-conflicts': conflicts,
   };
 }
 

@@ -1,4 +1,4 @@
-import { OpenApiAggregator } from '../src/openapi';
+import { mergeOpenApi, OpenApiAggregator } from '../src/openapi';
 
 describe('OpenApiAggregator', () => {
   it('reuses a complete document for its ttl, an incomplete one only briefly, and builds once for concurrent callers', async () => {
@@ -36,5 +36,22 @@ describe('OpenApiAggregator', () => {
     now = 30_000;
     expect(await aggregator.document()).toBe(full);
     expect(fetches).toBe(2);
+  });
+});
+
+describe('mergeOpenApi', () => {
+  const problem = { type: 'object', properties: { code: { type: 'string' } } };
+  const part = (name: string, schemas: Record<string, unknown>) => ({ name, document: { paths: {}, components: { schemas } } });
+
+  it('keeps a component every service defines alike once, and reports none as conflicting', () => {
+    const merged = mergeOpenApi([part('work', { Problem: problem, Task: { type: 'object' } }), part('tenancy', { Problem: { ...problem } })], []);
+    expect(merged.components).toEqual({ schemas: { Problem: problem, Task: { type: 'object' } } });
+    expect(merged['x-component-conflicts']).toEqual([]);
+  });
+
+  it('names a component two services define differently, keeping the first definition', () => {
+    const merged = mergeOpenApi([part('work', { Member: { type: 'object' } }), part('tenancy', { Member: { type: 'string' } })], []);
+    expect((merged.components as { schemas: Record<string, unknown> }).schemas.Member).toEqual({ type: 'object' });
+    expect(merged['x-component-conflicts']).toEqual(['schemas/Member: work, tenancy']);
   });
 });

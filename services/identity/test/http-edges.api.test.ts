@@ -28,9 +28,12 @@ describe('identity HTTP edges', () => {
     const register = doc.body.paths['/api/v1/auth/register/'].post;
     expect(register.tags).toEqual(['auth']);
     expect(register.requestBody.content['application/json'].schema.properties.password).toMatchObject({ minLength: 8, maxLength: 128 });
-    expect(register.responses['201'].content['application/json'].schema.required).toEqual(['id', 'email', 'first_name', 'last_name', 'date_joined', 'email_verified']);
-    expect(doc.body.paths['/api/v1/auth/me/'].get.security).toEqual([{ bearerAuth: [] }]);
-    expect(doc.body.paths['/api/v1/auth/verify-email/resend/'].post.security).toEqual([{ bearerAuth: [] }]);
+    expect(register.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/User' });
+    expect(doc.body.components.schemas.User.required).toEqual(['id', 'email', 'first_name', 'last_name', 'date_joined', 'email_verified']);
+    // The document's `security` applies to every operation that does not set its own.
+    expect(doc.body.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.body.paths['/api/v1/auth/me/'].get.security).toBeUndefined();
+    expect(doc.body.paths['/api/v1/auth/verify-email/resend/'].post.security).toBeUndefined();
     for (const p of ['register', 'login', 'refresh', 'logout', 'verify-email/{token}', 'password-reset', 'password-reset/{token}']) {
       expect(doc.body.paths[`/api/v1/auth/${p}/`].post.security).toEqual([]);
     }

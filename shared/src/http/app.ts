@@ -9,7 +9,8 @@ import { checkReadiness, type ReadinessCheck } from './health';
 import { allowedMethods } from './methods';
 import { HttpMetrics } from './metrics';
 import { isCanonicalPath, withoutTrailingSlash } from './paths';
-import { type ApiRoutes, openApiDocument, openApiPaths } from './routes';
+import { openApiDocument } from './openapi';
+import type { ApiRoutes } from './routes';
 
 export interface AppOptions {
   service: string;
@@ -114,7 +115,7 @@ export function createApp(options: AppOptions): ServiceApp {
   });
   if (!options.publicEdge) ops.get('/metrics', serveMetrics(metrics));
   ops.get('/openapi.json', (ctx) => {
-    ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', openApiPaths(routes.flatMap((r) => r.specs)));
+    ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', routes.flatMap((r) => r.specs));
   });
   app.use(ops.routes());
 

@@ -54,7 +54,7 @@ export const activityEntrySchema = z.object({
     .meta({ description: 'Changed fields as `[old, new]`; empty when nothing but the action itself is recorded.' }),
   created_at: z.iso.datetime().meta({ description: 'When the change happened (RFC 3339 UTC with Z).' }),
   request_id: z.string().nullable().meta({ description: 'The X-Request-Id of the request that made the change.' }),
-});
+}).meta({ id: 'ActivityEntry' });
 
 /** One entry for the OpenAPI document: Ada moved Grace's task to review. */
 const activityEntryExample = {
@@ -71,6 +71,7 @@ const activityEntryExample = {
 } satisfies ActivityEntry;
 
 export const activityPageSchema = pageSchema(activityEntrySchema).meta({
+  id: 'ActivityPage',
   examples: [{ results: [activityEntryExample], next: `/api/v1/activity?limit=1&cursor=${encodeCursor([activityEntryExample.created_at, activityEntryExample.id])}` }],
 });
 

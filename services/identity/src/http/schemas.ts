@@ -77,6 +77,7 @@ export const userSchema = z.object({
   date_joined: z.iso.datetime().meta({ description: 'RFC 3339 UTC with Z.' }),
   email_verified: z.boolean().meta({ description: 'Whether the address was confirmed through the mailed link (needed to accept invites).' }),
 }).meta({
+  id: 'User',
   examples: [{ id: ADA_ID, email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace', date_joined: '2026-03-02T09:15:27.481Z', email_verified: true }],
 });
 
@@ -86,6 +87,7 @@ export const tokenPairSchema = z.object({
   token_type: z.literal('Bearer'),
   expires_in: z.number().int().meta({ description: 'Lifetime of the access token in seconds.' }),
 }).meta({
+  id: 'TokenPair',
   examples: [
     {
       access:
@@ -109,6 +111,7 @@ export const jwksSchema = z.object({
     }),
   ),
 }).meta({
+  id: 'Jwks',
   examples: [
     {
       keys: [

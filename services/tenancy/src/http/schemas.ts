@@ -53,12 +53,12 @@ export const organizationSchema = z.object({
   name: z.string(),
   created_at: z.iso.datetime(),
   role: roleSchema.meta({ description: "The caller's role in the organization." }),
-}).meta({ examples: [organizationExample] });
+}).meta({ id: 'Organization', examples: [organizationExample] });
 export const memberSchema = z.object({
   user: z.object({ id: z.uuid(), email: z.string(), first_name: z.string(), last_name: z.string() }),
   role: roleSchema,
   joined_at: z.iso.datetime(),
-}).meta({ examples: [memberExample] });
+}).meta({ id: 'Member', examples: [memberExample] });
 export const inviteSchema = z.object({
   id: z.uuid(),
   organization: z.uuid(),
@@ -69,25 +69,27 @@ export const inviteSchema = z.object({
   invited_by: z.uuid(),
   created_at: z.iso.datetime(),
   expires_at: z.iso.datetime(),
-}).meta({ examples: [inviteExample] });
+}).meta({ id: 'Invite', examples: [inviteExample] });
 export const createdInviteSchema = inviteSchema.extend({
   token: z
     .string()
     .optional()
     .meta({ description: 'The accept token, shown only in this response (absent when an Idempotency-Key replays it; the email carries it).' }),
-}).meta({ examples: [{ ...inviteExample, token: 'xhfsfbVsKovcFnwazv165VZ63Zmcthzrhw7jZNBvXU8' }] });
+}).meta({ id: 'CreatedInvite', examples: [{ ...inviteExample, token: 'xhfsfbVsKovcFnwazv165VZ63Zmcthzrhw7jZNBvXU8' }] });
 export const acceptedInviteSchema = z
   .object({ detail: z.literal('Invite accepted'), organization: organizationSchema, role: roleSchema })
-  .meta({ examples: [{ detail: 'Invite accepted', organization: { ...organizationExample, role: 'member' }, role: 'member' }] });
+  .meta({ id: 'AcceptedInvite', examples: [{ detail: 'Invite accepted', organization: { ...organizationExample, role: 'member' }, role: 'member' }] });
 export const membershipFactSchema = z.object({ organization_id: z.uuid(), user_id: z.uuid(), role: roleSchema, version: z.number().int() });
 
 export const organizationPage = pageSchema(organizationSchema).meta({
+  id: 'OrganizationPage',
   examples: [{ results: [organizationExample], next: nextLink('/api/v1/organizations', organizationExample.created_at, ORG_ID) }],
 });
 export const memberPage = pageSchema(memberSchema).meta({
+  id: 'MemberPage',
   examples: [{ results: [memberExample], next: nextLink(`/api/v1/organizations/${ORG_ID}/members`, memberExample.joined_at, memberExample.user.id) }],
 });
-export const invitePage = pageSchema(inviteSchema).meta({ examples: [{ results: [inviteExample], next: null }] });
+export const invitePage = pageSchema(inviteSchema).meta({ id: 'InvitePage', examples: [{ results: [inviteExample], next: null }] });
 
 const keysetCursor = z.tuple([isoDateTime(), z.uuid()]);
 

@@ -54,7 +54,7 @@ export const projectSchema = z.object({
   description: z.string(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
-}).meta({ examples: [projectExample] });
+}).meta({ id: 'Project', examples: [projectExample] });
 
 export const createProjectBody = z
   .strictObject({
@@ -73,6 +73,7 @@ export const projectListQuery = pageQuerySchema.extend({
 });
 
 export const projectPageSchema = pageSchema(projectSchema).meta({
+  id: 'ProjectPage',
   examples: [{ results: [projectExample], next: `/api/v1/projects?limit=1&cursor=${encodeCursor([projectExample.created_at, PROJECT_ID])}` }],
 });
 
@@ -92,7 +93,7 @@ export const taskSchema = z.object({
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
   version: z.number().int(),
-}).meta({ examples: [taskExample] });
+}).meta({ id: 'Task', examples: [taskExample] });
 
 export const createTaskBody = z
   .strictObject({
@@ -184,5 +185,6 @@ export const taskListQuery = pageQuerySchema.extend({
 });
 
 export const taskPageSchema = pageSchema(taskSchema).meta({
+  id: 'TaskPage',
   examples: [{ results: [taskExample], next: `/api/v1/tasks?limit=1&cursor=${encodeCursor(['-created_at', taskExample.created_at, TASK_ID])}` }],
 });
