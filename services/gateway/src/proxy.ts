@@ -3,7 +3,7 @@ import { AppError, type AccessTokenVerifier, authenticate, canonicalEmail, curre
 import type { Context, Middleware } from 'koa';
 import type { RateLimiter } from './rate-limit';
 import { LOGIN_PATH, publicEndpoint, resolveRoute, type RouteRule, type UpstreamName } from './routes';
-import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream';
+import type { UpstreamClient, UpstreamRequest, UpstreamResponse, UpstreamStream } from './upstream';
 
 export interface ProxyDeps {
   upstreams: Record<UpstreamName, UpstreamClient>;
@@ -50,8 +50,18 @@ function relay(ctx: Context, response: UpstreamResponse): void {
     const value = response.headers[name];
     if (value !== undefined) ctx.set(name, value);
   }
+  if (response.stream) return relayStream(ctx, response.stream);
   // Always a Buffer (possibly empty): Koa would otherwise write the status text as the body.
   ctx.body = response.body;
+}
+
+/** An event stream is piped through chunk by chunk; when the client leaves, the upstream request closes too. */
+function relayStream(ctx: Context, stream: UpstreamStream): void {
+  ctx.set('Cache-Control', 'no-cache, no-transform');
+  ctx.set('X-Accel-Buffering', 'no');
+  ctx.req.socket.setNoDelay(true);
+  ctx.res.once('close', () => stream.cancel());
+  ctx.body = stream.body;
 }
 
 /** The email of a login body, read exactly as identity reads it, or undefined when it names none (identity answers 400). */
