@@ -26,6 +26,7 @@ describe('gateway: text/event-stream responses', () => {
           probe.opened += 1;
           ctx.respond = false;
           ctx.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+          ctx.res.flushHeaders();
           let n = 0;
           const timer = setInterval(() => ctx.res.write(`id: ${(n += 1)}\nevent: tick\ndata: {"n":${n}}\n\n`), 100);
           await new Promise<void>((resolve) =>

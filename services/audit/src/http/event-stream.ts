@@ -32,6 +32,7 @@ export class EventStream {
     this.res = ctx.res;
     ctx.req.socket.setNoDelay(true);
     this.res.on('close', () => this.finish('client_closed'));
+    this.res.on('error', () => this.finish('client_closed'));
   }
 
   get closed(): boolean {
