@@ -166,6 +166,7 @@ const ATTACKS: Record<string, Attack[]> = {
     { why: "filter by A's owner as actor", query: { actor: '@A.owner' }, expect: { list: true } },
     { why: "filter by A's task as target", query: { target_type: 'task', target_id: '@A.task' }, expect: { list: true } },
   ],
+  'GET /api/v1/activity/stream/': [{ why: "follow A's changes", query: { organization: '@A.org' }, expect: { status: 404 } }],
 };
 
 // ---------------------------------------------------------------- plumbing

@@ -1,5 +1,10 @@
-// The audit Koa app (no listen): the shared base plus the activity route.
+// The audit Koa app (no listen): the shared base plus the activity list and the change feed.
 import { type AccessTokenVerifier, type Broker, createApp, type Knex, type Logger, type MembershipReplica, pingDb, type ServiceApp } from '@taskflow/shared';
+import { Gauge } from 'prom-client';
+import type { FeedActivity } from './db/feed';
+import type { FeedTail } from './domain/feed-tail';
+import { StreamSlots } from './domain/stream-slots';
+import { activityStreamRoutes, type StreamSettings } from './http/activity-stream.routes';
 import { activityRoutes } from './http/activity.routes';
 
 export interface AuditDeps {
@@ -9,13 +14,27 @@ export interface AuditDeps {
   replica: MembershipReplica;
   /** Checks access tokens (identity's JWKS in production, `createTestTokens().verifier` in tests). */
   verifier: Pick<AccessTokenVerifier, 'verify'>;
+  activityTail: FeedTail<FeedActivity>;
+  streams: StreamSettings & { perUser: number };
 }
 
-export function buildApp({ logger, db, broker, replica, verifier }: AuditDeps): ServiceApp {
-  return createApp({
+export function buildApp(deps: AuditDeps): ServiceApp {
+  const { logger, db, broker, replica, verifier, activityTail } = deps;
+  const slots = new StreamSlots(deps.streams.perUser);
+  const settings = { heartbeatMs: deps.streams.heartbeatMs, maxBufferedBytes: deps.streams.maxBufferedBytes };
+  const app = createApp({
     service: 'audit',
     logger,
     readiness: { database: () => pingDb(db), broker: () => broker.ping() },
-    routes: [activityRoutes({ db, replica }, verifier)],
+    routes: [activityStreamRoutes({ db, replica, activityTail, slots, settings, logger }, verifier), activityRoutes({ db, replica }, verifier)],
   });
+  new Gauge({
+    name: 'audit_open_streams',
+    help: 'Event streams open in this process',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(slots.size);
+    },
+  });
+  return app;
 }

@@ -1,6 +1,6 @@
 // Audit settings, read once from the environment and validated as a whole.
 import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 export const auditConfigSchema = baseConfigSchema.extend({
   PORT: port(4004),
@@ -12,6 +12,12 @@ export const auditConfigSchema = baseConfigSchema.extend({
   /** Identity publishes the keys that sign access tokens at `${IDENTITY_URL}/api/v1/auth/jwks/`. */
   IDENTITY_URL: httpUrl('http://127.0.0.1:4001'),
   SERVICE_TOKEN: serviceToken,
+  /** Open event streams (change feed and notifications together) per user and process; beyond: 429. */
+  STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  /** A comment line this often keeps proxies from closing an idle stream. */
+  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
+  /** Bytes a stream may hold for a client that does not read before it is dropped. */
+  STREAM_BUFFER_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 });
 
 export type AuditConfig = z.infer<typeof auditConfigSchema>;

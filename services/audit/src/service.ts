@@ -1,5 +1,5 @@
 // The audit service, composed: database + migrations -> broker -> consumer of every event (queue `audit`)
-// -> membership replica -> app -> listen. `close()` undoes it in reverse.
+// -> membership replica -> feed tail + its LISTEN connection -> app -> listen. `close()` undoes it in reverse.
 import {
   Broker,
   Closers,
@@ -17,6 +17,10 @@ import {
 import { buildApp } from './app';
 import type { AuditConfig } from './config';
 import { AUDIT_SCHEMA, migrations } from './db/migrations';
+import { activityAfter, type FeedActivity, lastActivitySeq } from './db/feed';
+import { FeedListener } from './db/feed-listener';
+import { activityKeysOf } from './domain/activity-stream';
+import { FeedTail } from './domain/feed-tail';
 import { auditHandlers } from './events/handlers';
 
 export async function startAuditService(config: AuditConfig, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
@@ -33,7 +37,20 @@ export async function startAuditService(config: AuditConfig, logger: Logger, opt
     await consumer.start();
     closers.add(() => consumer.stop());
     const replica = new MembershipReplica({ db, tenancyUrl: config.TENANCY_URL, serviceToken: config.SERVICE_TOKEN });
-    const app = buildApp({ logger, db, broker, replica, verifier: options.verifier ?? verifierFor(config) });
+    const activityTail = new FeedTail<FeedActivity>({
+      name: 'activity',
+      lastSeq: () => lastActivitySeq(db),
+      readAfter: (seq, limit) => activityAfter(db, seq, limit),
+      keysOf: activityKeysOf,
+      logger,
+    });
+    await activityTail.start();
+    closers.add(async () => activityTail.stop());
+    const listener = new FeedListener({ databaseUrl: config.DATABASE_URL, logger, onWake: (feed) => feed === 'activity' && activityTail.wake() });
+    await listener.start();
+    closers.add(() => listener.stop());
+    const streams = { perUser: config.STREAMS_PER_USER, heartbeatMs: config.STREAM_HEARTBEAT_MS, maxBufferedBytes: config.STREAM_BUFFER_BYTES };
+    const app = buildApp({ logger, db, broker, replica, verifier: options.verifier ?? verifierFor(config), activityTail, streams });
     app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });

@@ -9,6 +9,8 @@ export interface StartAuditOptions {
   tenancyUrl: string;
   verifier: AccessTokenVerifier;
   serviceToken?: string;
+  /** Further settings, e.g. `{ STREAM_HEARTBEAT_MS: '50' }`. */
+  env?: Record<string, string>;
 }
 
 export async function startAudit(options: StartAuditOptions): Promise<RunningService> {
@@ -19,6 +21,7 @@ export async function startAudit(options: StartAuditOptions): Promise<RunningSer
     AMQP_URL: options.amqpUrl,
     TENANCY_URL: options.tenancyUrl,
     ...(options.serviceToken ? { SERVICE_TOKEN: options.serviceToken } : {}),
+    ...options.env,
   });
   return startAuditService(config, createLogger('audit', config.LOG_LEVEL), { port: 0, verifier: options.verifier, closeGraceMs: 1000, retryDelayMs: 50 });
 }

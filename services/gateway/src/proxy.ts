@@ -3,7 +3,7 @@ import { AppError, type AccessTokenVerifier, authenticate, canonicalEmail, curre
 import type { Context, Middleware } from 'koa';
 import type { RateLimiter } from './rate-limit';
 import { LOGIN_PATH, publicEndpoint, resolveRoute, type RouteRule, type UpstreamName } from './routes';
-import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from './upstream';
+import type { UpstreamClient, UpstreamRequest, UpstreamResponse, UpstreamStream } from './upstream';
 
 export interface ProxyDeps {
   upstreams: Record<UpstreamName, UpstreamClient>;
@@ -17,7 +17,7 @@ export interface ProxyDeps {
 }
 
 /** Request headers an upstream may see; everything else (hop-by-hop, cookies, x-user-*, ...) stays here. */
-const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'idempotency-key', 'if-match', 'if-none-match'];
+const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'idempotency-key', 'if-match', 'if-none-match', 'last-event-id'];
 /** Upstream response headers the client may see. */
 const RELAYED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'retry-after', 'www-authenticate', 'cache-control', 'idempotent-replayed', 'allow'];
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -50,8 +50,25 @@ function relay(ctx: Context, response: UpstreamResponse): void {
     const value = response.headers[name];
     if (value !== undefined) ctx.set(name, value);
   }
+  if (response.stream) return relayStream(ctx, response.stream);
   // Always a Buffer (possibly empty): Koa would otherwise write the status text as the body.
   ctx.body = response.body;
+}
+
+/**
+ * An event stream is piped through chunk by chunk, outside Koa's response handling (which would treat
+ * the client's leaving as an error); when the client leaves, the upstream request closes too.
+ */
+function relayStream(ctx: Context, stream: UpstreamStream): void {
+  ctx.set('Cache-Control', 'no-cache, no-transform');
+  ctx.set('X-Accel-Buffering', 'no');
+  ctx.respond = false;
+  ctx.req.socket.setNoDelay(true);
+  ctx.res.flushHeaders();
+  ctx.res.once('close', () => stream.cancel());
+  ctx.res.on('error', () => stream.cancel());
+  stream.body.on('error', () => ctx.res.destroy());
+  stream.body.pipe(ctx.res);
 }
 
 /** The email of a login body, read exactly as identity reads it, or undefined when it names none (identity answers 400). */

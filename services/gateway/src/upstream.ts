@@ -15,7 +15,19 @@ export interface UpstreamResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** A `text/event-stream` answer: handed over as soon as its headers arrive, read as it comes, never timed out. */
+  stream?: UpstreamStream;
 }
+
+export interface UpstreamStream {
+  body: http.IncomingMessage;
+  /** Closes the upstream request (the client went away). */
+  cancel(): void;
+}
+
+const isEventStream = (headers: http.IncomingHttpHeaders) => String(headers['content-type'] ?? '').startsWith('text/event-stream');
+/** A client asking for a stream: its request gets a socket of its own, not one of the pooled keep-alive ones. */
+const wantsEventStream = (request: UpstreamRequest) => (request.headers.accept ?? '').includes('text/event-stream');
 
 export type BreakerState = 'closed' | 'half_open' | 'open';
 
@@ -55,6 +67,8 @@ interface ExchangeError extends Error {
 export class UpstreamClient {
   readonly name: string;
   private readonly agent: http.Agent;
+  /** Open streams last for minutes: they never take a pooled socket from ordinary requests. */
+  private readonly streamAgent = new http.Agent({ keepAlive: false });
   private readonly host: string;
   private readonly port: number;
   private readonly breaker: CircuitBreaker<[UpstreamRequest], UpstreamResponse>;
@@ -124,6 +138,7 @@ export class UpstreamClient {
   close(): void {
     this.breaker.shutdown();
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 
   /** Seconds until the breaker lets a trial request through (at least 1). */
@@ -154,7 +169,8 @@ export class UpstreamClient {
     return new Promise((resolve, reject) => {
       const headers = { ...request.headers };
       if (request.body && request.body.length > 0) headers['content-length'] = String(request.body.length);
-      const call = http.request({ agent: this.agent, host: this.host, port: this.port, method: request.method, path: request.path, headers });
+      const agent = wantsEventStream(request) ? this.streamAgent : this.agent;
+      const call = http.request({ agent, host: this.host, port: this.port, method: request.method, path: request.path, headers });
       let settled = false;
       const settle = (err: Error | undefined, response?: UpstreamResponse) => {
         if (settled) return;
@@ -177,6 +193,11 @@ export class UpstreamClient {
         settle(err);
       });
       call.on('response', (res) => {
+        // The breaker and the timeout see one call that succeeded when the stream opened.
+        if (isEventStream(res.headers)) {
+          settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.alloc(0), stream: { body: res, cancel: () => call.destroy() } });
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));

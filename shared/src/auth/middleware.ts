@@ -9,6 +9,13 @@ export interface AuthUser {
   email: string;
 }
 
+/** When the caller's access token expires (ms since the epoch); long-lived responses (event streams) end there. */
+export function tokenExpiresAt(ctx: Context): number {
+  const exp = ctx.state.tokenExpiresAt as number | undefined;
+  if (exp === undefined) throw unauthorized();
+  return exp;
+}
+
 export function bearerToken(ctx: Context): string | undefined {
   const header = ctx.get('authorization');
   const match = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)$/i.exec(header);
@@ -27,6 +34,7 @@ export function authenticate(verifier: Pick<AccessTokenVerifier, 'verify'>): Mid
     if (!token) throw unauthorized();
     const claims: AccessClaims = await verifier.verify(token);
     ctx.state.user = { id: claims.sub, email: claims.email } satisfies AuthUser;
+    ctx.state.tokenExpiresAt = claims.exp * 1000;
     const store = requestContext.getStore();
     if (store) store.userId = claims.sub;
     await next();

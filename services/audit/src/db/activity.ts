@@ -1,6 +1,7 @@
 // All SQL on the activity log.
 import type { Knex, Role } from '@taskflow/shared';
 import type { ActivityRecord } from '../domain/activity';
+import { claimFeedOrder } from './feed';
 import { ACTIVITY_TABLE } from './migrations';
 
 export interface ActivityFilters {
@@ -38,6 +39,7 @@ const columns = [
 
 /** Records an entry unless one for the same event exists. Returns whether it was new. */
 export async function insertActivity(trx: Knex.Transaction, record: ActivityRecord): Promise<boolean> {
+  await claimFeedOrder(trx, 'activity');
   const inserted = await trx(ACTIVITY_TABLE)
     .insert({ ...record, changes: JSON.stringify(record.changes) })
     .onConflict('id')

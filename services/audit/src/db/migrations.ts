@@ -1,4 +1,4 @@
-// The audit schema: the shared inbox and membership replica, then the activity log.
+// The audit schema: the shared inbox and membership replica, the activity log and its feed order.
 import { inboxMigration, type Migration, membershipReplicaMigration } from '@taskflow/shared';
 
 export const AUDIT_SCHEMA = 'audit';
@@ -37,4 +37,17 @@ const activityMigration: Migration = {
   },
 };
 
-export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration];
+/**
+ * The feed order: `seq` numbers entries in the order their transactions commit (see db/feed.ts), so a
+ * stream resumes after an entry with `seq >` its number and can never skip one that committed later.
+ */
+const feedOrderMigration: Migration = {
+  name: '002_activity_feed_order',
+  async up(db) {
+    await db.raw(`alter table ${ACTIVITY_TABLE} add column seq bigserial`);
+    await db.raw(`create unique index activity_by_seq on ${ACTIVITY_TABLE} (seq)`);
+    await db.raw(`create index activity_by_organization_seq on ${ACTIVITY_TABLE} (organization_id, seq)`);
+  },
+};
+
+export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration, feedOrderMigration];

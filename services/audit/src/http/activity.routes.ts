@@ -88,7 +88,8 @@ function positionOf(cursor: string | undefined): ActivityPosition | undefined {
   return { created_at: new Date(createdAt), id };
 }
 
-function present(row: ReadableActivity): ActivityEntry {
+/** An entry as `row.reader_role` may see it. */
+export function presentActivity(row: ReadableActivity): ActivityEntry {
   const { action, changes } = visibleTo(row, row.reader_role);
   return {
     id: row.id,
@@ -127,7 +128,7 @@ export function activityRoutes(readers: ActivityReaders, verifier: Pick<AccessTo
       const { limit, cursor, ...filters } = query;
       const after = positionOf(cursor);
       const rows = await listActivityForUser(readers, currentUser(http).id, filters, after, limit + 1);
-      http.body = toPage(http, rows, limit, (row) => [row.created_at.toISOString(), row.id], present);
+      http.body = toPage(http, rows, limit, (row) => [row.created_at.toISOString(), row.id], presentActivity);
     },
   );
 
