@@ -18,6 +18,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/activity/stream/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change feed: the activity the caller may see, live, as Server-Sent Events */
+        get: operations["getActivityStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/jwks/": {
         parameters: {
             query?: never;
@@ -1053,6 +1070,50 @@ export interface operations {
             404: components["responses"]["NotFound"];
             /** @description Memberships cannot be checked right now (with `Retry-After`) */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getActivityStream: {
+        parameters: {
+            query?: {
+                /** @description Only this organization (404 if the caller is not a member of it); without it, all of the caller's organizations. */
+                organization?: string;
+                /** @description Replay every visible entry after this one first (like `Last-Event-ID`, which wins when both are sent). */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: each entry as `id: <entry id>`, `event: <verb>`, `data: <entry JSON>`; a reconnect with `Last-Event-ID` replays what was missed first. Comment lines keep it open; it ends when the caller loses access or the token expires. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `Last-Event-ID` / `after` is not an entry of the caller's organizations */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description `organization` is not an organization the caller belongs to */
+            404: components["responses"]["NotFound"];
+            /** @description STREAMS_PER_USER streams are already open */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
