@@ -23,3 +23,4 @@ export * from './messaging';
 export * from './membership';
 export * from './mail';
 export * from './service';
+export * from './tracing';

@@ -3,3 +3,4 @@ export * from './infra';
 export * from './http';
 export * from './tokens';
 export * from './mail';
+export * from './otlp';
