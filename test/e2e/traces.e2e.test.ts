@@ -19,7 +19,12 @@ describe('traces over OTLP', () => {
     receiver = await startOtlpReceiver();
     // Batches leave every 100 ms instead of 5 s, so spans arrive while the test waits for them. Five
     // processes start at once on two shared cores: give them time.
-    cluster = await startCluster({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' }, startTimeoutMs: 90_000 });
+    cluster = await startCluster({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' },
+      // Registration hashes with scrypt: on a loaded machine it outlasts the harness's 5 s upstream timeout.
+      gatewayEnv: { UPSTREAM_TIMEOUT_MS: '30000' },
+      startTimeoutMs: 90_000,
+    });
   }, 200_000);
   afterAll(async () => {
     await cluster?.stop();
