@@ -42,7 +42,7 @@ describe('traces over OTLP', () => {
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
     const consumed = await eventually(
       () => inTrace().find((s) => s.service === 'audit' && s.kind === SPAN_KIND.consumer && s.name === 'work.task.created process'),
-      20_000,
+      60_000,
       100,
     );
     const spans = inTrace();
@@ -64,7 +64,7 @@ describe('traces over OTLP', () => {
     const statements = (service: string, parent: string) =>
       spans.filter((s) => s.service === service && s.kind === SPAN_KIND.client && s.parentSpanId === parent && s.attributes['db.system.name'] === 'postgresql');
     expect(statements('work', workServer.spanId).some((s) => /^insert into "work"\."tasks"/.test(String(s.attributes['db.query.text'])))).toBe(true);
-    await eventually(() => receiver.spans.some((s) => s.service === 'audit' && s.parentSpanId === consumed.spanId && s.attributes['db.system.name'] === 'postgresql'), 10_000, 100);
+    await eventually(() => receiver.spans.some((s) => s.service === 'audit' && s.parentSpanId === consumed.spanId && s.attributes['db.system.name'] === 'postgresql'), 30_000, 100);
 
     // Work's access log line carries the ids of its request span.
     const logged = cluster
@@ -78,7 +78,7 @@ describe('traces over OTLP', () => {
       })
       .find((entry) => entry.msg === 'request' && entry.trace_id === traceId);
     expect(logged).toMatchObject({ trace_id: traceId, span_id: workServer.spanId, method: 'POST', status: 201 });
-  }, 60_000);
+  }, 150_000);
 
   it('starts a new trace at the gateway when the client sends none, or a malformed one', async () => {
     const { owner, project } = await orgWithProject(cluster.url, 'Rooty');
@@ -88,18 +88,18 @@ describe('traces over OTLP', () => {
       expect(res.status).toBe(200);
       const gatewayServer = await eventually(
         () => receiver.spans.find((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server && s.attributes['taskflow.request_id'] === requestId),
-        10_000,
+        30_000,
         100,
       );
       expect(gatewayServer.parentSpanId).toBe('');
       const workServer = await eventually(
         () => receiver.spans.find((s) => s.service === 'work' && s.kind === SPAN_KIND.server && s.attributes['taskflow.request_id'] === requestId),
-        10_000,
+        30_000,
         100,
       );
       const gatewayClient = one(receiver.spans, 'gateway CLIENT span', (s) => s.spanId === workServer.parentSpanId);
       expect(gatewayClient).toMatchObject({ service: 'gateway', traceId: gatewayServer.traceId, parentSpanId: gatewayServer.spanId });
       expect(workServer.traceId).toBe(gatewayServer.traceId);
     }
-  }, 60_000);
+  }, 150_000);
 });
