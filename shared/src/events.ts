@@ -10,6 +10,14 @@ export const envelopeSchema = z.object({
   actor_id: z.uuid().nullable(),
   actor_email: z.string().nullable(),
   request_id: z.string().nullable(),
+  /**
+   * W3C trace context of the span that recorded (then published) the event; absent in envelopes written
+   * without tracing. A malformed one is dropped, never a reason to dead-letter the event.
+   */
+  trace_context: z
+    .object({ traceparent: z.string().max(128), tracestate: z.string().max(512).optional() })
+    .optional()
+    .catch(undefined),
   data: z.record(z.string(), z.unknown()),
 });
 
@@ -83,6 +91,8 @@ export interface EventEnvelope<T extends EventType = EventType> {
   actor_id: string | null;
   actor_email: string | null;
   request_id: string | null;
+  /** Present only when the event was recorded inside a trace (see `envelopeSchema`). */
+  trace_context?: { traceparent: string; tracestate?: string };
   data: EventPayloads[T];
 }
 

@@ -25,3 +25,4 @@ export * from './messaging';
 export * from './membership';
 export * from './mail';
 export * from './service';
+export * from './tracing';

@@ -1,4 +1,4 @@
-// pino logger whose every line carries the current request id and user id (AsyncLocalStorage).
+// pino logger whose every line carries the current request id, user id and trace ids (AsyncLocalStorage).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';
 
@@ -7,6 +7,9 @@ export type { Logger } from 'pino';
 export interface RequestContext {
   requestId: string;
   userId?: string;
+  /** The active span's ids, set only while tracing (`shared/src/tracing`). */
+  traceId?: string;
+  spanId?: string;
 }
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();
@@ -44,7 +47,13 @@ export function createLogger(service: string, level = 'info'): Logger {
     mixin() {
       const store = requestContext.getStore();
       if (!store) return {};
-      return store.userId ? { request_id: store.requestId, user_id: store.userId } : { request_id: store.requestId };
+      const fields: Record<string, string> = { request_id: store.requestId };
+      if (store.userId) fields.user_id = store.userId;
+      if (store.traceId) {
+        fields.trace_id = store.traceId;
+        fields.span_id = store.spanId!;
+      }
+      return fields;
     },
   });
 }

@@ -3,6 +3,7 @@
 import { AccessTokenVerifier, jwksFromUrl } from './auth/verifier';
 import { listen, type RunningServer, shutdownOnSignals } from './http/server';
 import { createLogger, type Logger } from './logging';
+import { activeTracing, stopTracing } from './tracing/sdk';
 
 export interface RunningService {
   url: string;
@@ -91,10 +92,13 @@ export function runService<C extends { LOG_LEVEL: string }>(
     process.exit(1);
   }
   const logger = createLogger(name, config.LOG_LEVEL);
+  const tracing = activeTracing();
+  if (tracing) logger.info({ endpoint: tracing.endpoint, service_name: tracing.serviceName }, 'tracing on: exporting spans over OTLP/HTTP');
   start(config, logger).then(
     (service) => {
       logger.info({ url: service.url }, `${name} listening`);
-      shutdownOnSignals(logger, [() => service.close()]);
+      // Spans still buffered are flushed last, after the requests and events that made them.
+      shutdownOnSignals(logger, [() => service.close(), () => stopTracing()]);
     },
     (err: unknown) => {
       logger.fatal({ err }, `${name} failed to start`);

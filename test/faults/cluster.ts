@@ -92,6 +92,10 @@ export async function waitReady(url: string, timeoutMs = START_TIMEOUT_MS, alive
 
 export interface ClusterOptions {
   gatewayEnv?: Record<string, string>;
+  /** Set in every service's environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
+  env?: Record<string, string>;
+  /** How long each service may take to answer /readyz (default 30 s). */
+  startTimeoutMs?: number;
   logLevel?: string;
 }
 
@@ -140,6 +144,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     WORK_URL: urls.work,
     AUDIT_URL: urls.audit,
     MAIL_OUTBOX_DIR: mailDir!,
+    ...options.env,
     ...(name === 'gateway'
       ? {
           AUTH_RATE_LIMIT_PER_MINUTE: '100000',
@@ -190,7 +195,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     if (isRunning(name)) throw new Error(`${name} is already running`);
     spawnService(name);
     try {
-      await waitReady(urls[name], START_TIMEOUT_MS, () => isRunning(name));
+      await waitReady(urls[name], options.startTimeoutMs ?? START_TIMEOUT_MS, () => isRunning(name));
     } catch (err) {
       throw new Error(`${name} did not become ready: ${(err as Error).message}\n${logLines.get(name)!.slice(-30).join('\n')}`);
     }

@@ -1,4 +1,6 @@
 // Entry point of the gateway: configuration from the environment, then `startGatewayService`.
+// Tracing first: it must hook pg before anything loads it (and does nothing without OTEL_EXPORTER_OTLP_ENDPOINT).
+import './tracing';
 import { runService } from '@taskflow/shared';
 import { startGatewayService } from './app';
 import { loadGatewayConfig } from './config';

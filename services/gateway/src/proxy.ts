@@ -1,5 +1,5 @@
 // The request path through the gateway: route, token, rate limits, body limit, forward, relay.
-import { AppError, type AccessTokenVerifier, authenticate, canonicalEmail, currentUser, decodeJsonBody, hasBody, readRawBody } from '@taskflow/shared';
+import { AppError, type AccessTokenVerifier, authenticate, canonicalEmail, currentUser, decodeJsonBody, hasBody, inClientSpan, readRawBody } from '@taskflow/shared';
 import type { Context, Middleware } from 'koa';
 import type { RateLimiter } from './rate-limit';
 import { LOGIN_PATH, publicEndpoint, resolveRoute, type RouteRule, type UpstreamName } from './routes';
@@ -89,7 +89,8 @@ export function proxy(deps: ProxyDeps): Middleware {
     // The path classified here (one spelling, see resolveRoute) with the client's trailing slash, never the raw request target.
     const slash = ctx.originalUrl.split('?')[0]!.endsWith('/') ? '/' : '';
     const request: UpstreamRequest = { method: ctx.method, path: `${ctx.path}${slash}${ctx.search}`, headers: forwardedHeaders(ctx), body };
-    return deps.upstreams[rule.upstream].forward(request);
+    // A CLIENT span (when tracing) whose traceparent the upstream continues.
+    return inClientSpan(rule.upstream, ctx.method, request.headers, () => deps.upstreams[rule.upstream].forward(request));
   };
   const readBody = (ctx: Context) => (hasBody(ctx) ? readRawBody(ctx) : Promise.resolve(undefined));
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import Koa, { type Context, type Middleware } from 'koa';
 import { type Logger, requestContext } from '../logging';
+import { startRequestSpan } from '../tracing/spans';
 import { jsonBody } from './body';
 import { AppError, notFound, toProblem } from './errors';
 import { checkReadiness, type ReadinessCheck } from './health';
@@ -49,18 +50,20 @@ export function createApp(options: AppOptions): ServiceApp {
   app.metrics = metrics;
   const routes = options.routes ?? [];
 
-  // 1. Request id, context for logs, access log line and metrics.
+  // 1. Request id, SERVER span (when tracing), context for logs, access log line and metrics.
   app.use(async (ctx, next) => {
     const requestId = requestIdOf(ctx);
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
-    await requestContext.run({ requestId }, async () => {
+    const span = startRequestSpan(ctx.headers, ctx.method, requestId);
+    await requestContext.run({ requestId, ...span?.ids }, async () => {
       try {
-        await next();
+        await (span ? span.run(next) : next());
       } finally {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? (ctx.state.route as string | undefined) ?? 'unmatched';
+        span?.end(String(route), ctx.status);
         metrics.observe(ctx.method, String(route), ctx.status, seconds);
         if (!ctx.state.quietLog) {
           logger.info({ method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');

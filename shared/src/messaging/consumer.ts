@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { Migration } from '../db';
 import { envelopeSchema, type EventEnvelope, type EventType } from '../events';
 import { type Logger, requestContext } from '../logging';
+import { inConsumeSpan } from '../tracing/spans';
 import type { Broker } from './broker';
 import { ATTEMPT_HEADER, LAST_ERROR_HEADER } from './dead-letters';
 import type { ConsumerOutcome, MessagingMetrics } from './metrics';
@@ -153,7 +154,9 @@ export class EventConsumer {
         // delete: the same id twice in one batch (a redelivery) is applied once.
         if (!fresh.delete(event.id)) continue;
         const handler = this.options.handlers[event.type] as EventHandler | undefined;
-        if (handler) await requestContext.run({ requestId: event.request_id ?? event.id }, () => handler(trx, event));
+        if (!handler) continue;
+        // A CONSUMER span continuing the publisher's trace (when tracing), its ids in the log context.
+        await inConsumeSpan(event, this.options.queue, (ids) => requestContext.run({ requestId: event.request_id ?? event.id, ...ids }, () => handler(trx, event)));
       }
     });
   }

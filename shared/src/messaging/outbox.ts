@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { Migration } from '../db';
 import type { EventEnvelope, EventType, NewEvent } from '../events';
 import { currentRequestId } from '../logging';
+import { activeTraceCarrier } from '../tracing/spans';
 
 export const OUTBOX_TABLE = 'outbox';
 
@@ -26,6 +27,8 @@ export const outboxMigration: Migration = {
 };
 
 export function envelopeOf<T extends EventType>(event: NewEvent<T>): EventEnvelope<T> {
+  // The trace this event was recorded in (only while tracing): the relay and the consumers continue it.
+  const traceContext = activeTraceCarrier();
   return {
     id: randomUUID(),
     type: event.type,
@@ -35,6 +38,7 @@ export function envelopeOf<T extends EventType>(event: NewEvent<T>): EventEnvelo
     actor_id: event.actor?.id ?? null,
     actor_email: event.actor?.email ?? null,
     request_id: currentRequestId() ?? null,
+    ...(traceContext ? { trace_context: traceContext } : {}),
     data: event.data,
   };
 }

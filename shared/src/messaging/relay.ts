@@ -4,6 +4,7 @@ import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Knex } from 'knex';
 import { Client } from 'pg';
 import type { Logger } from '../logging';
+import { startPublishSpans } from '../tracing/spans';
 import type { Broker } from './broker';
 import { DrainLoop } from './drain-loop';
 import { OUTBOX_TABLE, type Outbox } from './outbox';
@@ -116,9 +117,11 @@ export class OutboxRelay {
       if (rows.length === 0) return 0;
       const channel = this.channel;
       if (!channel) throw new Error('no broker channel');
+      // PRODUCER spans (when tracing): each message names its publish span as the consumer's parent.
+      const spans = startPublishSpans(EVENTS_EXCHANGE);
       for (const row of rows) {
         this.returned.delete(row.id);
-        channel.publish(EVENTS_EXCHANGE, row.type, Buffer.from(JSON.stringify(row.envelope)), {
+        channel.publish(EVENTS_EXCHANGE, row.type, Buffer.from(JSON.stringify(spans.envelopeFor(row))), {
           persistent: true,
           mandatory: true,
           messageId: row.id,
@@ -126,7 +129,13 @@ export class OutboxRelay {
           contentType: 'application/json',
         });
       }
-      await channel.waitForConfirms();
+      try {
+        await channel.waitForConfirms();
+      } catch (err) {
+        spans.end(undefined, err);
+        throw err;
+      }
+      spans.end((id) => this.returned.has(id));
       const published = rows.map((r) => r.id).filter((id) => !this.returned.has(id));
       if (published.length < rows.length) {
         this.options.logger.error({ unroutable: rows.length - published.length }, 'events came back unroutable; will retry');

@@ -4,3 +4,4 @@ export * from './http';
 export * from './tokens';
 export * from './mail';
 export * from './sse';
+export * from './otlp';

@@ -1,0 +1,181 @@
+// The few spans TaskFlow makes by hand (incoming request, the gateway's upstream call, outbox publish,
+// event consumption) and the W3C trace context they carry. Each helper is a no-op unless tracing is on.
+import type { IncomingHttpHeaders } from 'node:http';
+import { context, type Context as TraceContext, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { tracingEnabled } from './state';
+
+/** A W3C trace context as it travels in an event envelope (`trace_context`). */
+export interface TraceCarrier {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** The ids a log line carries while a span is active. */
+export interface TraceIds {
+  traceId: string;
+  spanId: string;
+}
+
+const tracer = () => trace.getTracer('taskflow');
+
+function idsOf(span: Span): TraceIds {
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
+}
+
+function carrierOf(ctx: TraceContext): TraceCarrier | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  if (!carrier.traceparent) return undefined;
+  return carrier.tracestate ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate } : { traceparent: carrier.traceparent };
+}
+
+function parentFrom(carrier: TraceCarrier | Record<string, unknown> | undefined | null): TraceContext {
+  return carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+}
+
+function failed(span: Span, err: unknown): void {
+  span.recordException(err instanceof Error ? err : String(err));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+}
+
+/** A request's SERVER span: `run` the rest of the middleware inside it, then `end` with the route and status. */
+export interface RequestSpan {
+  ids: TraceIds;
+  run<T>(fn: () => Promise<T>): Promise<T>;
+  end(route: string, status: number): void;
+}
+
+/** Starts the SERVER span of an incoming request, continuing the caller's `traceparent` if it sent a valid one. */
+export function startRequestSpan(headers: IncomingHttpHeaders, method: string, requestId: string): RequestSpan | undefined {
+  if (!tracingEnabled()) return undefined;
+  const parent = parentFrom(headers);
+  const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'taskflow.request_id': requestId } }, parent);
+  const active = trace.setSpan(parent, span);
+  return {
+    ids: idsOf(span),
+    run: (fn) => context.with(active, fn),
+    end(route, status) {
+      // The route template, never the raw path: some paths carry secret tokens.
+      span.updateName(`${method} ${route}`);
+      span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+    },
+  };
+}
+
+/**
+ * Runs an outgoing HTTP call (the gateway's upstream call) in a CLIENT span whose `traceparent` is
+ * added to `headers`; `call` resolves to something with the response status.
+ */
+export async function inClientSpan<T extends { status: number }>(
+  upstream: string,
+  method: string,
+  headers: Record<string, string>,
+  call: () => Promise<T>,
+): Promise<T> {
+  if (!tracingEnabled()) return call();
+  const span = tracer().startSpan(method, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'taskflow.upstream': upstream } });
+  const active = trace.setSpan(context.active(), span);
+  propagation.inject(active, headers);
+  try {
+    const response = await context.with(active, call);
+    span.setAttribute('http.response.status_code', response.status);
+    if (response.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    return response;
+  } catch (err) {
+    failed(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** The active trace context, to be stored with an event (undefined when not tracing or outside a trace). */
+export function activeTraceCarrier(): TraceCarrier | undefined {
+  if (!tracingEnabled()) return undefined;
+  return carrierOf(context.active());
+}
+
+interface PublishedRow {
+  id: string;
+  type: string;
+  envelope: unknown;
+}
+
+/** PRODUCER spans for one batch of outbox rows, ended once the broker has confirmed (or refused) them. */
+export interface PublishSpans {
+  /** The envelope to publish: its `trace_context` names the publish span, so the consumer becomes its child. */
+  envelopeFor(row: PublishedRow): unknown;
+  /** Ends every span; those `failed` names (or all, on `error`) are marked as errors. */
+  end(failed?: (id: string) => boolean, error?: unknown): void;
+}
+
+const UNTRACED_PUBLISH: PublishSpans = { envelopeFor: (row) => row.envelope, end: () => undefined };
+
+export function startPublishSpans(exchange: string): PublishSpans {
+  if (!tracingEnabled()) return UNTRACED_PUBLISH;
+  const spans = new Map<string, Span>();
+  return {
+    envelopeFor(row) {
+      const envelope = row.envelope as { trace_context?: TraceCarrier };
+      // An event recorded outside any trace (or before tracing was on) starts no trace of its own.
+      if (!envelope?.trace_context) return row.envelope;
+      const parent = parentFrom(envelope.trace_context);
+      const span = tracer().startSpan(
+        `${row.type} publish`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'rabbitmq',
+            'messaging.operation.type': 'send',
+            'messaging.destination.name': exchange,
+            'messaging.rabbitmq.destination.routing_key': row.type,
+            'messaging.message.id': row.id,
+          },
+        },
+        parent,
+      );
+      spans.set(row.id, span);
+      return { ...envelope, trace_context: carrierOf(trace.setSpan(parent, span)) };
+    },
+    end(isFailed, error) {
+      for (const [id, span] of spans) {
+        if (error !== undefined) failed(span, error);
+        else if (isFailed?.(id)) span.setStatus({ code: SpanStatusCode.ERROR, message: 'unroutable' });
+        span.end();
+      }
+      spans.clear();
+    },
+  };
+}
+
+/**
+ * Runs the handling of one consumed event in a CONSUMER span, child of the publish span named by the
+ * envelope's `trace_context` (a new trace when it has none); `fn` gets the span's ids for the log context.
+ */
+export async function inConsumeSpan<T>(
+  event: { id: string; type: string; trace_context?: TraceCarrier },
+  queue: string,
+  fn: (ids: TraceIds | undefined) => Promise<T>,
+): Promise<T> {
+  if (!tracingEnabled()) return fn(undefined);
+  const parent = parentFrom(event.trace_context);
+  const span = tracer().startSpan(
+    `${event.type} process`,
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': queue, 'messaging.message.id': event.id },
+    },
+    parent,
+  );
+  try {
+    return await context.with(trace.setSpan(parent, span), () => fn(idsOf(span)));
+  } catch (err) {
+    failed(span, err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
