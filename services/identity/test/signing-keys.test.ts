@@ -6,7 +6,7 @@ import { buildApp } from '../src/app';
 import { loadIdentityConfig } from '../src/config';
 import { IDENTITY_SCHEMA, migrations } from '../src/db/migrations';
 import { loadSigningKeys, loadStoredSigningKeys } from '../src/domain/signing-keys';
-import { startIdentity } from '../src/testing';
+import { startIdentity } from './start';
 import { PASSWORD, registration } from './support';
 
 function rsaPem() {
