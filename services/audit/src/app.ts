@@ -2,7 +2,8 @@
 import { type AccessTokenVerifier, type Broker, createApp, type Knex, type Logger, type MembershipReplica, pingDb, type ServiceApp } from '@taskflow/shared';
 import { activityRoutes } from './http/activity.routes';
 
-export interface AuditDeps {
+/** What the composition root hands the app. */
+export interface AuditAppOptions {
   logger: Logger;
   db: Knex;
   broker: Pick<Broker, 'ping'>;
@@ -11,7 +12,7 @@ export interface AuditDeps {
   verifier: Pick<AccessTokenVerifier, 'verify'>;
 }
 
-export function buildApp({ logger, db, broker, replica, verifier }: AuditDeps): ServiceApp {
+export function buildApp({ logger, db, broker, replica, verifier }: AuditAppOptions): ServiceApp {
   return createApp({
     service: 'audit',
     logger,
