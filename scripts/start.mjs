@@ -35,7 +35,7 @@ const say = (msg) => console.log(`${prefix('taskflow', 1)} ${msg}`); // bold: th
 const fail = (lines) => { console.error(lines.join('\n')); process.exit(1); };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// --- (a) dependencies reachable? ---------------------------------------------------------
+// --- dependencies reachable? ---------------------------------------------------------
 async function checkPostgres() {
   const url = new URL(DATABASE_URL);
   const where = `${url.hostname || 'localhost'}:${url.port || 5432}`;
@@ -55,7 +55,7 @@ async function checkPostgres() {
       '  or set DATABASE_URL to a server you have.',
     ] : [`PostgreSQL at ${where} refused the connection: ${err.message} (check the user/password in DATABASE_URL).`]);
   }
-  // --- (b) create the target database if missing -----------------------------------------
+  // --- create the target database if missing -----------------------------------------
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
     if (rowCount === 0) {
@@ -95,7 +95,7 @@ function checkRabbit() {
   });
 }
 
-// --- (c) services ------------------------------------------------------------------------
+// --- services ------------------------------------------------------------------------
 function discoverServices() {
   const found = [];
   for (const name of readdirSync(SERVICES_DIR).sort()) {
@@ -169,7 +169,7 @@ async function waitHealthy(names) {
   }
 }
 
-// --- (e) shutdown --------------------------------------------------------------------------
+// --- shutdown --------------------------------------------------------------------------
 async function shutdown(code) {
   if (stopping) return;
   stopping = true;
@@ -217,7 +217,6 @@ await waitHealthy(backends);
 if (!stopping && services.includes('gateway')) {
   startService('gateway', services.indexOf('gateway'));
   await waitHealthy(['gateway']);
-  // --- (d) ---
   if (!stopping) say('TaskFlow is up: http://127.0.0.1:8080  (docs: http://127.0.0.1:8080/api/docs)');
 } else if (!stopping) {
   say(`warning: no gateway built; running ${backends.map((n) => `${n} :${PORTS[n]}`).join(', ')}`);

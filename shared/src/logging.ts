@@ -5,11 +5,14 @@ import pino, { type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 export interface RequestContext {
-  requestId: string;
+  /** Absent outside a request or a consumed event (a use case called from a script or a test). */
+  requestId?: string;
   userId?: string;
   /** The active span's ids, set only while tracing (`shared/src/tracing`). */
   traceId?: string;
   spanId?: string;
+  /** The write transaction open in this async context, joined by `inTransaction` (shared/src/db/transaction.ts). */
+  transaction?: { db: object; trx: object };
 }
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();
@@ -46,7 +49,7 @@ export function createLogger(service: string, level = 'info'): Logger {
     redact: { paths: redactedPaths, censor: '[redacted]' },
     mixin() {
       const store = requestContext.getStore();
-      if (!store) return {};
+      if (!store?.requestId) return {};
       const fields: Record<string, string> = { request_id: store.requestId };
       if (store.userId) fields.user_id = store.userId;
       if (store.traceId) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { ApiRoutes, createApp, createDb, createLogger, idempotencyMigration, idempotent, migrate, purgeExpiredIdempotencyKeys, type RunningServer } from '@taskflow/shared';
+import { ApiRoutes, createApp, createDb, createLogger, idempotencyMigration, idempotent, inTransaction, migrate, purgeExpiredIdempotencyKeys, type RunningServer } from '@taskflow/shared';
 import { createTestDatabase, request, startTestServer, type TestDatabase } from '@taskflow/shared/testing';
 
 describe('Idempotency-Key', () => {
@@ -18,11 +18,18 @@ describe('Idempotency-Key', () => {
     routes.add(
       { method: 'post', path: '/things', summary: 'Create', tags: ['t'], auth: false, body: z.object({ name: z.string() }), responses: { 201: { description: 'created' } } },
       async (ctx, { body }) => {
-        const response = await idempotent(ctx, db, user, body, async (trx) => {
-          const id = randomUUID();
-          await trx('things').insert({ id, name: body.name });
-          await trx.raw('select pg_sleep(0.05)');
-          return { status: 201, body: { id, name: body.name } };
+        // The use case writes in `inTransaction`, so with a key it joins the transaction holding the key.
+        const createThing = () =>
+          inTransaction(db, async (trx) => {
+            const id = randomUUID();
+            await trx('things').insert({ id, name: body.name });
+            await trx.raw('select pg_sleep(0.05)');
+            return { id, name: body.name };
+          });
+        const response = await idempotent(ctx, db, user, body, async () => {
+          const thing = await createThing();
+          if (body.name === 'fails-after-the-use-case') throw new Error('the response cannot be shaped');
+          return { status: 201, body: thing };
         });
         ctx.status = response.status;
         ctx.body = response.body;
@@ -64,6 +71,14 @@ describe('Idempotency-Key', () => {
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(201));
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(await count('d')).toBe(1);
+  });
+
+  it('rolls the use case back with the key when the wrapped work fails after it: nothing stored, the key still free', async () => {
+    const headers = { 'idempotency-key': 'k-4' };
+    const failed = await request(server.url, 'POST', '/things', { body: { name: 'fails-after-the-use-case' }, headers });
+    expect(failed.status).toBe(500);
+    expect(await count('fails-after-the-use-case')).toBe(0);
+    expect(await db('idempotency_keys').where({ user_id: user, key: 'k-4' })).toEqual([]);
   });
 
   it('does the work each time without a key, and refuses an unprintable key', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import { parse } from 'yaml';
 import { type Broker, createLogger, HttpMetrics, MessagingMetrics } from '@taskflow/shared';
-import { createGateway } from '../../services/gateway/src/app';
+import { createGateway } from '../../services/gateway/src/service';
 import { loadGatewayConfig } from '../../services/gateway/src/config';
 
 const DEPLOY = path.resolve(__dirname, '../../deploy');

@@ -1,5 +1,5 @@
 import { request, waitForMailTo } from '@taskflow/shared/testing';
-import { startGateway } from '../../services/gateway/src/testing';
+import { startGateway } from '../../services/gateway/test/start';
 import { newAccount, startSystem, type System, verificationToken, verifyEmail } from './system';
 
 describe('auth through the gateway', () => {

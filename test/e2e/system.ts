@@ -6,11 +6,11 @@ import path from 'node:path';
 import { createTaskflowClient, type TaskflowClient } from '@taskflow/client';
 import { AccessTokenVerifier, jwksFromUrl } from '@taskflow/shared';
 import { createTestDatabase, createTestVhost, request, waitForMailTo, type JsonResponse } from '@taskflow/shared/testing';
-import { startGateway } from '../../services/gateway/src/testing';
-import { startIdentity } from '../../services/identity/src/testing';
-import { startTenancy } from '../../services/tenancy/src/testing';
-import { startWork } from '../../services/work/src/testing';
-import { startAudit } from '../../services/audit/src/testing';
+import { startGateway } from '../../services/gateway/test/start';
+import { startIdentity } from '../../services/identity/test/start';
+import { startTenancy } from '../../services/tenancy/test/start';
+import { startWork } from '../../services/work/test/start';
+import { startAudit } from '../../services/audit/test/start';
 
 const SERVICE_TOKEN = 'e2e-service-token-0123456789';
 

@@ -7,7 +7,8 @@ import { StreamSlots } from './domain/stream-slots';
 import { activityStreamRoutes, type StreamSettings } from './http/activity-stream.routes';
 import { activityRoutes } from './http/activity.routes';
 
-export interface AuditDeps {
+/** What the composition root hands the app. */
+export interface AuditAppOptions {
   logger: Logger;
   db: Knex;
   broker: Pick<Broker, 'ping'>;
@@ -18,7 +19,7 @@ export interface AuditDeps {
   streams: StreamSettings & { perUser: number };
 }
 
-export function buildApp(deps: AuditDeps): ServiceApp {
+export function buildApp(deps: AuditAppOptions): ServiceApp {
   const { logger, db, broker, replica, verifier, activityTail } = deps;
   const slots = new StreamSlots(deps.streams.perUser);
   const settings = { heartbeatMs: deps.streams.heartbeatMs, maxBufferedBytes: deps.streams.maxBufferedBytes };

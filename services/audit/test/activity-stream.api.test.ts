@@ -14,7 +14,7 @@ import {
 } from '@taskflow/shared/testing';
 import { AUDIT_SCHEMA } from '../src/db/migrations';
 import { auditHandlers } from '../src/events/handlers';
-import { startAudit } from '../src/testing';
+import { startAudit } from './start';
 import { envelopeOf, events, newUser, publishEnvelopes, startTenancyStandIn, type TestUser } from './support';
 
 const serviceToken = 'audit-stream-test-service-token';

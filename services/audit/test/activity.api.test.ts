@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createDb, encodeCursor, type EventEnvelope, type Knex, type Role } from '@taskflow/shared';
 import { createTestDatabase, createTestTokens, createTestVhost, eventually, request, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
 import { AUDIT_SCHEMA } from '../src/db/migrations';
-import { startAudit } from '../src/testing';
+import { startAudit } from './start';
 import { envelopeOf, events, newUser, publishEnvelopes, startTenancyStandIn, type TestUser } from './support';
 
 const serviceToken = 'audit-api-test-service-token';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createDb, type Knex, type NewEvent } from '@taskflow/shared';
 import { createTestDatabase, createTestTokens, createTestVhost, eventually, request, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
 import { AUDIT_SCHEMA } from '../src/db/migrations';
-import { startAudit } from '../src/testing';
+import { startAudit } from './start';
 import { envelopeOf, events, newUser, OutboxPublisher, publishEnvelopes, startTenancyStandIn, type TestUser } from './support';
 
 const serviceToken = 'audit-events-test-service-token';

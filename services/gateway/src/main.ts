@@ -2,7 +2,7 @@
 // Tracing first: it must hook pg before anything loads it (and does nothing without OTEL_EXPORTER_OTLP_ENDPOINT).
 import './tracing';
 import { runService } from '@taskflow/shared';
-import { startGatewayService } from './app';
+import { startGatewayService } from './service';
 import { loadGatewayConfig } from './config';
 
 runService('gateway', loadGatewayConfig, startGatewayService);

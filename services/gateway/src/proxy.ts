@@ -1,4 +1,4 @@
-// The request path through the gateway: route, token, rate limits, body limit, forward, relay.
+// The request path through the gateway: route, token, rate limits, body limit, forward, copy the response back.
 import { AppError, type AccessTokenVerifier, authenticate, canonicalEmail, currentUser, decodeJsonBody, hasBody, inClientSpan, readRawBody } from '@taskflow/shared';
 import type { Context, Middleware } from 'koa';
 import type { RateLimiter } from './rate-limit';
@@ -19,7 +19,7 @@ export interface ProxyDeps {
 /** Request headers an upstream may see; everything else (hop-by-hop, cookies, x-user-*, ...) stays here. */
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'idempotency-key', 'if-match', 'if-none-match', 'last-event-id'];
 /** Upstream response headers the client may see. */
-const RELAYED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'retry-after', 'www-authenticate', 'cache-control', 'idempotent-replayed', 'allow'];
+const COPIED_RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'link', 'retry-after', 'www-authenticate', 'cache-control', 'idempotent-replayed', 'allow'];
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const rateLimited = (retryAfterSeconds: number) =>
@@ -44,9 +44,9 @@ function forwardedHeaders(ctx: Context): Record<string, string> {
   return headers;
 }
 
-function relay(ctx: Context, response: UpstreamResponse): void {
+function copyResponse(ctx: Context, response: UpstreamResponse): void {
   ctx.status = response.status;
-  for (const name of RELAYED_RESPONSE_HEADERS) {
+  for (const name of COPIED_RESPONSE_HEADERS) {
     const value = response.headers[name];
     if (value !== undefined) ctx.set(name, value);
   }
@@ -125,12 +125,12 @@ export function proxy(deps: ProxyDeps): Middleware {
     if (endpoint) {
       if (endpoint.credential) await takeOrRefuse(deps.credentialLimiter, ctx.ip);
       const body = await readBody(ctx);
-      relay(ctx, endpoint.path === LOGIN_PATH ? await login(ctx, rule, body) : await forward(ctx, rule, body));
+      copyResponse(ctx, endpoint.path === LOGIN_PATH ? await login(ctx, rule, body) : await forward(ctx, rule, body));
       return;
     }
     await requireToken(ctx, async () => {
       if (WRITE_METHODS.has(ctx.method)) await takeOrRefuse(deps.writeLimiter, currentUser(ctx).id);
-      relay(ctx, await forward(ctx, rule, await readBody(ctx)));
+      copyResponse(ctx, await forward(ctx, rule, await readBody(ctx)));
     });
   };
 }

@@ -40,7 +40,7 @@ export interface UpstreamOptions {
   maxSockets?: number;
 }
 
-/** Statuses that mean the upstream itself is failing; relayed to the client but counted by the breaker. */
+/** Statuses that mean the upstream itself is failing; passed to the client but counted by the breaker. */
 const FAILING_STATUSES = new Set([502, 503, 504]);
 /** Safe to send twice: retried once when a reused keep-alive socket turns out to be dead. */
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD']);

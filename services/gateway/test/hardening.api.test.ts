@@ -3,8 +3,8 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { request } from '@taskflow/shared/testing';
-import type { RunningGateway } from '../src/app';
-import { startGateway } from '../src/testing';
+import type { RunningGateway } from '../src/service';
+import { startGateway } from './start';
 import { createTokenIssuer, type FakeService, identityRoutes, startFakeService } from './support';
 
 /** One request with the path and body sent byte for byte (fetch would normalise the path). */

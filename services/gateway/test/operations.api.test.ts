@@ -1,7 +1,7 @@
 import { request } from '@taskflow/shared/testing';
 import { z } from 'zod';
-import type { RunningGateway } from '../src/app';
-import { startGateway } from '../src/testing';
+import type { RunningGateway } from '../src/service';
+import { startGateway } from './start';
 import { createTokenIssuer, type FakeService, identityRoutes, startFakeService } from './support';
 
 describe('gateway operations endpoints', () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { request } from '@taskflow/shared/testing';
-import type { RunningGateway } from '../src/app';
-import { startGateway } from '../src/testing';
+import type { RunningGateway } from '../src/service';
+import { startGateway } from './start';
 import { createTokenIssuer, type FakeService, foreignKey, identityRoutes, startFakeService, type TokenIssuer } from './support';
 
 /** A request with headers fetch refuses to send (connection, te, ...) and a path nobody normalises. */

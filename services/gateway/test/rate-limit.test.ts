@@ -1,6 +1,6 @@
 import { request } from '@taskflow/shared/testing';
 import { SlidingWindowLimiter } from '../src/rate-limit';
-import { startGateway } from '../src/testing';
+import { startGateway } from './start';
 import { createTokenIssuer, type FakeService, identityRoutes, startFakeService } from './support';
 
 describe('SlidingWindowLimiter', () => {

@@ -1,6 +1,6 @@
 import { eventually, request } from '@taskflow/shared/testing';
-import type { RunningGateway } from '../src/app';
-import { startGateway } from '../src/testing';
+import type { RunningGateway } from '../src/service';
+import { startGateway } from './start';
 import { createTokenIssuer, type FakeService, identityRoutes, startFakeService } from './support';
 
 /** The breaker state gauge of one upstream, read from /metrics (0 closed, 1 half-open, 2 open). */

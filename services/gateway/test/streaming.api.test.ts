@@ -1,7 +1,7 @@
 import { eventually, openEventStream, request } from '@taskflow/shared/testing';
 import type { Context } from 'koa';
-import type { RunningGateway } from '../src/app';
-import { startGateway } from '../src/testing';
+import type { RunningGateway } from '../src/service';
+import { startGateway } from './start';
 import { createTokenIssuer, type FakeService, identityRoutes, startFakeService } from './support';
 
 /** The audit fake's stream: one event every 100 ms until the client (the gateway) closes the request. */

@@ -1,7 +1,8 @@
-// The identity service, composed: database + migrations -> signing keys -> broker + outbox relay
+// The identity service, composed: database + migrations -> signing keys + token verifier -> outbox -> broker + outbox relay
 // (identity.user.* events) -> mailer (verification and password reset mail from the shared mail outbox)
 // -> app -> listen. `close()` undoes it in reverse.
 import {
+  AccessTokenVerifier,
   Broker,
   Closers,
   createDb,
@@ -12,6 +13,7 @@ import {
   type MailTransport,
   mailTransportFor,
   migrate,
+  Outbox,
   OutboxRelay,
   runPeriodically,
   type RunningService,
@@ -19,9 +21,9 @@ import {
 } from '@taskflow/shared';
 import { buildApp } from './app';
 import type { IdentityConfig } from './config';
-import { IDENTITY_SCHEMA, migrations, outbox } from './db/migrations';
+import { IDENTITY_SCHEMA, migrations } from './db/migrations';
 import { deleteExpiredRefreshTokens } from './db/refresh-tokens';
-import { loadSigningKeys } from './domain/signing-keys';
+import { loadSigningKeys, type SigningKeys } from './domain/signing-keys';
 
 export interface IdentityStartOptions extends Omit<StartOptions, 'verifier'> {
   /** Publish identity.user.* events (default true; some tests run identity without a broker). */
@@ -30,6 +32,11 @@ export interface IdentityStartOptions extends Omit<StartOptions, 'verifier'> {
   /** Any mail transport (tests); default: SMTP when SMTP_URL is set, else files in MAIL_OUTBOX_DIR. */
   mailTransport?: MailTransport;
   mailPollMs?: number;
+}
+
+/** Verifies access tokens exactly as every other service does, but reads the keys from memory instead of over HTTP. */
+export function localVerifier(config: Pick<IdentityConfig, 'JWT_ISSUER' | 'JWT_AUDIENCE'>, keys: SigningKeys): AccessTokenVerifier {
+  return new AccessTokenVerifier({ issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, fetchKeys: async () => keys.jwks });
 }
 
 export async function startIdentityService(config: IdentityConfig, logger: Logger, options: IdentityStartOptions = {}): Promise<RunningService> {
@@ -43,6 +50,9 @@ export async function startIdentityService(config: IdentityConfig, logger: Logge
     closers.add(() => purge.stop());
     const keys = await loadSigningKeys(config, db);
     logger.info({ kid: keys.current.kid, keySource: config.JWT_PRIVATE_KEY ? 'environment' : 'database' }, 'signing key loaded');
+    const verifier = localVerifier(config, keys);
+    // identity.user.* events leave through it, written in the transaction of the change.
+    const outbox = new Outbox(IDENTITY_SCHEMA);
     const messagingMetrics = new MessagingMetrics();
     let broker: Broker | undefined;
     if (options.publishEvents !== false) {
@@ -69,7 +79,7 @@ export async function startIdentityService(config: IdentityConfig, logger: Logge
     messagingMetrics.watchBacklog('taskflow_mail_outbox', 'Mail', db, MAIL_OUTBOX_TABLE, 'sent_at');
     closers.add(() => mailer.stop());
     logger.info({ mail: transport.kind }, 'account mail transport');
-    const app = buildApp({ config, logger, db, keys, broker, mailer });
+    const app = buildApp({ config, logger, db, outbox, keys, verifier, broker, mailer });
     app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import amqplib, { type Channel, type ChannelModel } from 'amqplib';
 import { createTestDatabase, createTestVhost, eventually, request, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
-import { startIdentity } from '../src/testing';
+import { startIdentity } from './start';
 import { registration } from './support';
 
 describe('identity events', () => {

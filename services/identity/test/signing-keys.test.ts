@@ -1,12 +1,13 @@
 import { createHash, createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { ConfigError, createDb, createLogger, type Knex, migrate, type RunningServer } from '@taskflow/shared';
+import { ConfigError, createDb, createLogger, type Knex, migrate, Outbox, type RunningServer } from '@taskflow/shared';
 import { createTestDatabase, request, startTestServer, type TestDatabase } from '@taskflow/shared/testing';
 import { buildApp } from '../src/app';
 import { loadIdentityConfig } from '../src/config';
 import { IDENTITY_SCHEMA, migrations } from '../src/db/migrations';
 import { loadSigningKeys, loadStoredSigningKeys } from '../src/domain/signing-keys';
-import { startIdentity } from '../src/testing';
+import { localVerifier } from '../src/service';
+import { startIdentity } from './start';
 import { PASSWORD, registration } from './support';
 
 function rsaPem() {
@@ -74,7 +75,7 @@ describe('signing keys from the environment (production)', () => {
     db = createDb({ url: config.DATABASE_URL, schema: IDENTITY_SCHEMA });
     await migrate(db, IDENTITY_SCHEMA, migrations);
     const keys = await loadSigningKeys(config, db);
-    server = await startTestServer(buildApp({ config, logger: createLogger('identity', 'silent'), db, keys }));
+    server = await startTestServer(buildApp({ config, logger: createLogger('identity', 'silent'), db, outbox: new Outbox(IDENTITY_SCHEMA), keys, verifier: localVerifier(config, keys) }));
   });
   afterAll(async () => {
     await server.close();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createDb, type Knex } from '@taskflow/shared';
 import { createTestDatabase, request, waitForMailTo } from '@taskflow/shared/testing';
-import { startIdentity } from '../src/testing';
+import { startIdentity } from './start';
 
 export interface IdentityUnderTest {
   url: string;

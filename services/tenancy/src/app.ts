@@ -11,14 +11,15 @@ import {
   pingDb,
   type ServiceApp,
 } from '@taskflow/shared';
-import type { MailSettings, TenancyContext } from './domain/context';
+import type { MailSettings, TenancyDeps } from './domain/context';
 import { internalRoutes } from './http/internal.routes';
 import { inviteRoutes } from './http/invites.routes';
 import { memberRoutes } from './http/members.routes';
 import { organizationRoutes } from './http/organizations.routes';
 import { identityAccounts } from './identity/accounts';
 
-export interface TenancyDeps {
+/** What the composition root hands the app. */
+export interface TenancyAppOptions {
   logger: Logger;
   db: Knex;
   broker: Pick<Broker, 'ping'>;
@@ -31,23 +32,23 @@ export interface TenancyDeps {
   identityUrl: string;
 }
 
-export function buildApp(deps: TenancyDeps): ServiceApp {
-  const tenancy: TenancyContext = {
-    db: deps.db,
-    outbox: deps.outbox,
-    mail: deps.mail,
-    mailQueued: () => deps.mailer.wake(),
-    accounts: identityAccounts(deps.identityUrl),
+export function buildApp(options: TenancyAppOptions): ServiceApp {
+  const deps: TenancyDeps = {
+    db: options.db,
+    outbox: options.outbox,
+    mail: options.mail,
+    mailQueued: () => options.mailer.wake(),
+    accounts: identityAccounts(options.identityUrl),
   };
-  const routes = new ApiRoutes({ authenticate: authenticate(deps.verifier) });
-  organizationRoutes(routes, tenancy);
-  memberRoutes(routes, tenancy);
-  inviteRoutes(routes, tenancy);
-  internalRoutes(routes, tenancy, deps.serviceToken);
+  const routes = new ApiRoutes({ authenticate: authenticate(options.verifier) });
+  organizationRoutes(routes, deps);
+  memberRoutes(routes, deps);
+  inviteRoutes(routes, deps);
+  internalRoutes(routes, deps, options.serviceToken);
   return createApp({
     service: 'tenancy',
-    logger: deps.logger,
-    readiness: { database: () => pingDb(deps.db), broker: () => deps.broker.ping() },
+    logger: options.logger,
+    readiness: { database: () => pingDb(options.db), broker: () => options.broker.ping() },
     routes: [routes],
   });
 }

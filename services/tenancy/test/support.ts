@@ -15,7 +15,7 @@ import {
   type TestTokens,
   type TestVhost,
 } from '@taskflow/shared/testing';
-import { type StartTenancyOptions, startTenancy } from '../src/testing';
+import { type StartTenancyOptions, startTenancy } from './start';
 
 export const SERVICE_TOKEN = 'test-service-token-0123456789';
 

@@ -5,7 +5,7 @@ import amqplib from 'amqplib';
 import { EVENTS_EXCHANGE } from '@taskflow/shared';
 import { tmpdir } from 'node:os';
 import { createTestDatabase, eventually, type TestDatabase } from '@taskflow/shared/testing';
-import { startIdentity } from '../../identity/src/testing';
+import { startIdentity } from '../../identity/test/start';
 import { type Harness, startHarness, type TestUser } from './support';
 
 describe('invites for verified addresses only', () => {

@@ -1,10 +1,11 @@
 // The work Koa app (no listen): the shared base plus the project and task routes.
 import { type AccessTokenVerifier, authenticate, createApp, type Knex, type Logger, type MembershipReplica, type Outbox, pingDb, type ServiceApp } from '@taskflow/shared';
-import type { WorkContext } from './domain/model';
+import type { WorkDeps } from './domain/model';
 import { projectRoutes } from './http/projects.routes';
 import { taskRoutes } from './http/tasks.routes';
 
-export interface WorkDeps {
+/** What the composition root hands the app. */
+export interface WorkAppOptions {
   logger: Logger;
   db: Knex;
   outbox: Outbox;
@@ -14,13 +15,13 @@ export interface WorkDeps {
   readiness?: Record<string, () => Promise<unknown>>;
 }
 
-export function buildApp(deps: WorkDeps): ServiceApp {
-  const ctx: WorkContext = { db: deps.db, replica: deps.replica, outbox: deps.outbox };
-  const auth = authenticate(deps.verifier);
+export function buildApp(options: WorkAppOptions): ServiceApp {
+  const deps: WorkDeps = { db: options.db, replica: options.replica, outbox: options.outbox };
+  const auth = authenticate(options.verifier);
   return createApp({
     service: 'work',
-    logger: deps.logger,
-    readiness: { database: () => pingDb(deps.db), ...deps.readiness },
-    routes: [projectRoutes(ctx, auth), taskRoutes(ctx, auth)],
+    logger: options.logger,
+    readiness: { database: () => pingDb(options.db), ...options.readiness },
+    routes: [projectRoutes(deps, auth), taskRoutes(deps, auth)],
   });
 }

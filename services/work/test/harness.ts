@@ -25,7 +25,7 @@ import {
   type TestDatabase,
   type TestVhost,
 } from '@taskflow/shared/testing';
-import { startWork } from '../src/testing';
+import { startWork } from './start';
 
 export interface TestUser {
   id: string;

@@ -99,3 +99,4 @@ export async function preparedRead<R>(db: Knex, sql: string, values: readonly un
 export async function pingDb(db: Knex): Promise<void> {
   await db.raw('select 1');
 }
+export * from './transaction';

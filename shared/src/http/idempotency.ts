@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import type { Migration } from '../db';
+import { inTransaction } from '../db/transaction';
 import { AppError } from './errors';
 
 export const IDEMPOTENCY_TABLE = 'idempotency_keys';
@@ -37,24 +38,21 @@ function requestHash(ctx: Context, body: unknown): string {
 }
 
 /**
- * Runs `work` in a transaction. With an `Idempotency-Key` header, the first response for that key
- * (per user, 24 h) is stored in the same transaction and replayed for repeats; the same key with a
- * different request is 422. Concurrent requests with one key wait for the first and then replay it.
+ * Wraps a write use case from outside: `work` calls the use case (which writes in `inTransaction(db, ...)`)
+ * and shapes its response. With an `Idempotency-Key` header, the key is claimed in a transaction that
+ * the use case joins, so the first response for that key (per user, 24 h) commits with the use case's
+ * rows and events, and is replayed for repeats; the same key with a different request is 422.
+ * Concurrent requests with one key wait for the first and then replay it. Without the header, `work`
+ * simply runs (the use case opens its own transaction).
  */
-export async function idempotent(
-  ctx: Context,
-  db: Knex,
-  userId: string,
-  body: unknown,
-  work: (trx: Knex.Transaction) => Promise<StoredResponse>,
-): Promise<StoredResponse> {
+export async function idempotent(ctx: Context, db: Knex, userId: string, body: unknown, work: () => Promise<StoredResponse>): Promise<StoredResponse> {
   const key = ctx.get('idempotency-key');
-  if (key === '') return db.transaction(work);
+  if (key === '') return work();
   if (!SANE_KEY.test(key)) {
     throw new AppError(400, 'invalid_idempotency_key', 'Idempotency-Key must be 1-255 printable ASCII characters.');
   }
   const hash = requestHash(ctx, body);
-  const result = await db.transaction(async (trx) => {
+  const result = await inTransaction(db, async (trx) => {
     // Expired keys may be reused.
     await trx(IDEMPOTENCY_TABLE).where({ user_id: userId, key }).where('created_at', '<', new Date(Date.now() - KEY_TTL_MS)).delete();
     const claimed = await trx(IDEMPOTENCY_TABLE)
@@ -69,7 +67,7 @@ export async function idempotent(
       }
       return { status: previous.status as number, body: previous.body as unknown, replayed: true };
     }
-    const response = await work(trx);
+    const response = await work();
     await trx(IDEMPOTENCY_TABLE).where({ user_id: userId, key }).update({ status: response.status, body: JSON.stringify(response.body) });
     return { ...response, replayed: false };
   });

@@ -3,7 +3,7 @@
 // newer one); a miss asks tenancy's internal endpoint once; if neither can answer, fail closed (503).
 // Tenancy's "not a member" is remembered briefly (refusals.ts); see `readThrough` for why a join still works.
 import type { Knex } from 'knex';
-import type { Migration } from '../db';
+import { currentDb, type Migration } from '../db';
 import type { EventEnvelope, Role } from '../events';
 import { AppError, unavailable } from '../http/errors';
 import { RefusalCache, type RefusalCacheOptions } from './refusals';
@@ -80,7 +80,8 @@ export class MembershipReplica {
 
   /** The caller's role in the organization, or null when not a member. */
   async roleOf(userId: string, organizationId: string): Promise<Role | null> {
-    const row = await this.options.db(MEMBERSHIP_TABLE)
+    // Inside a write (an Idempotency-Key opens it first), read in that transaction, not on a second pooled connection.
+    const row = await currentDb(this.options.db)(MEMBERSHIP_TABLE)
       .select('role')
       .where({ organization_id: organizationId, user_id: userId })
       .first();
@@ -146,7 +147,7 @@ export class MembershipReplica {
     if (res.status === 404) return null;
     if (!res.ok) throw unavailable('Memberships cannot be checked right now; retry shortly.');
     const fact = (await res.json()) as MembershipFact;
-    if (fact.role) await storeMembership(this.options.db, { ...fact, organization_id: organizationId, user_id: userId });
+    if (fact.role) await storeMembership(currentDb(this.options.db), { ...fact, organization_id: organizationId, user_id: userId });
     return fact.role ?? null;
   }
 }

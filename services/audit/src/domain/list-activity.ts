@@ -5,7 +5,8 @@ import type { ActivityRecord } from './activity';
 
 export type { ActivityFilters, ActivityPosition } from '../db/activity';
 
-export interface ActivityReaders {
+/** The use cases' dependencies (`deps`). */
+export interface AuditDeps {
   db: Knex;
   replica: MembershipReplica;
 }
@@ -19,7 +20,7 @@ export type ReadableActivity = ActivityRecord & { reader_role: Role };
  * without it, only organizations the user belongs to are searched, in SQL.
  */
 export async function listActivityForUser(
-  { db, replica }: ActivityReaders,
+  { db, replica }: AuditDeps,
   userId: string,
   filters: ActivityFilters,
   after: ActivityPosition | undefined,

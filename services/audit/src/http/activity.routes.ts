@@ -15,7 +15,7 @@ import {
 } from '@taskflow/shared';
 import { z } from 'zod';
 import { visibleTo } from '../domain/activity';
-import { type ActivityPosition, type ActivityReaders, listActivityForUser, type ReadableActivity } from '../domain/list-activity';
+import { type ActivityPosition, type AuditDeps, listActivityForUser, type ReadableActivity } from '../domain/list-activity';
 
 const tags = ['activity'];
 
@@ -105,7 +105,7 @@ export function presentActivity(row: ReadableActivity): ActivityEntry {
   };
 }
 
-export function activityRoutes(readers: ActivityReaders, verifier: Pick<AccessTokenVerifier, 'verify'>): ApiRoutes {
+export function activityRoutes(deps: AuditDeps, verifier: Pick<AccessTokenVerifier, 'verify'>): ApiRoutes {
   const routes = new ApiRoutes({ authenticate: authenticate(verifier) });
 
   routes.add(
@@ -124,11 +124,11 @@ export function activityRoutes(readers: ActivityReaders, verifier: Pick<AccessTo
         },
       },
     },
-    async (http, { query }) => {
+    async (ctx, { query }) => {
       const { limit, cursor, ...filters } = query;
       const after = positionOf(cursor);
-      const rows = await listActivityForUser(readers, currentUser(http).id, filters, after, limit + 1);
-      http.body = toPage(http, rows, limit, (row) => [row.created_at.toISOString(), row.id], presentActivity);
+      const rows = await listActivityForUser(deps, currentUser(ctx).id, filters, after, limit + 1);
+      ctx.body = toPage(ctx, rows, limit, (row) => [row.created_at.toISOString(), row.id], presentActivity);
     },
   );
 

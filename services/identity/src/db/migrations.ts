@@ -1,10 +1,7 @@
 // The identity schema, as a list of migrations applied in order by the shared `migrate`.
-import { canonicalEmail, type Migration, mailOutboxMigration, Outbox, outboxMigration } from '@taskflow/shared';
+import { canonicalEmail, type Migration, mailOutboxMigration, outboxMigration } from '@taskflow/shared';
 
 export const IDENTITY_SCHEMA = 'identity';
-
-/** identity.user.* events leave through this outbox (written in the transaction of the change). */
-export const outbox = new Outbox(IDENTITY_SCHEMA);
 
 export const migrations: readonly Migration[] = [
   {

@@ -1,8 +1,7 @@
 // Accounts: registration (which mails the verification link), login and the current user.
-import { AppError, validationFailed } from '@taskflow/shared';
-import { outbox } from '../db/migrations';
+import { afterCommit, AppError, inTransaction, validationFailed } from '@taskflow/shared';
 import { findActiveUserByEmail, findActiveUserById, insertUser, updatePasswordHash, type UserRow } from '../db/users';
-import type { IdentityContext } from './context';
+import type { Anonymous, IdentityDeps } from './context';
 import { queueVerificationMail } from './email-verification';
 import {
   hashPassword,
@@ -53,13 +52,13 @@ export const userNotFound = () =>
   new AppError(401, 'user_not_found', 'User not found', undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 
 /** Creates an account and mails its verification link; the email is kept as typed (trimmed) and unique in its canonical form. */
-export async function registerUser(ctx: IdentityContext, input: Registration): Promise<User> {
+export async function registerUser(deps: IdentityDeps, _actor: Anonymous, input: Registration): Promise<User> {
   const email = input.email.trim();
   const problems = passwordProblems(input.password);
   if (passwordIsEmail(input.password, email)) problems.push(PASSWORD_SIMILAR_TO_EMAIL);
   if (problems.length > 0) throw validationFailed({ password: problems });
-  const passwordHash = await hashPassword(input.password, ctx.settings.scryptCost);
-  const registered = await ctx.db.transaction(async (trx) => {
+  const passwordHash = await hashPassword(input.password, deps.settings.scryptCost);
+  return inTransaction(deps.db, async (trx) => {
     const row = await insertUser(trx, {
       email,
       password_hash: passwordHash,
@@ -68,7 +67,7 @@ export async function registerUser(ctx: IdentityContext, input: Registration): P
     });
     if (!row) throw validationFailed({ email: [EMAIL_TAKEN] });
     const user = presentUser(row);
-    await outbox.add(trx, {
+    await deps.outbox.add(trx, {
       type: 'identity.user.registered',
       organization_id: null,
       actor: { id: user.id, email: user.email },
@@ -78,30 +77,29 @@ export async function registerUser(ctx: IdentityContext, input: Registration): P
         email_verified: false,
       },
     });
-    await queueVerificationMail(ctx, trx, row);
+    await queueVerificationMail(deps, trx, row);
+    afterCommit(trx, deps.mailQueued);
     return user;
   });
-  ctx.mailQueued();
-  return registered;
 }
 
 /**
  * Checks the credentials and starts a session. An unknown email still costs one scrypt, and both
  * failures answer the same 401, so neither the answer nor its timing tells which one it was.
  */
-export async function logIn(ctx: IdentityContext, credentials: { email: string; password: string }): Promise<TokenPair> {
-  const user = await findActiveUserByEmail(ctx.db, credentials.email.trim());
-  const matches = await verifyPassword(credentials.password, user?.password_hash ?? unmatchableHash(ctx.settings.scryptCost));
+export async function logIn(deps: IdentityDeps, _actor: Anonymous, credentials: { email: string; password: string }): Promise<TokenPair> {
+  const user = await findActiveUserByEmail(deps.db, credentials.email.trim());
+  const matches = await verifyPassword(credentials.password, user?.password_hash ?? unmatchableHash(deps.settings.scryptCost));
   if (!user || !matches) throw invalidCredentials();
-  if (needsRehash(user.password_hash, ctx.settings.scryptCost)) {
-    await updatePasswordHash(ctx.db, user.id, await hashPassword(credentials.password, ctx.settings.scryptCost));
+  if (needsRehash(user.password_hash, deps.settings.scryptCost)) {
+    await updatePasswordHash(deps.db, user.id, await hashPassword(credentials.password, deps.settings.scryptCost));
   }
-  return issueTokens(ctx.db, ctx, user);
+  return issueTokens(deps.db, deps, user);
 }
 
 /** The account behind a verified access token; a deleted or deactivated account is a 401. */
-export async function currentAccount(ctx: IdentityContext, userId: string): Promise<User> {
-  const row = await findActiveUserById(ctx.db, userId);
+export async function currentAccount(deps: IdentityDeps, userId: string): Promise<User> {
+  const row = await findActiveUserById(deps.db, userId);
   if (!row) throw userNotFound();
   return presentUser(row);
 }

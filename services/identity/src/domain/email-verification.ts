@@ -1,11 +1,10 @@
 // Email verification: a single-use link valid 48 hours is mailed at registration (and on request, replacing
 // the previous one); using it marks the address verified and tells the other services (identity.user.updated).
 import { randomUUID } from 'node:crypto';
-import { AppError, type Knex, linkWithToken, queueMail } from '@taskflow/shared';
+import { afterCommit, AppError, type AuthUser, inTransaction, type Knex, linkWithToken, queueMail } from '@taskflow/shared';
 import { consumeAccountToken, findAccountToken, replaceAccountToken } from '../db/account-tokens';
-import { outbox } from '../db/migrations';
 import { findActiveUserById, markEmailVerified, type UserRow } from '../db/users';
-import type { IdentityContext } from './context';
+import type { Anonymous, IdentityDeps } from './context';
 import { hashRefreshToken as hashToken, newRefreshToken as newToken } from './tokens';
 
 export const VERIFICATION_TTL_SECONDS = 48 * 3600;
@@ -16,7 +15,7 @@ export const VERIFICATION_ERRORS = {
 };
 
 /** Stores a new verification token for the user (the old one stops working) and queues its mail. */
-export async function queueVerificationMail(ctx: IdentityContext, trx: Knex.Transaction, user: Pick<UserRow, 'id' | 'email' | 'first_name'>): Promise<void> {
+export async function queueVerificationMail(deps: IdentityDeps, trx: Knex.Transaction, user: Pick<UserRow, 'id' | 'email' | 'first_name'>): Promise<void> {
   const token = newToken();
   await replaceAccountToken(trx, { hash: token.hash, userId: user.id, purpose: 'verify_email', ttlSeconds: VERIFICATION_TTL_SECONDS });
   await queueMail(trx, {
@@ -25,7 +24,7 @@ export async function queueVerificationMail(ctx: IdentityContext, trx: Knex.Tran
     subject: 'Verify your email address for TaskFlow',
     text: [
       `Welcome to TaskFlow. Confirm that ${user.email} is your address (POST to this link, or open it in the TaskFlow app):`,
-      linkWithToken(ctx.mail.verifyEmailUrl, token.token),
+      linkWithToken(deps.mail.verifyEmailUrl, token.token),
       '',
       'The link works once, for 48 hours. Until then you can use TaskFlow but not accept invitations.',
       'If you did not create this account, ignore this message.',
@@ -34,10 +33,10 @@ export async function queueVerificationMail(ctx: IdentityContext, trx: Knex.Tran
 }
 
 /** Records the verified address and its identity.user.updated event (nothing when it already was verified). */
-export async function recordEmailVerified(trx: Knex.Transaction, userId: string): Promise<void> {
+export async function recordEmailVerified(deps: IdentityDeps, trx: Knex.Transaction, userId: string): Promise<void> {
   const user = await markEmailVerified(trx, userId);
   if (!user) return;
-  await outbox.add(trx, {
+  await deps.outbox.add(trx, {
     type: 'identity.user.updated',
     organization_id: null,
     actor: { id: user.id, email: user.email },
@@ -50,27 +49,26 @@ export async function recordEmailVerified(trx: Knex.Transaction, userId: string)
 }
 
 /** Uses a verification token; returns the user, now verified. Unknown or used: invalid; past 48 h: expired. */
-export async function verifyEmail(ctx: IdentityContext, token: string): Promise<UserRow> {
+export async function verifyEmail(deps: IdentityDeps, _actor: Anonymous, { token }: { token: string }): Promise<UserRow> {
   const hash = hashToken(token);
-  const verified = await ctx.db.transaction(async (trx) => {
+  const verified = await inTransaction(deps.db, async (trx) => {
     const userId = await consumeAccountToken(trx, hash, 'verify_email');
     if (!userId) return undefined;
-    await recordEmailVerified(trx, userId);
+    await recordEmailVerified(deps, trx, userId);
     return findActiveUserById(trx, userId);
   });
   if (verified) return verified;
-  const stored = await findAccountToken(ctx.db, hash, 'verify_email');
+  const stored = await findAccountToken(deps.db, hash, 'verify_email');
   if (stored && stored.used_at === null && stored.expired) throw VERIFICATION_ERRORS.expired();
   throw VERIFICATION_ERRORS.invalid();
 }
 
 /** Mails a new link (the old one stops working); an address already verified gets none. */
-export async function resendVerification(ctx: IdentityContext, userId: string): Promise<void> {
-  const queued = await ctx.db.transaction(async (trx) => {
-    const user = await findActiveUserById(trx, userId);
-    if (!user || user.email_verified) return false;
-    await queueVerificationMail(ctx, trx, user);
-    return true;
+export async function resendVerification(deps: IdentityDeps, actor: AuthUser): Promise<void> {
+  await inTransaction(deps.db, async (trx) => {
+    const user = await findActiveUserById(trx, actor.id);
+    if (!user || user.email_verified) return;
+    await queueVerificationMail(deps, trx, user);
+    afterCommit(trx, deps.mailQueued);
   });
-  if (queued) ctx.mailQueued();
 }

@@ -1,25 +1,25 @@
 // Sessions: a refresh-token family per login; rotation on refresh, theft detection on reuse, logout.
 import { randomUUID } from 'node:crypto';
-import { invalidToken, type Knex } from '@taskflow/shared';
+import { inTransaction, invalidToken, type Knex } from '@taskflow/shared';
 import { claimRefreshToken, findRefreshToken, insertRefreshToken, revokeFamily } from '../db/refresh-tokens';
 import { findActiveUserById } from '../db/users';
-import type { IdentityContext } from './context';
+import type { Anonymous, IdentityDeps } from './context';
 import { hashRefreshToken, newRefreshToken, signAccessToken, type TokenPair } from './tokens';
 
 /** Issues an access token and a new refresh token in `familyId` (a new family for a new login). */
 export async function issueTokens(
   db: Knex,
-  ctx: IdentityContext,
+  deps: IdentityDeps,
   user: { id: string; email: string },
   familyId: string = randomUUID(),
 ): Promise<TokenPair> {
   const refresh = newRefreshToken();
-  await insertRefreshToken(db, { tokenHash: refresh.hash, familyId, userId: user.id, ttlSeconds: ctx.settings.refreshTokenTtlSeconds });
+  await insertRefreshToken(db, { tokenHash: refresh.hash, familyId, userId: user.id, ttlSeconds: deps.settings.refreshTokenTtlSeconds });
   return {
-    access: signAccessToken(ctx.keys, ctx.settings, user),
+    access: signAccessToken(deps.keys, deps.settings, user),
     refresh: refresh.token,
     token_type: 'Bearer',
-    expires_in: ctx.settings.accessTokenTtlSeconds,
+    expires_in: deps.settings.accessTokenTtlSeconds,
   };
 }
 
@@ -30,15 +30,15 @@ type RefreshOutcome = { ok: true; tokens: TokenPair } | { ok: false };
  * A token that was already used or revoked revokes its whole family (someone replayed it: theft or
  * a client bug) and, like an unknown or expired token, answers 401 `token_not_valid`.
  */
-export async function refreshSession(ctx: IdentityContext, refreshToken: string): Promise<TokenPair> {
+export async function refreshSession(deps: IdentityDeps, _actor: Anonymous, { refresh: refreshToken }: { refresh: string }): Promise<TokenPair> {
   const hash = hashRefreshToken(refreshToken);
   // The revocation must commit, so the transaction returns an outcome and the 401 is thrown after it.
-  const outcome = await ctx.db.transaction(async (trx): Promise<RefreshOutcome> => {
+  const outcome = await inTransaction(deps.db, async (trx): Promise<RefreshOutcome> => {
     const claimed = await claimRefreshToken(trx, hash);
     if (claimed) {
       const user = await findActiveUserById(trx, claimed.user_id);
       if (!user) return { ok: false };
-      return { ok: true, tokens: await issueTokens(trx, ctx, user, claimed.family_id) };
+      return { ok: true, tokens: await issueTokens(trx, deps, user, claimed.family_id) };
     }
     const stored = await findRefreshToken(trx, hash);
     if (stored && (stored.used_at !== null || stored.revoked_at !== null)) await revokeFamily(trx, stored.family_id);
@@ -54,7 +54,7 @@ export async function refreshSession(ctx: IdentityContext, refreshToken: string)
  * tokens anyway), so no access token is needed. An unknown or expired token changes nothing and is
  * not reported, so logout cannot be used to probe tokens.
  */
-export async function endSession(ctx: IdentityContext, refreshToken: string): Promise<void> {
-  const stored = await findRefreshToken(ctx.db, hashRefreshToken(refreshToken));
-  if (stored) await revokeFamily(ctx.db, stored.family_id);
+export async function endSession(deps: IdentityDeps, _actor: Anonymous, { refresh: refreshToken }: { refresh: string }): Promise<void> {
+  const stored = await findRefreshToken(deps.db, hashRefreshToken(refreshToken));
+  if (stored) await revokeFamily(deps.db, stored.family_id);
 }

@@ -1,7 +1,7 @@
 // The /api/v1/auth endpoints: validate, call the use case, shape the answer.
-import { AccessTokenVerifier, ApiRoutes, authenticate, currentUser } from '@taskflow/shared';
+import { type AccessTokenVerifier, ApiRoutes, authenticate, currentUser } from '@taskflow/shared';
 import { currentAccount, logIn, presentUser, registerUser } from '../domain/accounts';
-import type { IdentityContext } from '../domain/context';
+import { anonymous, type IdentityDeps } from '../domain/context';
 import { resendVerification, verifyEmail } from '../domain/email-verification';
 import { requestPasswordReset, resetPassword } from '../domain/password-reset';
 import { endSession, refreshSession } from '../domain/sessions';
@@ -19,13 +19,7 @@ import {
 
 const tags = ['auth'];
 
-export function authRoutes(ctx: IdentityContext): ApiRoutes {
-  // Verifies exactly as every other service does, but reads the keys from memory instead of over HTTP.
-  const verifier = new AccessTokenVerifier({
-    issuer: ctx.settings.issuer,
-    audience: ctx.settings.audience,
-    fetchKeys: async () => ctx.keys.jwks,
-  });
+export function authRoutes(deps: IdentityDeps, verifier: Pick<AccessTokenVerifier, 'verify'>): ApiRoutes {
   const routes = new ApiRoutes({ authenticate: authenticate(verifier) });
 
   routes.add(
@@ -38,9 +32,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
       body: registerBody,
       responses: { 201: { description: 'The new user, `email_verified: false`', schema: userSchema } },
     },
-    async (http, { body }) => {
-      http.status = 201;
-      http.body = await registerUser(ctx, body);
+    async (ctx, { body }) => {
+      ctx.status = 201;
+      ctx.body = await registerUser(deps, anonymous, body);
     },
   );
 
@@ -60,9 +54,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
         },
       },
     },
-    async (http, { body }) => {
-      http.set('Cache-Control', 'no-store');
-      http.body = await logIn(ctx, body);
+    async (ctx, { body }) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await logIn(deps, anonymous, body);
     },
   );
 
@@ -83,9 +77,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
         },
       },
     },
-    async (http, { body }) => {
-      http.set('Cache-Control', 'no-store');
-      http.body = await refreshSession(ctx, body.refresh);
+    async (ctx, { body }) => {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = await refreshSession(deps, anonymous, body);
     },
   );
 
@@ -104,9 +98,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
         },
       },
     },
-    async (http, { body }) => {
-      await endSession(ctx, body.refresh);
-      http.status = 204;
+    async (ctx, { body }) => {
+      await endSession(deps, anonymous, body);
+      ctx.status = 204;
     },
   );
 
@@ -118,8 +112,8 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
       tags,
       responses: { 200: { description: 'The user the access token belongs to', schema: userSchema } },
     },
-    async (http) => {
-      http.body = await currentAccount(ctx, currentUser(http).id);
+    async (ctx) => {
+      ctx.body = await currentAccount(deps, currentUser(ctx).id);
     },
   );
 
@@ -132,9 +126,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
       tags,
       responses: { 202: { description: 'Queued (nothing is sent when the address is already verified)' } },
     },
-    async (http) => {
-      await resendVerification(ctx, currentUser(http).id);
-      http.status = 202;
+    async (ctx) => {
+      await resendVerification(deps, currentUser(ctx));
+      ctx.status = 202;
     },
   );
 
@@ -154,8 +148,8 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
         },
       },
     },
-    async (http, { params }) => {
-      http.body = presentUser(await verifyEmail(ctx, params.token));
+    async (ctx, { params }) => {
+      ctx.body = presentUser(await verifyEmail(deps, anonymous, params));
     },
   );
 
@@ -169,9 +163,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
       body: passwordResetRequestBody,
       responses: { 202: { description: 'Accepted, whether or not the account exists (the answer reveals nothing)' } },
     },
-    async (http, { body }) => {
-      await requestPasswordReset(ctx, body.email);
-      http.status = 202;
+    async (ctx, { body }) => {
+      await requestPasswordReset(deps, anonymous, body);
+      ctx.status = 202;
     },
   );
 
@@ -193,9 +187,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
         },
       },
     },
-    async (http, { params, body }) => {
-      await resetPassword(ctx, params.token, body.password);
-      http.status = 204;
+    async (ctx, { params, body }) => {
+      await resetPassword(deps, anonymous, { token: params.token, password: body.password });
+      ctx.status = 204;
     },
   );
 
@@ -208,9 +202,9 @@ export function authRoutes(ctx: IdentityContext): ApiRoutes {
       auth: false,
       responses: { 200: { description: 'The current key and, after a rotation, the previous one', schema: jwksSchema } },
     },
-    async (http) => {
-      http.set('Cache-Control', 'public, max-age=300');
-      http.body = { keys: ctx.keys.jwks };
+    async (ctx) => {
+      ctx.set('Cache-Control', 'public, max-age=300');
+      ctx.body = { keys: deps.keys.jwks };
     },
   );
 

@@ -1,7 +1,7 @@
 // The events tenancy records, built from plain rows (payloads exactly as declared in shared/src/events.ts).
 import type { NewEvent, Role, UserSummary } from '@taskflow/shared';
 import type { InviteRow } from '../db/invites';
-import type { Caller } from './context';
+import type { Actor } from './context';
 
 interface OrgRef {
   id: string;
@@ -10,21 +10,21 @@ interface OrgRef {
 
 const summary = (org: OrgRef) => ({ id: org.id, name: org.name });
 
-export const organizationCreated = (org: OrgRef, actor: Caller): NewEvent<'tenancy.organization.created'> => ({
+export const organizationCreated = (org: OrgRef, actor: Actor): NewEvent<'tenancy.organization.created'> => ({
   type: 'tenancy.organization.created',
   organization_id: org.id,
   actor,
   data: { organization: summary(org) },
 });
 
-export const organizationRenamed = (org: OrgRef, previousName: string, actor: Caller): NewEvent<'tenancy.organization.renamed'> => ({
+export const organizationRenamed = (org: OrgRef, previousName: string, actor: Actor): NewEvent<'tenancy.organization.renamed'> => ({
   type: 'tenancy.organization.renamed',
   organization_id: org.id,
   actor,
   data: { organization: summary(org), changes: { name: [previousName, org.name] } },
 });
 
-export const organizationDeleted = (org: OrgRef, actor: Caller): NewEvent<'tenancy.organization.deleted'> => ({
+export const organizationDeleted = (org: OrgRef, actor: Actor): NewEvent<'tenancy.organization.deleted'> => ({
   type: 'tenancy.organization.deleted',
   organization_id: org.id,
   actor,
@@ -40,14 +40,14 @@ interface MembershipChange {
 
 const membershipData = (m: MembershipChange) => ({ organization_id: m.organizationId, user: m.user, role: m.role, version: m.version });
 
-export const membershipAdded = (m: MembershipChange, actor: Caller): NewEvent<'tenancy.membership.added'> => ({
+export const membershipAdded = (m: MembershipChange, actor: Actor): NewEvent<'tenancy.membership.added'> => ({
   type: 'tenancy.membership.added',
   organization_id: m.organizationId,
   actor,
   data: membershipData(m),
 });
 
-export const membershipRoleChanged = (m: MembershipChange, previousRole: Role, actor: Caller): NewEvent<'tenancy.membership.role_changed'> => ({
+export const membershipRoleChanged = (m: MembershipChange, previousRole: Role, actor: Actor): NewEvent<'tenancy.membership.role_changed'> => ({
   type: 'tenancy.membership.role_changed',
   organization_id: m.organizationId,
   actor,
@@ -57,7 +57,7 @@ export const membershipRoleChanged = (m: MembershipChange, previousRole: Role, a
 export const membershipRemoved = (
   m: MembershipChange,
   reason: 'removed' | 'left' | 'organization_deleted',
-  actor: Caller,
+  actor: Actor,
 ): NewEvent<'tenancy.membership.removed'> => ({
   type: 'tenancy.membership.removed',
   organization_id: m.organizationId,
@@ -67,7 +67,7 @@ export const membershipRemoved = (
 
 type InviteEventType = 'tenancy.invite.sent' | 'tenancy.invite.revoked' | 'tenancy.invite.accepted';
 
-export const inviteEvent = <T extends InviteEventType>(type: T, invite: InviteRow, org: OrgRef, actor: Caller): NewEvent<T> =>
+export const inviteEvent = <T extends InviteEventType>(type: T, invite: InviteRow, org: OrgRef, actor: Actor): NewEvent<T> =>
   ({
     type,
     organization_id: org.id,

@@ -2,33 +2,33 @@
 // it does not outlive its sender's membership or role. Both run under the organization's row lock.
 import type { Knex, Role } from '@taskflow/shared';
 import * as invites from '../db/invites';
-import { type Caller, enforce, type TenancyContext } from './context';
+import type { Actor, TenancyDeps } from './context';
 import { inviteEvent } from './events';
-import { decide, invitesBeyondAuthority } from './policy';
+import { authorize, invitesBeyondAuthority } from './policy';
 
 interface OrgRef {
   id: string;
   name: string;
 }
 
-/** Re-inviting an address replaces its pending invite only if the caller could have sent that invite (else 403). */
+/** Re-inviting an address replaces its pending invite only if the actor could have sent that invite (else 403). */
 export async function ensureMayReplacePendingInvite(trx: Knex.Transaction, organizationId: string, callerRole: Role, email: string): Promise<void> {
   const pending = await invites.lockPendingInviteTo(trx, organizationId, email);
-  if (pending) enforce(decide('create_invite', callerRole, { role: pending.role }));
+  if (pending) authorize(callerRole, 'invite.create', { role: pending.role });
 }
 
 /**
  * After `senderId` left, was removed (`role` null) or changed role: revokes their pending invites that role
- * could not send, in the caller's transaction, with the event a manual revoke publishes.
+ * could not send, in the actor's transaction, with the event a manual revoke publishes.
  */
 export async function revokeInvitesBeyondAuthority(
-  ctx: TenancyContext,
+  deps: TenancyDeps,
   trx: Knex.Transaction,
   org: OrgRef,
   senderId: string,
   role: Role | null,
-  actor: Caller,
+  actor: Actor,
 ): Promise<void> {
   const revoked = await invites.revokePendingInvitesSentBy(trx, org.id, senderId, invitesBeyondAuthority(role));
-  if (revoked.length > 0) await ctx.outbox.add(trx, ...revoked.map((invite) => inviteEvent('tenancy.invite.revoked', invite, org, actor)));
+  if (revoked.length > 0) await deps.outbox.add(trx, ...revoked.map((invite) => inviteEvent('tenancy.invite.revoked', invite, org, actor)));
 }

@@ -1,76 +1,76 @@
-// Organizations: create (the caller becomes owner), list, read, rename, delete.
+// Organizations: create (the actor becomes owner), list, read, rename, delete.
 import { randomUUID } from 'node:crypto';
-import { type CursorValue, type Knex, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
+import { type CursorValue, inTransaction, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import * as organizations from '../db/organizations';
-import { type Caller, enforce, type TenancyContext } from './context';
+import type { Actor, TenancyDeps } from './context';
 import { membershipAdded, membershipRemoved, organizationCreated, organizationDeleted, organizationRenamed } from './events';
-import { decide } from './policy';
+import { authorize } from './policy';
 
 export interface OrganizationView {
   id: string;
   name: string;
   created_at: Date;
   version: number;
-  /** The caller's role. */
+  /** The actor's role. */
   role: Role;
 }
 
-export async function createOrganization(ctx: TenancyContext, trx: Knex.Transaction, caller: Caller, name: string): Promise<OrganizationView> {
-  const org = await organizations.insertOrganization(trx, { id: randomUUID(), name });
-  await memberships.ensureProfile(trx, caller);
-  const membership = (await memberships.insertMembership(trx, { organizationId: org.id, userId: caller.id, role: 'owner' }))!;
-  const user = (await memberships.profileOf(trx, caller.id))!;
-  await ctx.outbox.add(
-    trx,
-    organizationCreated(org, caller),
-    membershipAdded({ organizationId: org.id, user, role: 'owner', version: membership.version }, caller),
-  );
-  return { ...org, role: 'owner' };
+export async function createOrganization(deps: TenancyDeps, actor: Actor, { name }: { name: string }): Promise<OrganizationView> {
+  return inTransaction(deps.db, async (trx) => {
+    const org = await organizations.insertOrganization(trx, { id: randomUUID(), name });
+    await memberships.ensureProfile(trx, actor);
+    const membership = (await memberships.insertMembership(trx, { organizationId: org.id, userId: actor.id, role: 'owner' }))!;
+    const user = (await memberships.profileOf(trx, actor.id))!;
+    await deps.outbox.add(
+      trx,
+      organizationCreated(org, actor),
+      membershipAdded({ organizationId: org.id, user, role: 'owner', version: membership.version }, actor),
+    );
+    return { ...org, role: 'owner' as const };
+  });
 }
 
-export async function getOrganization(ctx: TenancyContext, caller: Caller, organizationId: string): Promise<OrganizationView> {
-  const org = await organizations.organizationForUser(ctx.db, organizationId, caller.id);
-  enforce(decide('view_organization', org?.role ?? null));
+export async function getOrganization(deps: TenancyDeps, actor: Actor, organizationId: string): Promise<OrganizationView> {
+  const org = await organizations.organizationForUser(deps.db, organizationId, actor.id);
+  authorize(org?.role ?? null, 'organization.view');
   return org!;
 }
 
-export async function listOrganizations(ctx: TenancyContext, caller: Caller, limit: number, after?: CursorValue[]): Promise<OrganizationView[]> {
-  return organizations.listOrganizationsForUser(ctx.db, caller.id, limit, after);
+export async function listOrganizations(deps: TenancyDeps, actor: Actor, limit: number, after?: CursorValue[]): Promise<OrganizationView[]> {
+  return organizations.listOrganizationsForUser(deps.db, actor.id, limit, after);
 }
 
 export const organizationCursor = (org: OrganizationView): CursorValue[] => [org.created_at.toISOString(), org.id];
 
 export async function renameOrganization(
-  ctx: TenancyContext,
-  caller: Caller,
-  organizationId: string,
-  name: string,
-  ifMatch?: IfMatch,
+  deps: TenancyDeps,
+  actor: Actor,
+  { id: organizationId, name, ifMatch }: { id: string; name: string; ifMatch?: IfMatch },
 ): Promise<OrganizationView> {
-  return ctx.db.transaction(async (trx) => {
+  return inTransaction(deps.db, async (trx) => {
     const org = await organizations.lockOrganization(trx, organizationId);
-    const me = org && (await memberships.membershipOf(trx, organizationId, caller.id));
-    enforce(decide('rename_organization', me?.role ?? null));
+    const me = org && (await memberships.membershipOf(trx, organizationId, actor.id));
+    authorize(me?.role ?? null, 'organization.rename');
     requireIfMatch(ifMatch, org!.version);
     if (org!.name === name) return { ...org!, role: me!.role };
     const renamed = (await organizations.renameOrganization(trx, organizationId, name))!;
-    await ctx.outbox.add(trx, organizationRenamed(renamed, org!.name, caller));
+    await deps.outbox.add(trx, organizationRenamed(renamed, org!.name, actor));
     return { ...renamed, role: me!.role };
   });
 }
 
 /** Deletes the organization with its memberships and invites; every member gets a `removed` event. */
-export async function deleteOrganization(ctx: TenancyContext, caller: Caller, organizationId: string, ifMatch?: IfMatch): Promise<void> {
-  await ctx.db.transaction(async (trx) => {
+export async function deleteOrganization(deps: TenancyDeps, actor: Actor, { id: organizationId, ifMatch }: { id: string; ifMatch?: IfMatch }): Promise<void> {
+  await inTransaction(deps.db, async (trx) => {
     const org = await organizations.lockOrganization(trx, organizationId);
-    const me = org && (await memberships.membershipOf(trx, organizationId, caller.id));
+    const me = org && (await memberships.membershipOf(trx, organizationId, actor.id));
     if (!org || !me) throw notFound();
-    enforce(decide('delete_organization', me.role));
+    authorize(me.role, 'organization.delete');
     requireIfMatch(ifMatch, org.version);
     const removed = await memberships.deleteAllMemberships(trx, organizationId);
     await organizations.deleteOrganization(trx, organizationId); // invites go with it (ON DELETE CASCADE)
-    await ctx.outbox.add(
+    await deps.outbox.add(
       trx,
       ...removed.map((m) =>
         membershipRemoved(
@@ -81,10 +81,10 @@ export async function deleteOrganization(ctx: TenancyContext, caller: Caller, or
             version: m.version,
           },
           'organization_deleted',
-          caller,
+          actor,
         ),
       ),
-      organizationDeleted(org, caller),
+      organizationDeleted(org, actor),
     );
   });
 }

@@ -1,30 +1,30 @@
-// Who may do what in an organization: API.md's role table, as one pure function.
-import type { Role } from '@taskflow/shared';
+// Who may do what in an organization: API.md's role table, as one pure function `can(actor, action, resource)`.
+import { conflict, forbidden, notFound, type Role } from '@taskflow/shared';
 
-export type Action =
-  | 'view_organization'
-  | 'rename_organization'
-  | 'delete_organization'
-  | 'list_invites'
-  | 'create_invite'
-  | 'revoke_invite'
-  | 'change_role'
-  | 'remove_member'
-  | 'leave';
+export type TenancyAction =
+  | 'organization.view'
+  | 'organization.rename'
+  | 'organization.delete'
+  | 'invite.list'
+  | 'invite.create'
+  | 'invite.revoke'
+  | 'member.change_role'
+  | 'member.remove'
+  | 'member.leave';
 
-export interface Target {
-  /** create_invite / revoke_invite: the invite's role. change_role / remove_member / leave: the member's current role. */
+export interface TenancyResource {
+  /** invite.create / invite.revoke: the invite's role. member.change_role / member.remove: the member's current role. */
   role?: Role;
-  /** change_role: the role asked for. */
+  /** member.change_role: the role asked for. */
   newRole?: Role;
-  /** change_role / remove_member / leave: how many owners the organization has now. */
+  /** member.change_role / member.remove / member.leave: how many owners the organization has now. */
   owners?: number;
 }
 
 /** `not_found` for non-members (the organization's existence is not revealed), `last_owner` is a 409. */
 export type Decision = 'allow' | 'not_found' | 'forbidden' | 'last_owner';
 
-export const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
+const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
 
 /** Roles an actor may hand out, and act on: admins never touch owners; owners touch anyone. */
 function withinCeiling(actor: Role, role: Role): boolean {
@@ -44,32 +44,32 @@ function losesLastOwner(role: Role, stillOwner: boolean, owners: number): boolea
 }
 
 /** `actor` is the caller's role in the organization, or null when the caller is not a member. */
-export function decide(action: Action, actor: Role | null, target: Target = {}): Decision {
+export function can(actor: Role | null, action: TenancyAction, target: TenancyResource = {}): Decision {
   if (actor === null) return 'not_found';
   const privileged = actor === 'owner' || actor === 'admin';
   switch (action) {
-    case 'view_organization':
+    case 'organization.view':
       return 'allow';
-    case 'rename_organization':
-    case 'list_invites':
+    case 'organization.rename':
+    case 'invite.list':
       return privileged ? 'allow' : 'forbidden';
-    case 'delete_organization':
+    case 'organization.delete':
       return actor === 'owner' ? 'allow' : 'forbidden';
-    case 'create_invite':
-    case 'revoke_invite':
+    case 'invite.create':
+    case 'invite.revoke':
       return withinCeiling(actor, required(target.role, 'role')) ? 'allow' : 'forbidden';
-    case 'change_role': {
+    case 'member.change_role': {
       const role = required(target.role, 'role');
       const newRole = required(target.newRole, 'newRole');
       if (!withinCeiling(actor, role) || !withinCeiling(actor, newRole)) return 'forbidden';
       return losesLastOwner(role, newRole === 'owner', required(target.owners, 'owners')) ? 'last_owner' : 'allow';
     }
-    case 'remove_member': {
+    case 'member.remove': {
       const role = required(target.role, 'role');
       if (!withinCeiling(actor, role)) return 'forbidden';
       return losesLastOwner(role, false, required(target.owners, 'owners')) ? 'last_owner' : 'allow';
     }
-    case 'leave':
+    case 'member.leave':
       return losesLastOwner(actor, false, required(target.owners, 'owners')) ? 'last_owner' : 'allow';
   }
 }
@@ -79,5 +79,21 @@ export function decide(action: Action, actor: Role | null, target: Target = {}):
  * longer a member) could not send. Their pending invites of these roles must not outlive that change.
  */
 export function invitesBeyondAuthority(role: Role | null): Role[] {
-  return ROLES.filter((invited) => decide('create_invite', role, { role: invited }) !== 'allow');
+  return ROLES.filter((invited) => can(role, 'invite.create', { role: invited }) !== 'allow');
+}
+
+export const lastOwner = () => conflict('An organization must always keep at least one owner.', 'last_owner');
+
+/** Throws the error the caller sees unless `can` allows: 404 to a non-member, 403, or 409 `last_owner`. */
+export function authorize(actor: Role | null, action: TenancyAction, resource: TenancyResource = {}): void {
+  switch (can(actor, action, resource)) {
+    case 'allow':
+      return;
+    case 'not_found':
+      throw notFound();
+    case 'forbidden':
+      throw forbidden();
+    case 'last_owner':
+      throw lastOwner();
+  }
 }

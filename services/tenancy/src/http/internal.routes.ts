@@ -3,7 +3,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiRoutes, bearerToken, notFound, unauthorized } from '@taskflow/shared';
 import type { Context } from 'koa';
-import type { TenancyContext } from '../domain/context';
+import type { TenancyDeps } from '../domain/context';
 import { membershipFact } from '../domain/members';
 import { internalMembershipParams, membershipFactSchema } from './schemas';
 
@@ -15,7 +15,7 @@ function presentsServiceToken(ctx: Context, serviceToken: string): boolean {
   return presented !== undefined && timingSafeEqual(digest(presented), digest(serviceToken));
 }
 
-export function internalRoutes(routes: ApiRoutes, tenancy: TenancyContext, serviceToken: string): ApiRoutes {
+export function internalRoutes(routes: ApiRoutes, deps: TenancyDeps, serviceToken: string): ApiRoutes {
   return routes.add(
     {
       method: 'get',
@@ -31,7 +31,7 @@ export function internalRoutes(routes: ApiRoutes, tenancy: TenancyContext, servi
       if (!presentsServiceToken(ctx, serviceToken)) throw unauthorized('A valid service credential is required.');
       const params = internalMembershipParams.safeParse(ctx.params);
       if (!params.success) throw notFound();
-      const fact = await membershipFact(tenancy, params.data.organization_id, params.data.user_id);
+      const fact = await membershipFact(deps, params.data.organization_id, params.data.user_id);
       if (!fact) throw notFound();
       ctx.body = fact;
     },

@@ -1,7 +1,7 @@
 // /api/v1/invites (and the original's /api/v1/organizations/invite aliases): send, list, revoke, accept.
 import { ApiRoutes, bearerToken, currentUser, idempotent, pageQuerySchema, type RouteHandler, toPage } from '@taskflow/shared';
 import type { z } from 'zod';
-import type { TenancyContext } from '../domain/context';
+import type { TenancyDeps } from '../domain/context';
 import { acceptInvite, createInvite, inviteCursor, listInvites, listMyInvites, revokeInvite } from '../domain/invites';
 import { presentInvite, presentOrganization } from './presenters';
 import {
@@ -20,25 +20,24 @@ const inviteErrors = 'Invalid input, or `detail` "User already in organization"'
 const acceptErrors =
   '`detail`, checked in this order: "Invalid invite" (unknown, used or revoked), "Invite expired", "Invite email mismatch", "Email not verified" (the caller has not verified the address yet); then "User already in organization"';
 
-export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
+export function inviteRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
   const send: RouteHandler<typeof inviteBody, undefined, undefined> = async (ctx, { body }) => {
     const caller = currentUser(ctx);
     // The stored (replayable) response never holds the token: it exists in clear only in this response and the mail.
     let token: string | undefined;
-    const response = await idempotent(ctx, tenancy.db, caller.id, body, async (trx) => {
-      const created = await createInvite(tenancy, trx, caller, body);
+    const response = await idempotent(ctx, deps.db, caller.id, body, async () => {
+      const created = await createInvite(deps, caller, body);
       token = created.token;
       return { status: 201, body: presentInvite(created.invite) };
     });
-    tenancy.mailQueued();
     ctx.status = response.status;
     ctx.body = token === undefined ? response.body : { ...(response.body as object), token };
   };
 
   const accept: RouteHandler<undefined, undefined, typeof tokenParams> = async (ctx, { params }) => {
     const caller = { ...currentUser(ctx), accessToken: bearerToken(ctx) };
-    const response = await idempotent(ctx, tenancy.db, caller.id, null, async (trx) => {
-      const { organization, role } = await acceptInvite(tenancy, trx, caller, params.token);
+    const response = await idempotent(ctx, deps.db, caller.id, null, async () => {
+      const { organization, role } = await acceptInvite(deps, caller, { token: params.token });
       return { status: 200, body: { detail: 'Invite accepted', organization: presentOrganization(organization), role } };
     });
     ctx.status = response.status;
@@ -80,14 +79,14 @@ export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
         responses: { 200: { description: 'A page of invites', schema: invitePage }, 403: { description: 'Members may not list invites' }, 404: { description: 'Not a member of that organization' } },
       },
       async (ctx, { query }: { query: z.output<typeof invitesQuery> }) => {
-        const rows = await listInvites(tenancy, currentUser(ctx), query.organization, query.status, query.limit, decodeKeyset(query.cursor));
+        const rows = await listInvites(deps, currentUser(ctx), query.organization, query.status, query.limit, decodeKeyset(query.cursor));
         ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
       },
     )
     .add(
       { method: 'get', path: '/api/v1/invites/mine', summary: "Pending invites addressed to the caller's email, newest first (none until the email is verified)", tags, query: pageQuerySchema, responses: { 200: { description: 'A page of invites', schema: invitePage } } },
       async (ctx, { query }) => {
-        const rows = await listMyInvites(tenancy, { ...currentUser(ctx), accessToken: bearerToken(ctx) }, query.limit, decodeKeyset(query.cursor));
+        const rows = await listMyInvites(deps, { ...currentUser(ctx), accessToken: bearerToken(ctx) }, query.limit, decodeKeyset(query.cursor));
         ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
       },
     )
@@ -105,7 +104,7 @@ export function inviteRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
         },
       },
       async (ctx, { params }) => {
-        await revokeInvite(tenancy, currentUser(ctx), params.id);
+        await revokeInvite(deps, currentUser(ctx), { id: params.id });
         ctx.status = 204;
       },
     );

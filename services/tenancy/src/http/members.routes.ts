@@ -1,6 +1,6 @@
 // /api/v1/organizations/:id/members: list, change a role, remove (yourself = leave).
 import { ApiRoutes, currentUser, etagOf, ifMatchOf, pageQuerySchema, toPage } from '@taskflow/shared';
-import type { TenancyContext } from '../domain/context';
+import type { TenancyDeps } from '../domain/context';
 import { changeMemberRole, listMembers, memberCursor, removeMember } from '../domain/members';
 import { presentMember } from './presenters';
 import { decodeKeyset, memberPage, memberParams, memberRoleBody, memberSchema, organizationParams } from './schemas';
@@ -12,12 +12,12 @@ const conflicts = {
   412: { description: 'If-Match does not match' },
 };
 
-export function memberRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
+export function memberRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
   return routes
     .add(
       { method: 'get', path: '/api/v1/organizations/:id/members', summary: 'Members of an organization', tags, params: organizationParams, query: pageQuerySchema, responses: { 200: { description: 'A page of members', schema: memberPage } } },
       async (ctx, { params, query }) => {
-        const rows = await listMembers(tenancy, currentUser(ctx), params.id, query.limit, decodeKeyset(query.cursor));
+        const rows = await listMembers(deps, currentUser(ctx), params.id, query.limit, decodeKeyset(query.cursor));
         ctx.body = toPage(ctx, rows, query.limit, memberCursor, presentMember);
       },
     )
@@ -32,7 +32,7 @@ export function memberRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
         responses: { 200: { description: 'The member (ETag for If-Match)', schema: memberSchema }, ...conflicts },
       },
       async (ctx, { params, body }) => {
-        const member = await changeMemberRole(tenancy, currentUser(ctx), params.id, params.user_id, body.role, ifMatchOf(ctx));
+        const member = await changeMemberRole(deps, currentUser(ctx), { organizationId: params.id, userId: params.user_id, role: body.role, ifMatch: ifMatchOf(ctx) });
         ctx.set('ETag', etagOf(member.version));
         ctx.body = presentMember(member);
       },
@@ -47,7 +47,7 @@ export function memberRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRou
         responses: { 204: { description: 'Removed' }, ...conflicts },
       },
       async (ctx, { params }) => {
-        await removeMember(tenancy, currentUser(ctx), params.id, params.user_id, ifMatchOf(ctx));
+        await removeMember(deps, currentUser(ctx), { organizationId: params.id, userId: params.user_id, ifMatch: ifMatchOf(ctx) });
         ctx.status = 204;
       },
     );

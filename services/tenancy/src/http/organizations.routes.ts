@@ -1,6 +1,6 @@
 // /api/v1/organizations: create, list, read, rename, delete.
 import { ApiRoutes, currentUser, etagOf, ifMatchOf, idempotent, pageQuerySchema, toPage } from '@taskflow/shared';
-import type { TenancyContext } from '../domain/context';
+import type { TenancyDeps } from '../domain/context';
 import {
   createOrganization,
   deleteOrganization,
@@ -14,12 +14,12 @@ import { decodeKeyset, organizationBody, organizationPage, organizationParams, o
 
 const tags = ['organizations'];
 
-export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): ApiRoutes {
+export function organizationRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
   return routes
     .add(
       { method: 'get', path: '/api/v1/organizations', summary: 'Organizations the caller belongs to', tags, query: pageQuerySchema, responses: { 200: { description: 'A page of organizations', schema: organizationPage } } },
       async (ctx, { query }) => {
-        const rows = await listOrganizations(tenancy, currentUser(ctx), query.limit, decodeKeyset(query.cursor));
+        const rows = await listOrganizations(deps, currentUser(ctx), query.limit, decodeKeyset(query.cursor));
         ctx.body = toPage(ctx, rows, query.limit, organizationCursor, presentOrganization);
       },
     )
@@ -27,9 +27,9 @@ export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): 
       { method: 'post', path: '/api/v1/organizations', summary: 'Create an organization (the caller becomes its owner)', tags, body: organizationBody, responses: { 201: { description: 'Created', schema: organizationSchema } } },
       async (ctx, { body }) => {
         const caller = currentUser(ctx);
-        const response = await idempotent(ctx, tenancy.db, caller.id, body, async (trx) => ({
+        const response = await idempotent(ctx, deps.db, caller.id, body, async () => ({
           status: 201,
-          body: presentOrganization(await createOrganization(tenancy, trx, caller, body.name)),
+          body: presentOrganization(await createOrganization(deps, caller, body)),
         }));
         ctx.status = response.status;
         ctx.body = response.body;
@@ -38,7 +38,7 @@ export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): 
     .add(
       { method: 'get', path: '/api/v1/organizations/:id', summary: 'One organization', tags, params: organizationParams, responses: { 200: { description: 'The organization (ETag for If-Match)', schema: organizationSchema } } },
       async (ctx, { params }) => {
-        const org = await getOrganization(tenancy, currentUser(ctx), params.id);
+        const org = await getOrganization(deps, currentUser(ctx), params.id);
         ctx.set('ETag', etagOf(org.version));
         ctx.body = presentOrganization(org);
       },
@@ -54,7 +54,7 @@ export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): 
         responses: { 200: { description: 'Renamed', schema: organizationSchema }, 403: { description: 'Members may not rename' }, 412: { description: 'If-Match does not match' } },
       },
       async (ctx, { params, body }) => {
-        const org = await renameOrganization(tenancy, currentUser(ctx), params.id, body.name, ifMatchOf(ctx));
+        const org = await renameOrganization(deps, currentUser(ctx), { id: params.id, name: body.name, ifMatch: ifMatchOf(ctx) });
         ctx.set('ETag', etagOf(org.version));
         ctx.body = presentOrganization(org);
       },
@@ -69,7 +69,7 @@ export function organizationRoutes(routes: ApiRoutes, tenancy: TenancyContext): 
         responses: { 204: { description: 'Deleted' }, 403: { description: 'Only owners delete' }, 412: { description: 'If-Match does not match' } },
       },
       async (ctx, { params }) => {
-        await deleteOrganization(tenancy, currentUser(ctx), params.id, ifMatchOf(ctx));
+        await deleteOrganization(deps, currentUser(ctx), { id: params.id, ifMatch: ifMatchOf(ctx) });
         ctx.status = 204;
       },
     );

@@ -1,4 +1,4 @@
-// Request and response schemas of the tenancy API (they validate input and produce the OpenAPI document).
+// Request and response schemas of the deps API (they validate input and produce the OpenAPI document).
 import { AppError, type CursorValue, decodeCursor, encodeCursor, idFilter, isoDateTime, pageQuerySchema, pageSchema, singleLineText } from '@taskflow/shared';
 import { z } from 'zod';
 

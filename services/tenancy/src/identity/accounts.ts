@@ -1,12 +1,12 @@
 // Asks identity about the caller's own account (GET /api/v1/auth/me/ with the caller's access token).
 import { canonicalEmail } from '@taskflow/shared';
-import type { Caller } from '../domain/context';
+import type { Actor } from '../domain/context';
 import type { AccountLookup } from '../domain/verification';
 
 export function identityAccounts(identityUrl: string, timeoutMs = 3000): AccountLookup {
   const url = `${identityUrl.replace(/\/+$/, '')}/api/v1/auth/me/`;
   return {
-    async emailVerified(caller: Caller, accessToken: string): Promise<boolean> {
+    async emailVerified(caller: Actor, accessToken: string): Promise<boolean> {
       const res = await fetch(url, { headers: { authorization: `Bearer ${accessToken}` }, signal: AbortSignal.timeout(timeoutMs) });
       // Identity does not know the token's account: it is verified nowhere.
       if (res.status === 401) return false;

@@ -33,8 +33,8 @@ export interface Task {
   version: number;
 }
 
-/** What a use case needs: the database, the membership replica and the outbox. */
-export interface WorkContext {
+/** The use cases' dependencies (`deps`): the database, the membership replica and the outbox. */
+export interface WorkDeps {
   db: Knex;
   replica: MembershipReplica;
   outbox: Outbox;

@@ -4,35 +4,40 @@ import { forbidden, type Role } from '@taskflow/shared';
 /** The only task fields a member assigned to a task may change. */
 export const MEMBER_EDITABLE_TASK_FIELDS: readonly string[] = ['title', 'description', 'status', 'priority', 'due_date'];
 
-export type WorkAction =
-  | { kind: 'view' }
-  | { kind: 'project.create' }
-  | { kind: 'project.update' }
-  | { kind: 'project.delete' }
-  | { kind: 'task.create' }
-  | { kind: 'task.delete' }
-  /** `fields`: every key present in the request body; `assignedToCaller`: the task's current assignee is the caller. */
-  | { kind: 'task.update'; assignedToCaller: boolean; fields: readonly string[] };
+export type WorkAction = 'project.create' | 'project.update' | 'project.delete' | 'task.create' | 'task.update' | 'task.delete';
+
+export interface WorkResource {
+  /** task.update: the task's current assignee is the caller. */
+  assignedToCaller?: boolean;
+  /** task.update: every key present in the request body. */
+  fields?: readonly string[];
+}
+
+/** Scoping has already answered 404 to non-members, so a decision here is allow or 403. */
+export type Decision = 'allow' | 'forbidden';
 
 const privileged = (role: Role) => role === 'owner' || role === 'admin';
 
-export function isAllowed(role: Role, action: WorkAction): boolean {
-  switch (action.kind) {
-    case 'view':
-      return true;
+function allowed(actor: Role, action: WorkAction, resource: WorkResource): boolean {
+  switch (action) {
     case 'project.create':
     case 'project.update':
     case 'project.delete':
     case 'task.create':
     case 'task.delete':
-      return privileged(role);
+      return privileged(actor);
     case 'task.update':
       // Assigning and moving are field changes too (`assigned_to`, `project`): privileged only.
-      return privileged(role) || (action.assignedToCaller && action.fields.every((f) => MEMBER_EDITABLE_TASK_FIELDS.includes(f)));
+      return privileged(actor) || (resource.assignedToCaller === true && (resource.fields ?? []).every((f) => MEMBER_EDITABLE_TASK_FIELDS.includes(f)));
   }
 }
 
-/** Throws 403 unless `role` may perform `action` (the caller is already known to be a member). */
-export function authorize(role: Role, action: WorkAction): void {
-  if (!isAllowed(role, action)) throw forbidden();
+/** May a member whose role is `actor` do `action` to `resource`? */
+export function can(actor: Role, action: WorkAction, resource: WorkResource = {}): Decision {
+  return allowed(actor, action, resource) ? 'allow' : 'forbidden';
+}
+
+/** Throws 403 unless `can` allows (the caller is already known to be a member). */
+export function authorize(actor: Role, action: WorkAction, resource: WorkResource = {}): void {
+  if (can(actor, action, resource) !== 'allow') throw forbidden();
 }

@@ -1,7 +1,7 @@
-// Response bodies and headers of the work resources.
+// Response bodies and headers of the work resources (a task's body is the task itself, `version` included).
 import { etagOf } from '@taskflow/shared';
 import type { Context } from 'koa';
-import type { Project, Task } from '../domain/model';
+import type { Project } from '../domain/model';
 
 export function presentProject(p: Project) {
   const { version: _version, ...body } = p;
@@ -9,10 +9,8 @@ export function presentProject(p: Project) {
 }
 
 /** Sends a single resource with its ETag. */
-export function sendResource(http: Context, resource: { version: number }, body: unknown, status = 200): void {
-  http.status = status;
-  http.set('ETag', etagOf(resource.version));
-  http.body = body;
+export function sendResource(ctx: Context, resource: { version: number }, body: unknown, status = 200): void {
+  ctx.status = status;
+  ctx.set('ETag', etagOf(resource.version));
+  ctx.body = body;
 }
-
-export const presentTask = (t: Task): Task => t;

@@ -1,7 +1,7 @@
 // /api/v1/projects: validate, call the use case, shape the answer.
 import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
 import type { Middleware } from 'koa';
-import type { WorkContext } from '../domain/model';
+import type { WorkDeps } from '../domain/model';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects';
 import { parseProjectCursor, projectCursorOf } from './cursors';
 import { presentProject, sendResource } from './present';
@@ -10,7 +10,7 @@ import { createProjectBody, idParams, patchProjectBody, projectListQuery, projec
 const tags = ['projects'];
 const etag = 'The body, with an `ETag` (the version) to send back in `If-Match`';
 
-export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoutes {
+export function projectRoutes(deps: WorkDeps, authenticate: Middleware): ApiRoutes {
   const routes = new ApiRoutes({ authenticate });
 
   routes.add(
@@ -22,9 +22,9 @@ export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRo
       query: projectListQuery,
       responses: { 200: { description: 'A page of projects', schema: projectPageSchema }, 404: { description: '`organization` is not one of the caller’s' } },
     },
-    async (http, { query }) => {
-      const rows = await listProjects(ctx, currentUser(http), { organization: query.organization, after: parseProjectCursor(query.cursor), limit: query.limit + 1 });
-      http.body = toPage(http, rows, query.limit, projectCursorOf, presentProject);
+    async (ctx, { query }) => {
+      const rows = await listProjects(deps, currentUser(ctx), { organization: query.organization, after: parseProjectCursor(query.cursor), limit: query.limit + 1 });
+      ctx.body = toPage(ctx, rows, query.limit, projectCursorOf, presentProject);
     },
   );
 
@@ -41,21 +41,19 @@ export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRo
         422: { description: 'The Idempotency-Key was used with a different request' },
       },
     },
-    async (http, { body }) => {
-      const user = currentUser(http);
-      const response = await createProject(ctx, user, body, (write) =>
-        idempotent(http, ctx.db, user.id, body, async (trx) => ({ status: 201, body: presentProject(await write(trx)) })),
-      );
-      http.status = response.status;
-      http.body = response.body;
+    async (ctx, { body }) => {
+      const user = currentUser(ctx);
+      const response = await idempotent(ctx, deps.db, user.id, body, async () => ({ status: 201, body: presentProject(await createProject(deps, user, body)) }));
+      ctx.status = response.status;
+      ctx.body = response.body;
     },
   );
 
   routes.add(
     { method: 'get', path: '/api/v1/projects/:id', summary: 'One project', tags, params: idParams, responses: { 200: { description: etag, schema: projectSchema } } },
-    async (http, { params }) => {
-      const project = await getProject(ctx, currentUser(http), params.id);
-      sendResource(http, project, presentProject(project));
+    async (ctx, { params }) => {
+      const project = await getProject(deps, currentUser(ctx), params.id);
+      sendResource(ctx, project, presentProject(project));
     },
   );
 
@@ -77,9 +75,9 @@ export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRo
           412: { description: '`If-Match` no longer matches; nothing changed' },
         },
       },
-      async (http, { params, body: changes }) => {
-        const project = await updateProject(ctx, currentUser(http), params.id, changes, ifMatchOf(http));
-        sendResource(http, project, presentProject(project));
+      async (ctx, { params, body: changes }) => {
+        const project = await updateProject(deps, currentUser(ctx), { id: params.id, changes, ifMatch: ifMatchOf(ctx) });
+        sendResource(ctx, project, presentProject(project));
       },
     );
   }
@@ -97,9 +95,9 @@ export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRo
         412: { description: '`If-Match` no longer matches; nothing changed' },
       },
     },
-    async (http, { params }) => {
-      await deleteProject(ctx, currentUser(http), params.id, ifMatchOf(http));
-      http.status = 204;
+    async (ctx, { params }) => {
+      await deleteProject(deps, currentUser(ctx), { id: params.id, ifMatch: ifMatchOf(ctx) });
+      ctx.status = 204;
     },
   );
 

@@ -1,7 +1,7 @@
 // /api/v1/tasks: validate, call the use case, shape the answer.
 import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
 import type { Middleware } from 'koa';
-import type { WorkContext } from '../domain/model';
+import type { WorkDeps } from '../domain/model';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks';
 import { toTask } from '../db/tasks';
 import { taskCursorOf, taskSortOf } from './cursors';
@@ -11,7 +11,7 @@ import { createTaskBody, idParams, patchTaskBody, putTaskBody, taskListQuery, ta
 const tags = ['tasks'];
 const etag = 'The task, with an `ETag` (its `version`) to send back in `If-Match`';
 
-export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoutes {
+export function taskRoutes(deps: WorkDeps, authenticate: Middleware): ApiRoutes {
   const routes = new ApiRoutes({ authenticate });
 
   routes.add(
@@ -23,9 +23,9 @@ export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoute
       query: taskListQuery,
       responses: { 200: { description: 'A page of tasks', schema: taskPageSchema }, 404: { description: '`organization` is not one of the caller’s' } },
     },
-    async (http, { query }) => {
+    async (ctx, { query }) => {
       const { limit, cursor, ordering, status, due_before, due_after, ...filters } = query;
-      const rows = await listTasks(ctx, currentUser(http), {
+      const rows = await listTasks(deps, currentUser(ctx), {
         ...filters,
         statuses: status,
         dueBefore: due_before,
@@ -33,7 +33,7 @@ export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoute
         ordering: taskSortOf(ordering, cursor),
         limit: limit + 1,
       });
-      http.body = toPage(http, rows, limit, (row) => taskCursorOf(ordering, row), toTask);
+      ctx.body = toPage(ctx, rows, limit, (row) => taskCursorOf(ordering, row), toTask);
     },
   );
 
@@ -50,19 +50,19 @@ export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoute
         422: { description: 'The Idempotency-Key was used with a different request' },
       },
     },
-    async (http, { body }) => {
-      const user = currentUser(http);
-      const response = await createTask(ctx, user, body, (write) => idempotent(http, ctx.db, user.id, body, async (trx) => ({ status: 201, body: await write(trx) })));
-      http.status = response.status;
-      http.body = response.body;
+    async (ctx, { body }) => {
+      const user = currentUser(ctx);
+      const response = await idempotent(ctx, deps.db, user.id, body, async () => ({ status: 201, body: await createTask(deps, user, body) }));
+      ctx.status = response.status;
+      ctx.body = response.body;
     },
   );
 
   routes.add(
     { method: 'get', path: '/api/v1/tasks/:id', summary: 'One task', tags, params: idParams, responses: { 200: { description: etag, schema: taskSchema } } },
-    async (http, { params }) => {
-      const task = await getTask(ctx, currentUser(http), params.id);
-      sendResource(http, task, task);
+    async (ctx, { params }) => {
+      const task = await getTask(deps, currentUser(ctx), params.id);
+      sendResource(ctx, task, task);
     },
   );
 
@@ -87,9 +87,9 @@ export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoute
           412: { description: '`If-Match` no longer matches; nothing changed' },
         },
       },
-      async (http, { params, body: input }) => {
-        const task = await updateTask(ctx, currentUser(http), params.id, input, ifMatchOf(http));
-        sendResource(http, task, task);
+      async (ctx, { params, body: input }) => {
+        const task = await updateTask(deps, currentUser(ctx), { id: params.id, changes: input, ifMatch: ifMatchOf(ctx) });
+        sendResource(ctx, task, task);
       },
     );
   }
@@ -107,9 +107,9 @@ export function taskRoutes(ctx: WorkContext, authenticate: Middleware): ApiRoute
         412: { description: '`If-Match` no longer matches; nothing changed' },
       },
     },
-    async (http, { params }) => {
-      await deleteTask(ctx, currentUser(http), params.id, ifMatchOf(http));
-      http.status = 204;
+    async (ctx, { params }) => {
+      await deleteTask(deps, currentUser(ctx), { id: params.id, ifMatch: ifMatchOf(ctx) });
+      ctx.status = 204;
     },
   );
 

@@ -1,7 +1,7 @@
 // Starts work in-process on a free port, for end-to-end and service tests. Logs are silent unless LOG_LEVEL is set.
 import { type AccessTokenVerifier, createLogger, type RunningService } from '@taskflow/shared';
-import { loadWorkConfig } from './config';
-import { startWorkService } from './service';
+import { loadWorkConfig } from '../src/config';
+import { startWorkService } from '../src/service';
 
 export async function startWork(options: {
   databaseUrl: string;

@@ -1,7 +1,7 @@
 // Starts audit in-process on a free port, for end-to-end tests and audit's own tests. Logs are silent unless LOG_LEVEL is set.
 import { type AccessTokenVerifier, createLogger, type RunningService } from '@taskflow/shared';
-import { loadAuditConfig } from './config';
-import { startAuditService } from './service';
+import { loadAuditConfig } from '../src/config';
+import { startAuditService } from '../src/service';
 
 export interface StartAuditOptions {
   databaseUrl: string;

@@ -1,8 +1,8 @@
 // Starts tenancy in-process on a free port, for its own tests, end-to-end tests and other services' tests.
 // Logs are silent unless LOG_LEVEL is set.
 import { type AccessTokenVerifier, createLogger, type MailTransport, type RunningService } from '@taskflow/shared';
-import { loadTenancyConfig } from './config';
-import { startTenancyService } from './service';
+import { loadTenancyConfig } from '../src/config';
+import { startTenancyService } from '../src/service';
 
 export interface StartTenancyOptions {
   databaseUrl: string;

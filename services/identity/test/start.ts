@@ -1,7 +1,7 @@
 // Starts identity in-process on a free port, for end-to-end tests and the gateway's tests.
 import { createLogger, type RunningService } from '@taskflow/shared';
-import { loadIdentityConfig } from './config';
-import { startIdentityService } from './service';
+import { loadIdentityConfig } from '../src/config';
+import { startIdentityService } from '../src/service';
 
 /**
  * Migrates the `identity` schema of `databaseUrl`, loads (or creates) the signing key and listens on

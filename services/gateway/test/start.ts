@@ -1,7 +1,7 @@
-// Starts a real gateway on a free port, for tests of this and other packages (e2e journeys).
+// Starts a real gateway on a free port, for tests of this and other packages (e2e journeys); a test starter, not part of the build.
 import { createLogger } from '@taskflow/shared';
-import { type RunningGateway, startGatewayService } from './app';
-import { loadGatewayConfig } from './config';
+import { type RunningGateway, startGatewayService } from '../src/service';
+import { loadGatewayConfig } from '../src/config';
 
 /** Nothing listens on port 1: an upstream left unset fails fast with ECONNREFUSED. */
 const CLOSED_PORT_URL = 'http://127.0.0.1:1';
