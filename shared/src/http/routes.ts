@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
+import { invalidCursor, isCursorIssue } from './cursor';
 import { AppError, type FieldErrors, type Problem, problem, validationFailed } from './errors';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -41,7 +42,7 @@ export type RouteHandler<B, Q, P> = (ctx: Context, input: RouteInput<B, Q, P>) =
 
 type AnySpec = RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
 
-export function fieldErrors(error: z.ZodError): FieldErrors {
+export function fieldErrors(error: { issues: readonly z.core.$ZodIssue[] }): FieldErrors {
   const errors: FieldErrors = {};
   for (const issue of error.issues) {
     const key = issue.path.length > 0 ? issue.path.join('.') : 'non_field_errors';
@@ -50,11 +51,15 @@ export function fieldErrors(error: z.ZodError): FieldErrors {
   return errors;
 }
 
-/** Parses `value` with `schema` or throws a 400 listing every field error. */
+/**
+ * Parses `value` with `schema` or throws a 400 listing every field error; an invalid cursor is reported
+ * (as `invalid_cursor`) only when nothing else is wrong.
+ */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
-  if (!result.success) throw validationFailed(fieldErrors(result.error));
-  return result.data;
+  if (result.success) return result.data;
+  const issues = result.error.issues.filter((issue) => !isCursorIssue(issue));
+  throw issues.length === 0 ? invalidCursor() : validationFailed(fieldErrors({ issues }));
 }
 
 export interface RoutesOptions {
