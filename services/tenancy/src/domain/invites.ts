@@ -5,7 +5,7 @@ import {
   AppError,
   canonicalEmail,
   conflict,
-  type CursorValue,
+  type KeyValue,
   type Knex,
   linkWithToken,
   notFound,
@@ -95,7 +95,7 @@ export async function listInvites(
   organizationId: string,
   status: InviteStatus | undefined,
   limit: number,
-  after?: CursorValue[],
+  after?: readonly KeyValue[],
 ): Promise<InviteRow[]> {
   const me = await memberships.membershipOf(ctx.db, organizationId, caller.id);
   enforce(decide('list_invites', me?.role ?? null));
@@ -103,7 +103,7 @@ export async function listInvites(
 }
 
 /** An unverified address sees none: whoever registered it may not own it. */
-export async function listMyInvites(ctx: TenancyContext, caller: Caller, limit: number, after?: CursorValue[]): Promise<InviteRow[]> {
+export async function listMyInvites(ctx: TenancyContext, caller: Caller, limit: number, after?: readonly KeyValue[]): Promise<InviteRow[]> {
   if (!(await callerEmailVerified(ctx, ctx.db, caller))) return [];
   return invites.listPendingInvitesTo(ctx.db, caller.email, limit, after);
 }

@@ -1,7 +1,7 @@
 // Members: list, change a role, remove (yourself = leave). Changes of one organization are serialized
 // by locking its row, so the last-owner rule, and the revocation of invites their sender can no longer
 // send, hold under concurrency (invite creation and accept take the same lock).
-import { type CursorValue, type Knex, type MembershipFact, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
+import { type CursorValue, type Knex, type KeyValue, type MembershipFact, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import type { MemberRow } from '../db/memberships';
 import * as organizations from '../db/organizations';
@@ -17,7 +17,7 @@ export async function listMembers(
   caller: Caller,
   organizationId: string,
   limit: number,
-  after?: CursorValue[],
+  after?: readonly KeyValue[],
 ): Promise<MemberRow[]> {
   const me = await memberships.membershipOf(ctx.db, organizationId, caller.id);
   enforce(decide('view_organization', me?.role ?? null));

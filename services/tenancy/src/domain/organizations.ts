@@ -1,6 +1,6 @@
 // Organizations: create (the caller becomes owner), list, read, rename, delete.
 import { randomUUID } from 'node:crypto';
-import { type CursorValue, type Knex, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
+import { type CursorValue, type Knex, type KeyValue, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import * as organizations from '../db/organizations';
 import { type Caller, enforce, type TenancyContext } from './context';
@@ -35,7 +35,7 @@ export async function getOrganization(ctx: TenancyContext, caller: Caller, organ
   return org!;
 }
 
-export async function listOrganizations(ctx: TenancyContext, caller: Caller, limit: number, after?: CursorValue[]): Promise<OrganizationView[]> {
+export async function listOrganizations(ctx: TenancyContext, caller: Caller, limit: number, after?: readonly KeyValue[]): Promise<OrganizationView[]> {
   return organizations.listOrganizationsForUser(ctx.db, caller.id, limit, after);
 }
 
