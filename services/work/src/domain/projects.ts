@@ -2,8 +2,8 @@
 import { type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
-import { oneOrganization } from '../db/keyset';
 import { changesBetween, projectCreated, projectDeleted, projectUpdated, recordEvents, taskDeleted } from './events';
+import { organizationsToList } from './list-scope';
 import type { Actor, Project, WorkContext } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
@@ -52,12 +52,8 @@ export async function getProject(ctx: WorkContext, actor: Actor, id: string): Pr
   return found.project;
 }
 
-export async function listProjects(ctx: WorkContext, actor: Actor, query: { organization?: string; after?: [string, string]; limit: number }) {
-  let organizations = ctx.replica.organizationsOf(actor.id);
-  if (query.organization !== undefined) {
-    await ctx.replica.requireRole(actor.id, query.organization);
-    organizations = oneOrganization(ctx.db, query.organization);
-  }
+export async function listProjects(ctx: WorkContext, actor: Actor, query: { organization?: string; after?: readonly [string, string]; limit: number }) {
+  const organizations = await organizationsToList(ctx, actor, query.organization);
   const rows = await projects.listProjects(ctx.db, organizations, query.after, query.limit);
   return rows.map(projects.toProject);
 }

@@ -3,7 +3,7 @@ import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow
 import type { Middleware } from 'koa';
 import type { WorkContext } from '../domain/model';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects';
-import { parseProjectCursor, projectCursorOf } from './cursors';
+import { projectCursorOf } from './cursors';
 import { presentProject, sendResource } from './present';
 import { createProjectBody, idParams, patchProjectBody, projectListQuery, projectPageSchema, projectSchema, putProjectBody } from './schemas';
 
@@ -23,7 +23,7 @@ export function projectRoutes(ctx: WorkContext, authenticate: Middleware): ApiRo
       responses: { 200: { description: 'A page of projects', schema: projectPageSchema }, 404: { description: '`organization` is not one of the caller’s' } },
     },
     async (http, { query }) => {
-      const rows = await listProjects(ctx, currentUser(http), { organization: query.organization, after: parseProjectCursor(query.cursor), limit: query.limit + 1 });
+      const rows = await listProjects(ctx, currentUser(http), { organization: query.organization, after: query.cursor, limit: query.limit + 1 });
       http.body = toPage(http, rows, query.limit, projectCursorOf, presentProject);
     },
   );
