@@ -48,39 +48,3 @@ export function toPage<Row, T>(
 
 export const pageSchema = <T extends z.ZodType>(item: T) =>
   z.object({ results: z.array(item), next: z.string().nullable() });
-
-// ---- The previous mechanism, until every list has moved to keyset.ts and cursor.ts.
-import type { Knex } from 'knex';
-import { AppError } from './errors';
-
-export const pageQuerySchema = z.object({
-  limit,
-  cursor: z.string().max(1024).optional().meta({ description: 'Opaque cursor taken from `next`.' }),
-});
-
-export function decodeCursor(cursor: string, arity: number): CursorValue[] {
-  const invalid = new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== arity || !parsed.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
-    throw invalid;
-  }
-  return parsed as CursorValue[];
-}
-
-export function whereAfter<T extends Knex.QueryBuilder>(query: T, keys: Array<{ column: string; descending: boolean }>, after: CursorValue[]): T {
-  query.where((outer) => {
-    keys.forEach((_, i) => {
-      outer.orWhere((inner) => {
-        for (let j = 0; j < i; j += 1) inner.where(keys[j]!.column, after[j] as Knex.Value);
-        inner.where(keys[i]!.column, keys[i]!.descending ? '<' : '>', after[i] as Knex.Value);
-      });
-    });
-  });
-  keys.forEach((k) => query.orderBy(k.column, k.descending ? 'desc' : 'asc'));
-  return query;
-}
