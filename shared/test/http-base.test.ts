@@ -139,9 +139,9 @@ describe('HTTP base: input edge cases', () => {
         ctx.body = body;
       },
     );
-    const { pageQuerySchema } = await import('@taskflow/shared');
+    const { cursor, pageQuery } = await import('@taskflow/shared');
     routes.add(
-      { method: 'get', path: '/page', summary: 'Page', tags: ['x'], auth: false, query: pageQuerySchema, responses: { 200: { description: 'ok' } } },
+      { method: 'get', path: '/page', summary: 'Page', tags: ['x'], auth: false, query: pageQuery(cursor(z.tuple([z.string()]))), responses: { 200: { description: 'ok' } } },
       async (ctx, { query }) => {
         ctx.body = { limit: query.limit };
       },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApiRoutes, openApiDocument, pageQuerySchema, pageSchema } from '@taskflow/shared';
+import { ApiRoutes, cursor, openApiDocument, pageQuery, pageSchema } from '@taskflow/shared';
 
 type Doc = Record<string, any>;
 
@@ -11,7 +11,7 @@ const noop = async () => undefined;
 
 function widgetRoutes(): ApiRoutes {
   const routes = new ApiRoutes({ authenticate: noop });
-  routes.add({ method: 'get', path: '/widgets', summary: 'List', tags: ['w'], query: pageQuerySchema, responses: { 200: { description: 'A page', schema: widgetPage } } }, noop);
+  routes.add({ method: 'get', path: '/widgets', summary: 'List', tags: ['w'], query: pageQuery(cursor(z.tuple([z.string(), z.uuid()]))), responses: { 200: { description: 'A page', schema: widgetPage } } }, noop);
   routes.add({ method: 'post', path: '/widgets', summary: 'Create', tags: ['w'], auth: false, body, responses: { 201: { description: 'New', schema: widget } } }, noop);
   routes.add(
     { method: 'patch', path: '/widgets/:id', summary: 'Change', tags: ['w'], params, body, responses: { 200: { description: 'Changed', schema: widget }, 412: { description: 'Stale' } } },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { oneOrganization } from '../src/db/keyset';
-import { taskPageQuery } from '../src/db/tasks';
+import { oneOrganization, sqlOf } from '@taskflow/shared';
+import { type TaskOrdering, taskPageQuery } from '../src/db/tasks';
 import { type Harness, seedProject, seedTask, startHarness, type TestUser } from './harness';
 
 type Task = {
@@ -234,13 +234,13 @@ describe('task lists', () => {
     }, 120_000);
 
     /** EXPLAIN ANALYZE of the statement the API runs, as JSON. */
-    async function plan(organization: string | 'all', filters: Record<string, unknown>, column: string, after?: [string | number, string]) {
+    async function plan(organization: string | 'all', filters: Record<string, unknown>, ordering: TaskOrdering, after?: readonly [string, string]) {
       const organizations =
         organization === 'all'
-          ? h.db('membership_replica').select('organization_id').where({ user_id: user.id }).whereNotNull('role')
-          : oneOrganization(h.db, organization);
-      const query = taskPageQuery(h.db, organizations, filters, { column, descending: true, after }, 51);
-      const result = await h.db.raw(`explain (analyze, format json) ${query.toString()}`);
+          ? sqlOf(h.db('membership_replica').select('organization_id').where({ user_id: user.id }).whereNotNull('role'))
+          : oneOrganization(organization);
+      const query = taskPageQuery(h.db, organizations, filters, { ordering, after }, 51);
+      const result = await h.db.raw(`explain (analyze, format json) ${query.text}`, query.values);
       return result.rows[0]['QUERY PLAN'][0].Plan as PlanNode;
     }
     interface PlanNode {
@@ -257,13 +257,13 @@ describe('task lists', () => {
     const indexesOf = (scans: PlanNode[]) => [...new Set(scans.map((s) => s['Index Name']).filter(Boolean))];
 
     it.each([
-      ['the newest 50 tasks of a project', (org: string) => ({ project: projects[org] }), 'created_at', 'tasks_project_created_at'],
-      ['the tasks of a project by due date', (org: string) => ({ project: projects[org] }), 'due_key', 'tasks_project_due_key'],
-      ['the newest 50 tasks assigned to me', () => ({ assignedTo: user.id }), 'created_at', 'tasks_assignee_created_at'],
-      ['the most urgent tasks assigned to me', () => ({ assignedTo: user.id }), 'priority_rank', 'tasks_assignee_priority_rank'],
-    ])('reads %s from one index, touching the same number of rows at 1k and 60k tasks', async (_label, filters, column, index) => {
+      ['the newest 50 tasks of a project', (org: string) => ({ project: projects[org] }), '-created_at', 'tasks_project_created_at'],
+      ['the tasks of a project by due date', (org: string) => ({ project: projects[org] }), '-due_date', 'tasks_project_due_key'],
+      ['the newest 50 tasks assigned to me', () => ({ assignedTo: user.id }), '-created_at', 'tasks_assignee_created_at'],
+      ['the most urgent tasks assigned to me', () => ({ assignedTo: user.id }), '-priority', 'tasks_assignee_priority_rank'],
+    ] as const)('reads %s from one index, touching the same number of rows at 1k and 60k tasks', async (_label, filters, ordering, index) => {
       for (const org of [small, big]) {
-        const root = await plan(org, filters(org), column);
+        const root = await plan(org, filters(org), ordering);
         const scans = taskScans(root);
         // With few matches the planner may read them through any index of the same prefix and sort them.
         if (org === big) expect(indexesOf(scans)).toEqual([index]);
@@ -279,7 +279,7 @@ describe('task lists', () => {
     });
 
     it('reads "assigned to me" across all of the caller’s organizations with one bounded index scan per organization', async () => {
-      const root = await plan('all', { assignedTo: user.id }, 'created_at');
+      const root = await plan('all', { assignedTo: user.id }, '-created_at');
       const scans = taskScans(root);
       expect(indexesOf(scans)).toEqual(['tasks_assignee_created_at']);
       // One scan per organization (loops), each stopping after at most a page.
@@ -293,7 +293,7 @@ describe('task lists', () => {
 
     it('starts a deep page (row 2,500 of a project) at the cursor inside the index instead of skipping the rows before it', async () => {
       const deep = await h.db('tasks').where({ project_id: projects[big] }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).offset(2_500).first();
-      const root = await plan(big, { project: projects[big] }, 'created_at', [deep.created_at.toISOString(), deep.id]);
+      const root = await plan(big, { project: projects[big] }, '-created_at', [deep.created_at.toISOString(), deep.id]);
       const scans = taskScans(root);
       expect(indexesOf(scans)).toEqual(['tasks_project_created_at']);
       for (const scan of scans) expect(scan['Actual Rows']).toBeLessThanOrEqual(51);

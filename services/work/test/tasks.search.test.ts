@@ -1,5 +1,5 @@
 // Text search (`q=`): answered from the trigram indexes, not by reading every task of the organization.
-import { oneOrganization } from '../src/db/keyset';
+import { oneOrganization } from '@taskflow/shared';
 import { plannedForFilters, taskPageQuery, type TaskFilters } from '../src/db/tasks';
 import { type Harness, seedProject, seedTask, startHarness, type TestUser } from './harness';
 
@@ -42,9 +42,10 @@ describe('task text search', () => {
 
   async function plan(filters: TaskFilters): Promise<PlanNode> {
     // The statement the service runs, planned with the settings the service plans it with.
-    const result = await plannedForFilters(h.db, filters, (planned) =>
-      planned.raw(`explain (analyze, format json) ${taskPageQuery(planned, oneOrganization(h.db, org.id), filters, { column: 'created_at', descending: true }, 51).toString()}`),
-    );
+    const result = await plannedForFilters(h.db, filters, (planned) => {
+      const query = taskPageQuery(planned, oneOrganization(org.id), filters, { ordering: '-created_at' }, 51);
+      return planned.raw(`explain (analyze, format json) ${query.text}`, query.values);
+    });
     return result.rows[0]['QUERY PLAN'][0].Plan as PlanNode;
   }
 

@@ -5,7 +5,6 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { type FieldErrors, type Problem, problem } from './errors';
 import { invalidIfMatch } from './etag';
-import { pageQuerySchema } from './pagination';
 import { type AnySpec, fieldErrors, type ResponseSpec } from './routes';
 import { humanMessage } from './validation-messages';
 
@@ -51,10 +50,10 @@ const typicalProblems: Record<number, Problem> = {
 const badIfMatch = invalidIfMatch();
 const invalidIfMatchProblem = problem(400, badIfMatch.code, badIfMatch.message);
 
-/** The query parameters every list shares, written once as `components.parameters`. */
-const sharedParameters = new Map<z.ZodType, string>([
-  [pageQuerySchema.shape.limit, 'Limit'],
-  [pageQuerySchema.shape.cursor, 'Cursor'],
+/** The query parameters every list shares (`pageQuery` declares them alike), written once as `components.parameters`. */
+const sharedParameters = new Map<string, string>([
+  ['limit', 'Limit'],
+  ['cursor', 'Cursor'],
 ]);
 
 const ifMatchParameter = {
@@ -204,7 +203,7 @@ function parametersOf(components: Components, spec: AnySpec, readsIfMatch: boole
       const { description, ...rest } = prop;
       const required = where === 'path' || (js.required ?? []).includes(name);
       const parameter = { name, in: where, ...(required ? { required } : {}), schema: rest, ...(description ? { description } : {}) };
-      const shared = shape[name] && sharedParameters.get(shape[name]);
+      const shared = shape[name] && sharedParameters.get(name);
       parameters.push(shared ? components.ref('parameters', shared, parameter) : parameter);
     }
   }

@@ -1,69 +1,22 @@
-// Keyset pagination: opaque cursors, deterministic order (ties broken by id), `next` link and header.
+// List pages: `limit` and `cursor` in the query, `{results, next}` and the `Link` header out (the order
+// and the cursor are keyset.ts's and cursor.ts's).
 import type { Context } from 'koa';
-import type { Knex } from 'knex';
 import { z } from 'zod';
-import { AppError } from './errors';
+import { type CursorValue, encodeCursor } from './cursor';
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 200;
 
-/** `limit`: 1.., values above 200 are clamped to 200; `cursor`: opaque. */
-export const pageQuerySchema = z.object({
+/** `limit`: 1.., values above 200 are clamped to 200. */
+const limit = z
   // Only plain digits become a number ('0x10', ' 5 ', '1e3' stay strings and fail as not a number).
-  limit: z
-    .preprocess((v) => (typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v), z.number().int().min(1))
-    .default(DEFAULT_LIMIT)
-    .transform((n) => Math.min(n, MAX_LIMIT))
-    .meta({ description: `Page size, default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT} (larger values are clamped).` }),
-  cursor: z.string().max(1024).optional().meta({ description: 'Opaque cursor taken from `next`.' }),
-});
-export type PageQuery = z.infer<typeof pageQuerySchema>;
+  .preprocess((v) => (typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v), z.number().int().min(1))
+  .default(DEFAULT_LIMIT)
+  .transform((n) => Math.min(n, MAX_LIMIT))
+  .meta({ description: `Page size, default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT} (larger values are clamped).` });
 
-export type CursorValue = string | number | null;
-
-export function encodeCursor(values: CursorValue[]): string {
-  return Buffer.from(JSON.stringify(values), 'utf8').toString('base64url');
-}
-
-export function decodeCursor(cursor: string, arity: number): CursorValue[] {
-  const invalid = new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid;
-  }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== arity ||
-    !parsed.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))
-  ) {
-    throw invalid;
-  }
-  return parsed as CursorValue[];
-}
-
-export interface SortKey {
-  column: string;
-  descending: boolean;
-}
-
-/**
- * Restricts `query` to rows strictly after `after` in the order given by `keys` (which must end in a
- * unique column). Columns must not be NULL; map nullable ones with COALESCE in the caller.
- */
-export function whereAfter<T extends Knex.QueryBuilder>(query: T, keys: SortKey[], after: CursorValue[]): T {
-  query.where((outer) => {
-    keys.forEach((_, i) => {
-      outer.orWhere((inner) => {
-        for (let j = 0; j < i; j += 1) inner.where(keys[j]!.column, after[j] as Knex.Value);
-        inner.where(keys[i]!.column, keys[i]!.descending ? '<' : '>', after[i] as Knex.Value);
-      });
-    });
-  });
-  keys.forEach((k) => query.orderBy(k.column, k.descending ? 'desc' : 'asc'));
-  return query;
-}
+/** The query of a list: `limit`, and `cursor` decoded by the list's `cursor(...)` schema (see cursor.ts). */
+export const pageQuery = <C extends z.ZodType>(cursor: C) => z.object({ limit, cursor });
 
 export interface Page<T> {
   results: T[];
@@ -78,7 +31,7 @@ export function toPage<Row, T>(
   ctx: Context,
   rows: Row[],
   limit: number,
-  cursorOf: (row: Row) => CursorValue[],
+  cursorOf: (row: Row) => readonly CursorValue[],
   present: (row: Row) => T,
 ): Page<T> {
   const hasMore = rows.length > limit;

@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
+import { invalidCursor, isCursorIssue } from './cursor';
 import { AppError, type FieldErrors, validationFailed } from './errors';
 import { humanMessage } from './validation-messages';
 
@@ -47,7 +48,7 @@ export type AnySpec = RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.
  * Field errors keyed by field name: list positions dropped (`status`, not `status.0`), and each unknown
  * field reported under its own name.
  */
-export function fieldErrors(error: z.ZodError, unknownField = 'Unknown field.'): FieldErrors {
+export function fieldErrors(error: { issues: readonly z.core.$ZodIssue[] }, unknownField = 'Unknown field.'): FieldErrors {
   // A Map, then own properties: a client may name a field `__proto__` or `constructor`.
   const errors = new Map<string, string[]>();
   const add = (key: string, message: string) => {
@@ -66,11 +67,15 @@ export function fieldErrors(error: z.ZodError, unknownField = 'Unknown field.'):
   return Object.fromEntries(errors);
 }
 
-/** Parses `value` with `schema` or throws a 400 listing every field error, worded as every service words them. */
+/**
+ * Parses `value` with `schema` or throws a 400 listing every field error, worded as every service words
+ * them; an invalid cursor is reported (as `invalid_cursor`) only when nothing else is wrong.
+ */
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' = 'body'): z.output<S> {
   const result = schema.safeParse(value, { error: humanMessage });
-  if (!result.success) throw validationFailed(fieldErrors(result.error, where === 'query' ? 'Unknown query parameter.' : 'Unknown field.'));
-  return result.data;
+  if (result.success) return result.data;
+  const issues = result.error.issues.filter((issue) => !isCursorIssue(issue));
+  throw issues.length === 0 ? invalidCursor() : validationFailed(fieldErrors({ issues }, where === 'query' ? 'Unknown query parameter.' : 'Unknown field.'));
 }
 
 /** A query schema that refuses parameters it does not declare (API.md: unknown query parameters are a 400 naming them). */

@@ -1,5 +1,5 @@
 // All SQL on the activity log.
-import type { Knex, Role } from '@taskflow/shared';
+import { acrossOrganizations, type KeyValue, keyset, keysetPage, type Knex, type Role, rowsOf, type Sql, sqlOf } from '@taskflow/shared';
 import type { ActivityRecord } from '../domain/activity';
 import { claimFeedOrder } from './feed';
 import { ACTIVITY_TABLE } from './migrations';
@@ -16,11 +16,14 @@ export interface ActivityFilters {
   until?: Date;
 }
 
-/** A place in the newest-first order: entries strictly after it are older (ties broken by id). */
-export interface ActivityPosition {
-  created_at: Date;
-  id: string;
-}
+/** A place in the newest-first order, `[created_at, id]`: entries strictly after it are older (ties broken by id). */
+export type ActivityPosition = readonly [KeyValue, string];
+
+/** Newest first, ties by id; both keys descend, as the indexes do. */
+const newestFirst = keyset([
+  { column: 'created_at', descending: true },
+  { column: 'id', descending: true },
+]);
 
 const columns = [
   'id',
@@ -48,7 +51,7 @@ export async function insertActivity(trx: Knex.Transaction, record: ActivityReco
   return inserted.length > 0;
 }
 
-function newestFirst<Q extends Knex.QueryBuilder>(query: Q, alias: string, filters: ActivityFilters, after: ActivityPosition | undefined, limit: number): Q {
+function filtered<Q extends Knex.QueryBuilder>(query: Q, alias: string, filters: ActivityFilters, after: ActivityPosition | undefined, limit: number): Q {
   const c = (name: string) => `${alias}.${name}`;
   if (filters.actor) query.where(c('actor_id'), filters.actor);
   if (filters.verb) query.where(c('verb'), filters.verb);
@@ -56,9 +59,7 @@ function newestFirst<Q extends Knex.QueryBuilder>(query: Q, alias: string, filte
   if (filters.target_id) query.where(c('target_id'), filters.target_id);
   if (filters.since) query.where(c('created_at'), '>=', filters.since);
   if (filters.until) query.where(c('created_at'), '<', filters.until);
-  // Both keys descend, so a row comparison is exact and stays one index range (unlike an OR expansion).
-  if (after) query.whereRaw(`(${c('created_at')}, ${c('id')}) < (?, ?)`, [after.created_at, after.id]);
-  query.orderBy([{ column: c('created_at'), order: 'desc' }, { column: c('id'), order: 'desc' }]).limit(limit);
+  keysetPage(query, newestFirst, alias, after).limit(limit);
   return query;
 }
 
@@ -71,7 +72,7 @@ export async function listOrganizationActivity(
   limit: number,
 ): Promise<ActivityRecord[]> {
   const query = db(`${ACTIVITY_TABLE} as a`).select(columns.map((name) => `a.${name}`)).where('a.organization_id', organizationId);
-  return newestFirst(query, 'a', filters, after, limit);
+  return filtered(query, 'a', filters, after, limit);
 }
 
 /**
@@ -81,22 +82,17 @@ export async function listOrganizationActivity(
  */
 export async function listMembershipsActivity(
   db: Knex,
-  memberships: Knex.QueryBuilder,
+  memberships: Sql,
   filters: ActivityFilters,
   after: ActivityPosition | undefined,
   limit: number,
 ): Promise<Array<ActivityRecord & { role: Role }>> {
-  const perOrganization = newestFirst(
-    db(`${ACTIVITY_TABLE} as a`).select(columns.map((name) => `a.${name}`)).where('a.organization_id', db.ref('m.organization_id')),
+  const perOrganization = filtered(
+    db(`${ACTIVITY_TABLE} as a`).select(columns.map((name) => `a.${name}`)).where('a.organization_id', db.ref('o.organization_id')),
     'a',
     filters,
     after,
     limit,
   );
-  const lateral = perOrganization.toSQL();
-  const query = db
-    .select([...columns.map((name) => `e.${name}`), 'm.role'])
-    .from(memberships.as('m'))
-    .joinRaw(`cross join lateral (${lateral.sql}) as e`, [...lateral.bindings]);
-  return newestFirst(query, 'e', {}, undefined, limit);
+  return rowsOf(db, acrossOrganizations({ organizations: memberships, perOrganization: sqlOf(perOrganization), keyset: newestFirst, limit, select: 'page.*, o.role' }));
 }

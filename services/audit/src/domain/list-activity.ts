@@ -1,5 +1,5 @@
 // Reading the activity log: scoped to the caller's organizations, newest first, one page at a time.
-import type { Knex, MembershipReplica, Role } from '@taskflow/shared';
+import { type Knex, type MembershipReplica, type Role, sqlOf } from '@taskflow/shared';
 import { type ActivityFilters, type ActivityPosition, listMembershipsActivity, listOrganizationActivity } from '../db/activity';
 import type { ActivityRecord } from './activity';
 
@@ -32,7 +32,7 @@ export async function listActivityForUser(
     return rows.map((row) => ({ ...row, reader_role: role }));
   }
   // organization_id and the reader's role, one row per organization the user belongs to.
-  const memberships = replica.organizationsOf(userId).select('role');
+  const memberships = sqlOf(replica.organizationsOf(userId).select('role'));
   const rows = await listMembershipsActivity(db, memberships, filters, after, limit);
   return rows.map(({ role, ...row }) => ({ ...row, reader_role: role }));
 }

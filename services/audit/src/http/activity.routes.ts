@@ -2,20 +2,19 @@
 import {
   type AccessTokenVerifier,
   ApiRoutes,
-  AppError,
   authenticate,
   currentUser,
-  decodeCursor,
+  cursor,
   encodeCursor,
   idFilter,
   isoDateTime,
-  pageQuerySchema,
+  pageQuery,
   pageSchema,
   toPage,
 } from '@taskflow/shared';
 import { z } from 'zod';
 import { visibleTo } from '../domain/activity';
-import { type ActivityPosition, type AuditDeps, listActivityForUser, type ReadableActivity } from '../domain/list-activity';
+import { type AuditDeps, listActivityForUser, type ReadableActivity } from '../domain/list-activity';
 
 const tags = ['activity'];
 
@@ -24,7 +23,8 @@ const timestamp = (description: string) =>
     .transform((value) => new Date(value))
     .meta({ description });
 
-export const activityQuery = pageQuerySchema.extend({
+/** The activity log resumes after the last entry's `[created_at, id]`. */
+export const activityQuery = pageQuery(cursor(z.tuple([isoDateTime(), z.uuid()]))).extend({
   organization: idFilter('Only this organization (404 if the caller is not a member of it, or the id is malformed).').optional(),
   actor: idFilter('Only entries by this user.').optional(),
   verb: z.string().min(1).max(100).optional().meta({ description: 'Only this verb, e.g. `task.updated`.' }),
@@ -77,17 +77,6 @@ export const activityPageSchema = pageSchema(activityEntrySchema).meta({
 
 export type ActivityEntry = z.output<typeof activityEntrySchema>;
 
-const invalidCursor = () => new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
-const cursorShape = z.tuple([isoDateTime(), z.uuid()]);
-
-function positionOf(cursor: string | undefined): ActivityPosition | undefined {
-  if (cursor === undefined) return undefined;
-  const parsed = cursorShape.safeParse(decodeCursor(cursor, 2));
-  if (!parsed.success) throw invalidCursor();
-  const [createdAt, id] = parsed.data;
-  return { created_at: new Date(createdAt), id };
-}
-
 /** An entry as `row.reader_role` may see it. */
 export function presentActivity(row: ReadableActivity): ActivityEntry {
   const { action, changes } = visibleTo(row, row.reader_role);
@@ -126,8 +115,7 @@ export function activityRoutes(deps: AuditDeps, verifier: Pick<AccessTokenVerifi
     },
     async (ctx, { query }) => {
       const { limit, cursor, ...filters } = query;
-      const after = positionOf(cursor);
-      const rows = await listActivityForUser(deps, currentUser(ctx).id, filters, after, limit + 1);
+      const rows = await listActivityForUser(deps, currentUser(ctx).id, filters, cursor, limit + 1);
       ctx.body = toPage(ctx, rows, limit, (row) => [row.created_at.toISOString(), row.id], presentActivity);
     },
   );

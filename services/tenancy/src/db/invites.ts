@@ -1,7 +1,7 @@
 // Invites: every SQL statement on tenancy.invites. Tokens are stored only as their SHA-256 hash; addresses
 // are compared by their canonical form (shared canonicalEmail), kept in email_canonical.
-import type { CursorValue, Knex, Role } from '@taskflow/shared';
-import { canonicalEmail, whereAfter } from '@taskflow/shared';
+import type { CursorValue, KeyValue, Knex, Role } from '@taskflow/shared';
+import { canonicalEmail, keyset, keysetPage } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -121,16 +121,13 @@ export async function acceptPendingInvite(trx: Knex.Transaction, tokenHash: stri
   return row as InviteRow | undefined;
 }
 
-const newestFirst = [
-  { column: 'i.created_at', descending: true },
-  { column: 'i.id', descending: true },
-];
+const newestFirst = keyset([
+  { column: 'created_at', descending: true },
+  { column: 'id', descending: true },
+]);
 
-function page(query: Knex.QueryBuilder, limit: number, after?: CursorValue[]): Knex.QueryBuilder {
-  query.limit(limit + 1);
-  if (after) whereAfter(query, newestFirst, after);
-  else newestFirst.forEach((k) => query.orderBy(k.column, k.descending ? 'desc' : 'asc'));
-  return query;
+function page(query: Knex.QueryBuilder, limit: number, after?: readonly KeyValue[]): Knex.QueryBuilder {
+  return keysetPage(query.limit(limit + 1), newestFirst, 'i', after);
 }
 
 function whereStatus(db: Db, query: Knex.QueryBuilder, status: InviteStatus): void {
@@ -145,7 +142,7 @@ export async function listInvites(
   organizationId: string,
   filter: { status?: InviteStatus },
   limit: number,
-  after?: CursorValue[],
+  after?: readonly KeyValue[],
 ): Promise<InviteRow[]> {
   const query = db({ i: 'invites' }).where('i.organization_id', organizationId).select(inviteColumns(db));
   if (filter.status) whereStatus(db, query, filter.status);
@@ -153,7 +150,7 @@ export async function listInvites(
 }
 
 /** Pending, unexpired invites addressed to `email` (in any of its forms). */
-export async function listPendingInvitesTo(db: Db, email: string, limit: number, after?: CursorValue[]): Promise<InviteRow[]> {
+export async function listPendingInvitesTo(db: Db, email: string, limit: number, after?: readonly KeyValue[]): Promise<InviteRow[]> {
   const query = db({ i: 'invites' })
     .where('i.email_canonical', canonicalEmail(email))
     .where('i.status', 'pending')

@@ -1,7 +1,7 @@
 // Memberships and the user profile replica: every SQL statement on tenancy.memberships and tenancy.user_profiles.
 // Each change takes its version from membership_version_seq.
-import type { CursorValue, Knex, Role, UserSummary } from '@taskflow/shared';
-import { canonicalEmail, whereAfter } from '@taskflow/shared';
+import type { KeyValue, Knex, Role, UserSummary } from '@taskflow/shared';
+import { canonicalEmail, keyset, keysetPage } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -97,20 +97,19 @@ export async function countOwners(trx: Knex.Transaction, organizationId: string)
   return Number(row?.n ?? 0);
 }
 
-export const memberSortKeys = [
-  { column: 'm.joined_at', descending: false },
-  { column: 'm.user_id', descending: false },
-];
+/** In the order they joined (ties by user id). */
+const byJoining = keyset([
+  { column: 'joined_at', descending: false },
+  { column: 'user_id', descending: false },
+]);
 
-export async function listMembers(db: Db, organizationId: string, limit: number, after?: CursorValue[]): Promise<MemberRow[]> {
+export async function listMembers(db: Db, organizationId: string, limit: number, after?: readonly KeyValue[]): Promise<MemberRow[]> {
   const query = db({ m: 'memberships' })
     .join({ p: 'user_profiles' }, 'p.user_id', 'm.user_id')
     .where('m.organization_id', organizationId)
     .select(memberColumns)
     .limit(limit + 1);
-  if (after) whereAfter(query, memberSortKeys, after);
-  else memberSortKeys.forEach((k) => query.orderBy(k.column, k.descending ? 'desc' : 'asc'));
-  return (await query).map(withNumericVersion);
+  return (await keysetPage(query, byJoining, 'm', after)).map(withNumericVersion);
 }
 
 export async function isMemberByEmail(db: Db, organizationId: string, email: string): Promise<boolean> {

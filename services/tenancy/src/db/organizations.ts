@@ -1,6 +1,5 @@
 // Organizations: every SQL statement on tenancy.organizations.
-import type { CursorValue, Knex, Role } from '@taskflow/shared';
-import { whereAfter } from '@taskflow/shared';
+import { type KeyValue, type Knex, keyset, keysetPage, type Role } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -39,20 +38,19 @@ export async function lockOrganization(trx: Knex.Transaction, organizationId: st
   return trx('organizations').where({ id: organizationId }).forNoKeyUpdate().first(['id', 'name', 'version', 'created_at']);
 }
 
-export const organizationSortKeys = [
-  { column: 'o.created_at', descending: false },
-  { column: 'o.id', descending: false },
-];
+/** Oldest first (ties by id). */
+const byCreation = keyset([
+  { column: 'created_at', descending: false },
+  { column: 'id', descending: false },
+]);
 
-export async function listOrganizationsForUser(db: Db, userId: string, limit: number, after?: CursorValue[]): Promise<OrganizationForUser[]> {
+export async function listOrganizationsForUser(db: Db, userId: string, limit: number, after?: readonly KeyValue[]): Promise<OrganizationForUser[]> {
   const query = db({ o: 'organizations' })
     .join({ m: 'memberships' }, 'm.organization_id', 'o.id')
     .where('m.user_id', userId)
     .select(columns)
     .limit(limit + 1);
-  if (after) whereAfter(query, organizationSortKeys, after);
-  else organizationSortKeys.forEach((k) => query.orderBy(k.column, k.descending ? 'desc' : 'asc'));
-  return query;
+  return keysetPage(query, byCreation, 'o', after);
 }
 
 /** Renames when `expectedVersion` (if given) still matches; returns the new row, or undefined on a version mismatch. */

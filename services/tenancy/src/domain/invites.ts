@@ -6,8 +6,8 @@ import {
   AppError,
   canonicalEmail,
   conflict,
-  type CursorValue,
   inTransaction,
+  type KeyValue,
   linkWithToken,
   notFound,
   plainTextLine,
@@ -99,7 +99,7 @@ export async function listInvites(
   organizationId: string,
   status: InviteStatus | undefined,
   limit: number,
-  after?: CursorValue[],
+  after?: readonly KeyValue[],
 ): Promise<InviteRow[]> {
   const me = await memberships.membershipOf(deps.db, organizationId, actor.id);
   authorize(me?.role ?? null, 'invite.list');
@@ -107,7 +107,7 @@ export async function listInvites(
 }
 
 /** An unverified address sees none: whoever registered it may not own it. */
-export async function listMyInvites(deps: TenancyDeps, actor: Actor, limit: number, after?: CursorValue[]): Promise<InviteRow[]> {
+export async function listMyInvites(deps: TenancyDeps, actor: Actor, limit: number, after?: readonly KeyValue[]): Promise<InviteRow[]> {
   if (!(await callerEmailVerified(deps, deps.db, actor))) return [];
   return invites.listPendingInvitesTo(deps.db, actor.email, limit, after);
 }

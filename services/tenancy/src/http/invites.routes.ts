@@ -1,5 +1,5 @@
 // /api/v1/invites (and the original's /api/v1/organizations/invite aliases): send, list, revoke, accept.
-import { ApiRoutes, bearerToken, currentUser, idempotent, pageQuerySchema, type RouteHandler, toPage } from '@taskflow/shared';
+import { ApiRoutes, bearerToken, currentUser, idempotent, type RouteHandler, toPage } from '@taskflow/shared';
 import type { z } from 'zod';
 import type { TenancyDeps } from '../domain/context';
 import { acceptInvite, createInvite, inviteCursor, listInvites, listMyInvites, revokeInvite } from '../domain/invites';
@@ -7,11 +7,11 @@ import { presentInvite, presentOrganization } from './presenters';
 import {
   acceptedInviteSchema,
   createdInviteSchema,
-  decodeKeyset,
   inviteBody,
   invitePage,
   inviteParams,
   invitesQuery,
+  listQuery,
   tokenParams,
 } from './schemas';
 
@@ -79,14 +79,14 @@ export function inviteRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
         responses: { 200: { description: 'A page of invites', schema: invitePage }, 403: { description: 'Members may not list invites' }, 404: { description: 'Not a member of that organization' } },
       },
       async (ctx, { query }: { query: z.output<typeof invitesQuery> }) => {
-        const rows = await listInvites(deps, currentUser(ctx), query.organization, query.status, query.limit, decodeKeyset(query.cursor));
+        const rows = await listInvites(deps, currentUser(ctx), query.organization, query.status, query.limit, query.cursor);
         ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
       },
     )
     .add(
-      { method: 'get', path: '/api/v1/invites/mine', summary: "Pending invites addressed to the caller's email, newest first (none until the email is verified)", tags, query: pageQuerySchema, responses: { 200: { description: 'A page of invites', schema: invitePage } } },
+      { method: 'get', path: '/api/v1/invites/mine', summary: "Pending invites addressed to the caller's email, newest first (none until the email is verified)", tags, query: listQuery, responses: { 200: { description: 'A page of invites', schema: invitePage } } },
       async (ctx, { query }) => {
-        const rows = await listMyInvites(deps, { ...currentUser(ctx), accessToken: bearerToken(ctx) }, query.limit, decodeKeyset(query.cursor));
+        const rows = await listMyInvites(deps, { ...currentUser(ctx), accessToken: bearerToken(ctx) }, query.limit, query.cursor);
         ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
       },
     )

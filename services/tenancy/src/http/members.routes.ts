@@ -1,9 +1,9 @@
 // /api/v1/organizations/:id/members: list, change a role, remove (yourself = leave).
-import { ApiRoutes, currentUser, etagOf, ifMatchOf, pageQuerySchema, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, etagOf, ifMatchOf, toPage } from '@taskflow/shared';
 import type { TenancyDeps } from '../domain/context';
 import { changeMemberRole, listMembers, memberCursor, removeMember } from '../domain/members';
 import { presentMember } from './presenters';
-import { decodeKeyset, memberPage, memberParams, memberRoleBody, memberSchema, organizationParams } from './schemas';
+import { listQuery, memberPage, memberParams, memberRoleBody, memberSchema, organizationParams } from './schemas';
 
 const tags = ['members'];
 const conflicts = {
@@ -15,9 +15,9 @@ const conflicts = {
 export function memberRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
   return routes
     .add(
-      { method: 'get', path: '/api/v1/organizations/:id/members', summary: 'Members of an organization', tags, params: organizationParams, query: pageQuerySchema, responses: { 200: { description: 'A page of members', schema: memberPage } } },
+      { method: 'get', path: '/api/v1/organizations/:id/members', summary: 'Members of an organization', tags, params: organizationParams, query: listQuery, responses: { 200: { description: 'A page of members', schema: memberPage } } },
       async (ctx, { params, query }) => {
-        const rows = await listMembers(deps, currentUser(ctx), params.id, query.limit, decodeKeyset(query.cursor));
+        const rows = await listMembers(deps, currentUser(ctx), params.id, query.limit, query.cursor);
         ctx.body = toPage(ctx, rows, query.limit, memberCursor, presentMember);
       },
     )

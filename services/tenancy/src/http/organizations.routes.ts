@@ -1,5 +1,5 @@
 // /api/v1/organizations: create, list, read, rename, delete.
-import { ApiRoutes, currentUser, etagOf, ifMatchOf, idempotent, pageQuerySchema, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, etagOf, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
 import type { TenancyDeps } from '../domain/context';
 import {
   createOrganization,
@@ -10,16 +10,16 @@ import {
   renameOrganization,
 } from '../domain/organizations';
 import { presentOrganization } from './presenters';
-import { decodeKeyset, organizationBody, organizationPage, organizationParams, organizationSchema } from './schemas';
+import { listQuery, organizationBody, organizationPage, organizationParams, organizationSchema } from './schemas';
 
 const tags = ['organizations'];
 
 export function organizationRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
   return routes
     .add(
-      { method: 'get', path: '/api/v1/organizations', summary: 'Organizations the caller belongs to', tags, query: pageQuerySchema, responses: { 200: { description: 'A page of organizations', schema: organizationPage } } },
+      { method: 'get', path: '/api/v1/organizations', summary: 'Organizations the caller belongs to', tags, query: listQuery, responses: { 200: { description: 'A page of organizations', schema: organizationPage } } },
       async (ctx, { query }) => {
-        const rows = await listOrganizations(deps, currentUser(ctx), query.limit, decodeKeyset(query.cursor));
+        const rows = await listOrganizations(deps, currentUser(ctx), query.limit, query.cursor);
         ctx.body = toPage(ctx, rows, query.limit, organizationCursor, presentOrganization);
       },
     )

@@ -1,5 +1,5 @@
-// Request and response schemas of the deps API (they validate input and produce the OpenAPI document).
-import { AppError, type CursorValue, decodeCursor, encodeCursor, idFilter, isoDateTime, pageQuerySchema, pageSchema, singleLineText } from '@taskflow/shared';
+// Request and response schemas of the tenancy API (they validate input and produce the OpenAPI document).
+import { cursor, encodeCursor, idFilter, isoDateTime, pageQuery, pageSchema, singleLineText } from '@taskflow/shared';
 import { z } from 'zod';
 
 // Examples for the OpenAPI document: Ada owns Analytical Engines Ltd and invites Grace.
@@ -43,7 +43,10 @@ export const inviteBody = z.strictObject({
   role: roleSchema.default('member'),
 }).meta({ examples: [{ organization: ORG_ID, email: 'grace@example.com', role: 'member' }] });
 
-export const invitesQuery = pageQuerySchema.extend({
+/** Every tenancy list resumes after a `[timestamp, id]` cursor. */
+export const listQuery = pageQuery(cursor(z.tuple([isoDateTime(), z.uuid()])));
+
+export const invitesQuery = listQuery.extend({
   organization: idFilter('The organization whose invites to list (404 if the caller is not a member, or the id is malformed).'),
   status: inviteStatusSchema.optional(),
 });
@@ -91,12 +94,3 @@ export const memberPage = pageSchema(memberSchema).meta({
 });
 export const invitePage = pageSchema(inviteSchema).meta({ id: 'InvitePage', examples: [{ results: [inviteExample], next: null }] });
 
-const keysetCursor = z.tuple([isoDateTime(), z.uuid()]);
-
-/** Decodes a `[timestamp, id]` cursor; anything else is a 400, never a database error. */
-export function decodeKeyset(cursor: string | undefined): CursorValue[] | undefined {
-  if (cursor === undefined) return undefined;
-  const values = decodeCursor(cursor, 2);
-  if (!keysetCursor.safeParse(values).success) throw new AppError(400, 'invalid_cursor', 'The cursor is invalid.', { cursor: ['Invalid cursor.'] });
-  return values;
-}

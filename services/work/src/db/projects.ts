@@ -1,7 +1,6 @@
 // Projects table: every statement about projects.
-import { type Knex, MEMBERSHIP_TABLE, type Role } from '@taskflow/shared';
+import { acrossOrganizations, type KeyValue, keyset, keysetPage, type Knex, MEMBERSHIP_TABLE, type Role, rowsOf, type Sql, sqlOf } from '@taskflow/shared';
 import type { Project } from '../domain/model';
-import { acrossOrganizations, applyKeyset, type Keyset } from './keyset';
 
 type Db = Knex | Knex.Transaction;
 
@@ -86,11 +85,15 @@ export async function deleteProjectRow(trx: Knex.Transaction, id: string): Promi
   await trx(TABLE).where({ id }).delete();
 }
 
-/** Newest first, in the organizations of `organizations` (a subquery of `organization_id`s). */
-export async function listProjects(db: Knex, organizations: Knex.QueryBuilder, after: Keyset['after'], limit: number): Promise<ProjectRow[]> {
-  const keyset: Keyset = { column: 'created_at', descending: true, after };
-  const perOrganization = applyKeyset(db(TABLE).select(COLUMNS).whereRaw('projects.organization_id = o.organization_id'), 'projects', keyset).limit(limit);
-  return acrossOrganizations(db, organizations, perOrganization, keyset, limit);
+const newestFirst = keyset([
+  { column: 'created_at', descending: true },
+  { column: 'id', descending: true },
+]);
+
+/** Newest first, in the organizations of `organizations` (a query of `organization_id`s), after `[created_at, id]`. */
+export async function listProjects(db: Knex, organizations: Sql, after: readonly [KeyValue, string] | undefined, limit: number): Promise<ProjectRow[]> {
+  const perOrganization = keysetPage(db(TABLE).select(COLUMNS).whereRaw('projects.organization_id = o.organization_id'), newestFirst, 'projects', after).limit(limit);
+  return rowsOf(db, acrossOrganizations({ organizations, perOrganization: sqlOf(perOrganization), keyset: newestFirst, limit }));
 }
 
 /** Deletes every project of an organization (its tasks must be gone), returning what was deleted. */

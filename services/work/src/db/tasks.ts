@@ -1,7 +1,20 @@
 // Tasks table: every statement about tasks.
-import { type Knex, MEMBERSHIP_TABLE, preparedRead, type Role } from '@taskflow/shared';
+import {
+  acrossOrganizations,
+  type KeyValue,
+  type Keyset,
+  keyset,
+  keysetPage,
+  type Knex,
+  MEMBERSHIP_TABLE,
+  preparedRead,
+  type Role,
+  rowsOf,
+  type Sql,
+  sqlOf,
+} from '@taskflow/shared';
 import type { Task, TaskPriority, TaskStatus } from '../domain/model';
-import { acrossOrganizations, applyKeyset, type Keyset } from './keyset';
+import { TASK_SORT_COLUMNS } from './migrations';
 
 type Db = Knex | Knex.Transaction;
 
@@ -163,22 +176,44 @@ const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}
  */
 export const TEXT_SEARCH_OPERATOR_COST = 0.25;
 
-/** One page of tasks in the organizations of `organizations` (a subquery of `organization_id`s). */
-export async function listTasks(db: Knex, organizations: Knex.QueryBuilder, filters: TaskFilters, keyset: Keyset, limit: number): Promise<TaskRow[]> {
-  return plannedForFilters(db, filters, (planned) => taskPageQuery(planned, organizations, filters, keyset, limit));
+/** A task list ordering: a sort field, `-` for descending. */
+export type TaskOrdering = keyof typeof TASK_SORT_COLUMNS | `-${keyof typeof TASK_SORT_COLUMNS}`;
+
+/** Each ordering's keyset: its sort column, then id, both in its direction. */
+const TASK_KEYSETS = Object.fromEntries(
+  Object.entries(TASK_SORT_COLUMNS).flatMap(([field, column]) =>
+    [false, true].map((descending) => [
+      `${descending ? '-' : ''}${field}`,
+      keyset([
+        { column, descending },
+        { column: 'id', descending },
+      ]),
+    ]),
+  ),
+) as Record<TaskOrdering, Keyset>;
+
+/** Where a task page starts: its ordering and, after the first page, the last row's sort value and id. */
+export interface TaskSort {
+  ordering: TaskOrdering;
+  after?: readonly [KeyValue, string];
+}
+
+/** One page of tasks in the organizations of `organizations` (a query of `organization_id`s). */
+export async function listTasks(db: Knex, organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number): Promise<TaskRow[]> {
+  return plannedForFilters(db, filters, (planned) => rowsOf<TaskRow>(planned, taskPageQuery(planned, organizations, filters, sort, limit)));
 }
 
 /** Runs `read` with the planner settings a task page with `filters` is read with (exported so a test can EXPLAIN it). */
-export async function plannedForFilters<T>(db: Knex, filters: TaskFilters, read: (planned: Knex) => Promise<T> | Knex.QueryBuilder): Promise<T> {
-  if (filters.q === undefined) return read(db) as Promise<T>;
+export async function plannedForFilters<T>(db: Knex, filters: TaskFilters, read: (planned: Knex) => Promise<T>): Promise<T> {
+  if (filters.q === undefined) return read(db);
   return db.transaction(async (trx) => {
     await trx.raw(`set local cpu_operator_cost = ${TEXT_SEARCH_OPERATOR_COST}`);
-    return (await read(trx)) as T;
+    return read(trx);
   });
 }
 
 /** The statement behind `listTasks` (exported so a test can EXPLAIN it). */
-export function taskPageQuery(db: Knex, organizations: Knex.QueryBuilder, filters: TaskFilters, keyset: Keyset, limit: number): Knex.QueryBuilder {
+export function taskPageQuery(db: Knex, organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number): Sql {
   const query = db(TABLE).select(columns(db)).whereRaw('tasks.organization_id = o.organization_id');
   if (filters.project !== undefined) query.where('tasks.project_id', filters.project);
   if (filters.statuses?.length) query.whereIn('tasks.status', filters.statuses);
@@ -191,8 +226,9 @@ export function taskPageQuery(db: Knex, organizations: Knex.QueryBuilder, filter
     const pattern = likePattern(filters.q);
     query.where((w) => w.whereRaw(`tasks.title ilike ? escape '\\'`, [pattern]).orWhereRaw(`tasks.description ilike ? escape '\\'`, [pattern]));
   }
-  applyKeyset(query, 'tasks', keyset).limit(limit);
-  return acrossOrganizations(db, organizations, query, keyset, limit);
+  const set = TASK_KEYSETS[sort.ordering];
+  keysetPage(query, set, 'tasks', sort.after).limit(limit);
+  return acrossOrganizations({ organizations, perOrganization: sqlOf(query), keyset: set, limit });
 }
 
 /** The replica's answer for one membership, read with a share lock so a concurrent removal waits for (or is seen by) this transaction. */

@@ -2,8 +2,8 @@
 import { currentDb, inTransaction, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
-import { oneOrganization } from '../db/keyset';
 import { changesBetween, projectCreated, projectDeleted, projectUpdated, recordEvents, taskDeleted } from './events';
+import { organizationsToList } from './list-scope';
 import type { Actor, Project, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
@@ -46,12 +46,8 @@ export async function getProject(deps: WorkDeps, actor: Actor, id: string): Prom
   return found.project;
 }
 
-export async function listProjects(deps: WorkDeps, actor: Actor, query: { organization?: string; after?: [string, string]; limit: number }) {
-  let organizations = deps.replica.organizationsOf(actor.id);
-  if (query.organization !== undefined) {
-    await deps.replica.requireRole(actor.id, query.organization);
-    organizations = oneOrganization(deps.db, query.organization);
-  }
+export async function listProjects(deps: WorkDeps, actor: Actor, query: { organization?: string; after?: readonly [string, string]; limit: number }) {
+  const organizations = await organizationsToList(deps, actor, query.organization);
   const rows = await projects.listProjects(deps.db, organizations, query.after, query.limit);
   return rows.map(projects.toProject);
 }

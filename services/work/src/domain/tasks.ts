@@ -1,9 +1,9 @@
 // Task use cases: scoping by membership, the role rules of policy.ts, references checked in the task's organization.
 import { currentDb, inTransaction, type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
-import { oneOrganization } from '../db/keyset';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { changesBetween, recordEvents, taskCreated, taskDeleted, taskUpdated } from './events';
+import { organizationsToList } from './list-scope';
 import type { Actor, Task, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
@@ -68,19 +68,15 @@ export interface TaskListQuery extends Omit<tasks.TaskFilters, 'assignedTo'> {
   organization?: string;
   /** A user id, `me` or `none`. */
   assigned_to?: string;
-  ordering: { column: string; descending: boolean; after?: [string | number, string] };
+  sort: tasks.TaskSort;
   limit: number;
 }
 
 export async function listTasks(deps: WorkDeps, actor: Actor, query: TaskListQuery): Promise<tasks.TaskRow[]> {
-  let organizations = deps.replica.organizationsOf(actor.id);
-  if (query.organization !== undefined) {
-    await deps.replica.requireRole(actor.id, query.organization);
-    organizations = oneOrganization(deps.db, query.organization);
-  }
-  const { organization: _organization, assigned_to, ordering, limit, ...filters } = query;
+  const organizations = await organizationsToList(deps, actor, query.organization);
+  const { organization: _organization, assigned_to, sort, limit, ...filters } = query;
   const assignedTo = assigned_to === 'me' ? actor.id : assigned_to === 'none' ? null : assigned_to;
-  return tasks.listTasks(deps.db, organizations, { ...filters, assignedTo }, ordering, limit);
+  return tasks.listTasks(deps.db, organizations, { ...filters, assignedTo }, sort, limit);
 }
 
 export interface TaskUpdate {

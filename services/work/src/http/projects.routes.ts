@@ -3,7 +3,7 @@ import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow
 import type { Middleware } from 'koa';
 import type { WorkDeps } from '../domain/model';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects';
-import { parseProjectCursor, projectCursorOf } from './cursors';
+import { projectCursorOf } from './cursors';
 import { presentProject, sendResource } from './present';
 import { createProjectBody, idParams, patchProjectBody, projectListQuery, projectPageSchema, projectSchema, putProjectBody } from './schemas';
 
@@ -23,7 +23,7 @@ export function projectRoutes(deps: WorkDeps, authenticate: Middleware): ApiRout
       responses: { 200: { description: 'A page of projects', schema: projectPageSchema }, 404: { description: '`organization` is not one of the caller’s' } },
     },
     async (ctx, { query }) => {
-      const rows = await listProjects(deps, currentUser(ctx), { organization: query.organization, after: parseProjectCursor(query.cursor), limit: query.limit + 1 });
+      const rows = await listProjects(deps, currentUser(ctx), { organization: query.organization, after: query.cursor, limit: query.limit + 1 });
       ctx.body = toPage(ctx, rows, query.limit, projectCursorOf, presentProject);
     },
   );

@@ -1,5 +1,5 @@
 // Request and response schemas of the work API: they validate input and are the OpenAPI document.
-import { encodeCursor, idFilter, isoDate, malformedIdToNil, multiLineText, pageQuerySchema, pageSchema, singleLineText } from '@taskflow/shared';
+import { cursor, encodeCursor, idFilter, isoDate, isoDateTime, malformedIdToNil, multiLineText, pageQuery, pageSchema, sameOrdering, singleLineText } from '@taskflow/shared';
 import { z } from 'zod';
 import { TASK_PRIORITIES, TASK_STATUSES } from '../domain/model';
 
@@ -68,7 +68,8 @@ const projectFields = z.strictObject({ name: trimmed(255), description });
 export const putProjectBody = projectFields.meta({ examples: [{ name: 'Q2 Roadmap', description: 'Everything we ship before the summer release.' }] });
 export const patchProjectBody = projectFields.partial().meta({ examples: [{ name: 'Q2 Roadmap (revised)' }] });
 
-export const projectListQuery = pageQuerySchema.extend({
+/** Projects resume after the last one's `[created_at, id]`. */
+export const projectListQuery = pageQuery(cursor(z.tuple([isoDateTime(), z.guid()]))).extend({
   organization: idFilter('Only this organization (404 if the caller is not a member, or the id is malformed).').optional(),
 });
 
@@ -158,31 +159,48 @@ export const patchTaskBody = z
   .meta({ additionalProperties: false, examples: [{ status: 'done', due_date: null }] });
 
 export const TASK_ORDERINGS = ['created_at', 'updated_at', 'due_date', 'priority'] as const;
-export type TaskOrdering = (typeof TASK_ORDERINGS)[number];
+export type TaskSortField = (typeof TASK_ORDERINGS)[number];
+
+/** The sort value a task cursor holds for each field: `due_date` is 'infinity' for tasks without one. */
+const taskSortValue: Record<TaskSortField, z.ZodType<string | number>> = {
+  created_at: isoDateTime(),
+  updated_at: isoDateTime(),
+  due_date: z.union([isoDate(), z.literal('infinity')]),
+  priority: z.number().int().min(1).max(3),
+};
+
+/** Tasks resume after the last one's `[ordering, sort value, id]`; `sameOrdering` refuses it under another ordering. */
+const taskCursor = cursor(
+  z.union(
+    TASK_ORDERINGS.flatMap((field) => [field, `-${field}`].map((ordering) => z.tuple([z.literal(ordering), taskSortValue[field], z.guid()]))),
+  ),
+);
 
 /** A query value given once or repeated (`?status=a&status=b`). */
 const repeatable = <T extends z.ZodType>(item: T) => z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).max(10));
 
-export const taskListQuery = pageQuerySchema.extend({
-  organization: idFilter('Only this organization (404 if the caller is not a member, or the id is malformed).').optional(),
-  project: idFilter('Only this project (a project the caller cannot see, or a malformed id, gives an empty page, as one that does not exist).').optional(),
-  status: repeatable(status).optional().meta({ description: 'Repeatable: any of the given statuses.' }),
-  priority: priority.optional(),
-  assigned_to: z
-    .preprocess((v) => (v === 'me' || v === 'none' ? v : malformedIdToNil(v)), z.union([id, z.literal('me'), z.literal('none')]))
-    .optional()
-    .meta({ description: 'A user id, `me` or `none` (unassigned); a malformed id matches nothing.' }),
-  due_before: dueDate.optional().meta({ description: 'Due on or before this day (tasks without a due date never match).' }),
-  due_after: dueDate.optional().meta({ description: 'Due on or after this day (tasks without a due date never match).' }),
-  q: z.string().min(1).max(200).optional().meta({ description: 'Case-insensitive text in the title or the description.' }),
-  ordering: z
-    .enum([...TASK_ORDERINGS, ...TASK_ORDERINGS.map((o) => `-${o}` as const)])
-    .default('-created_at')
-    .meta({
-      description:
-        'Sort field, `-` for descending; ties are broken by id. `priority` ranks low < medium < high. `due_date`: tasks without one sort after every date (last ascending, first descending).',
-    }),
-});
+export const taskListQuery = pageQuery(taskCursor)
+  .extend({
+    organization: idFilter('Only this organization (404 if the caller is not a member, or the id is malformed).').optional(),
+    project: idFilter('Only this project (a project the caller cannot see, or a malformed id, gives an empty page, as one that does not exist).').optional(),
+    status: repeatable(status).optional().meta({ description: 'Repeatable: any of the given statuses.' }),
+    priority: priority.optional(),
+    assigned_to: z
+      .preprocess((v) => (v === 'me' || v === 'none' ? v : malformedIdToNil(v)), z.union([id, z.literal('me'), z.literal('none')]))
+      .optional()
+      .meta({ description: 'A user id, `me` or `none` (unassigned); a malformed id matches nothing.' }),
+    due_before: dueDate.optional().meta({ description: 'Due on or before this day (tasks without a due date never match).' }),
+    due_after: dueDate.optional().meta({ description: 'Due on or after this day (tasks without a due date never match).' }),
+    q: z.string().min(1).max(200).optional().meta({ description: 'Case-insensitive text in the title or the description.' }),
+    ordering: z
+      .enum([...TASK_ORDERINGS, ...TASK_ORDERINGS.map((o) => `-${o}` as const)])
+      .default('-created_at')
+      .meta({
+        description:
+          'Sort field, `-` for descending; ties are broken by id. `priority` ranks low < medium < high. `due_date`: tasks without one sort after every date (last ascending, first descending).',
+      }),
+  })
+  .superRefine(sameOrdering);
 
 export const taskPageSchema = pageSchema(taskSchema).meta({
   id: 'TaskPage',

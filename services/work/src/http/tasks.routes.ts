@@ -4,7 +4,7 @@ import type { Middleware } from 'koa';
 import type { WorkDeps } from '../domain/model';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks';
 import { toTask } from '../db/tasks';
-import { taskCursorOf, taskSortOf } from './cursors';
+import { taskCursorOf } from './cursors';
 import { sendResource } from './present';
 import { createTaskBody, idParams, patchTaskBody, putTaskBody, taskListQuery, taskPageSchema, taskSchema } from './schemas';
 
@@ -30,7 +30,7 @@ export function taskRoutes(deps: WorkDeps, authenticate: Middleware): ApiRoutes 
         statuses: status,
         dueBefore: due_before,
         dueAfter: due_after,
-        ordering: taskSortOf(ordering, cursor),
+        sort: { ordering, after: cursor && [cursor[1], cursor[2]] },
         limit: limit + 1,
       });
       ctx.body = toPage(ctx, rows, limit, (row) => taskCursorOf(ordering, row), toTask);
