@@ -3,7 +3,7 @@ import { type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } f
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { oneOrganization } from '../db/keyset';
-import { changesBetween, projectCreated, projectDeleted, projectUpdated, recordEvents, taskDeleted } from './events';
+import { changesBetween, projectCreated, projectDeleted, projectUpdated, taskDeleted } from './events';
 import type { Actor, Project, WorkContext } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
@@ -40,7 +40,7 @@ export async function createProject<R>(
     if (!locked) throw validationFailed({ organization: ['Organization not found.'] });
     authorize(locked, { kind: 'project.create' });
     const project = await projects.insertProject(trx, { organization_id: input.organization, name: input.name, description: input.description });
-    await recordEvents(ctx.outbox, trx, [projectCreated(project, actor)]);
+    await ctx.outbox.add(trx, projectCreated(project, actor));
     return project;
   });
 }
@@ -73,7 +73,7 @@ export async function updateProject(ctx: WorkContext, actor: Actor, id: string, 
     const diff = changesBetween(current, changes);
     if (Object.keys(diff).length === 0) return current;
     const updated = await projects.updateProject(trx, id, changes);
-    await recordEvents(ctx.outbox, trx, [projectUpdated(updated, diff, actor)]);
+    await ctx.outbox.add(trx, projectUpdated(updated, diff, actor));
     return updated;
   });
 }
@@ -89,6 +89,6 @@ export async function deleteProject(ctx: WorkContext, actor: Actor, id: string, 
     requireIfMatch(ifMatch, current.version);
     const deletedTasks = await tasks.deleteTasksWhere(trx, { project_id: id });
     await projects.deleteProjectRow(trx, id);
-    await recordEvents(ctx.outbox, trx, [...deletedTasks.map((t) => taskDeleted(t, actor)), projectDeleted(current, actor)]);
+    await ctx.outbox.add(trx, deletedTasks.map((t) => taskDeleted(t, actor)), projectDeleted(current, actor));
   });
 }

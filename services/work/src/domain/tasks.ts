@@ -3,7 +3,7 @@ import { type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } f
 import { oneOrganization } from '../db/keyset';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
-import { changesBetween, recordEvents, taskCreated, taskDeleted, taskUpdated } from './events';
+import { changesBetween, taskCreated, taskDeleted, taskUpdated } from './events';
 import type { Actor, Task, WorkContext } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
@@ -58,7 +58,7 @@ export async function createTask<R>(
     await lockProject(trx, organization, input.project);
     await lockAssignee(trx, organization, input.assigned_to);
     const task = await tasks.insertTask(trx, { ...input, organization_id: organization, created_by: actor.id });
-    await recordEvents(ctx.outbox, trx, [taskCreated(task, actor)]);
+    await ctx.outbox.add(trx, taskCreated(task, actor));
     return task;
   });
 }
@@ -121,7 +121,7 @@ export async function updateTask(ctx: WorkContext, actor: Actor, id: string, inp
     if (diff.project) await lockProject(trx, organization, changes.project!);
     if (diff.assigned_to) await lockAssignee(trx, organization, changes.assigned_to);
     const updated = await tasks.updateTaskRow(trx, id, changes);
-    await recordEvents(ctx.outbox, trx, [taskUpdated(updated, diff, actor)]);
+    await ctx.outbox.add(trx, taskUpdated(updated, diff, actor));
     return updated;
   });
 }
@@ -134,6 +134,6 @@ export async function deleteTask(ctx: WorkContext, actor: Actor, id: string, ifM
     if (!current) throw notFound();
     requireIfMatch(ifMatch, current.version);
     await tasks.deleteTaskRow(trx, id);
-    await recordEvents(ctx.outbox, trx, [taskDeleted(current, actor)]);
+    await ctx.outbox.add(trx, taskDeleted(current, actor));
   });
 }
