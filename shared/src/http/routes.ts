@@ -2,7 +2,7 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
-import { AppError, type FieldErrors, type Problem, problem, validationFailed } from './errors';
+import { type FieldErrors, notFound, type Problem, problem, validationFailed } from './errors';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -84,7 +84,7 @@ export class ApiRoutes {
       if (spec.params) {
         // A malformed id is "not found", never a validation error or a 500.
         const parsed = spec.params.safeParse(ctx.params);
-        if (!parsed.success) throw new AppError(404, 'not_found', 'Not found.');
+        if (!parsed.success) throw notFound();
         params = parsed.data;
       }
       const query = spec.query ? parseOrThrow(spec.query, ctx.query) : undefined;
