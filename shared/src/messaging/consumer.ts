@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { Migration } from '../db';
 import { envelopeSchema, type EventEnvelope, type EventType } from '../events';
 import { type Logger, requestContext } from '../logging';
+import { backoffDelay } from './backoff';
 import type { Broker } from './broker';
 import { ATTEMPT_HEADER, LAST_ERROR_HEADER } from './dead-letters';
 import type { ConsumerOutcome, MessagingMetrics } from './metrics';
@@ -36,6 +37,7 @@ export interface ConsumerOptions {
   batchSize?: number;
   /** Attempts before a failing message is dead-lettered. */
   maxAttempts?: number;
+  /** The wait before the first retry (default 200 ms), doubling with each attempt. */
   retryDelayMs?: number;
   /** Records processing time per message. */
   metrics?: MessagingMetrics;
@@ -178,7 +180,7 @@ export class EventConsumer {
       }
       this.options.logger.warn(fields, 'event handler failed; retrying');
       this.observe(started, 'retried');
-      await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * attempt));
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, { baseMs: this.options.retryDelayMs ?? 200, maxMs: 10_000 })));
       // Republish with the attempt count and the error (what `npm run dlq` shows if it ends dead-lettered),
       // then ack the original: a crash in between redelivers, and the inbox dedups.
       const headers = { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1, [LAST_ERROR_HEADER]: String((err as Error).message).slice(0, 500) };

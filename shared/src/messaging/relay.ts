@@ -2,8 +2,9 @@
 // publish on a confirm channel, wait for the confirms, mark the rows published, commit.
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Knex } from 'knex';
-import { Client } from 'pg';
+import { NotificationListener } from '../db/notifications';
 import type { Logger } from '../logging';
+import { type Backoff, backoffDelay } from './backoff';
 import type { Broker } from './broker';
 import { DrainLoop } from './drain-loop';
 import { OUTBOX_TABLE, type Outbox } from './outbox';
@@ -22,6 +23,9 @@ export interface RelayOptions {
   retainPublishedMs?: number;
 }
 
+/** After a failed round (broker or database down): 200 ms, doubling, at most 5 s. */
+const RELAY_BACKOFF: Backoff = { baseMs: 200, maxMs: 5000 };
+
 interface OutboxRow {
   id: string;
   type: string;
@@ -30,7 +34,7 @@ interface OutboxRow {
 
 export class OutboxRelay {
   private channel: ConfirmChannel | undefined;
-  private listener: Client | undefined;
+  private readonly listener: NotificationListener;
   private readonly loop: DrainLoop;
   private lastCleanup = 0;
   private readonly returned = new Set<string>();
@@ -40,19 +44,26 @@ export class OutboxRelay {
     this.loop = new DrainLoop({
       round: () => this.drain(),
       retryAfter: (err, failures) => {
-        const backoff = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+        const backoff = backoffDelay(failures, RELAY_BACKOFF);
         if (failures === 1 || failures % 20 === 0) {
           this.options.logger.warn({ err: (err as Error).message, retry_in_ms: backoff }, 'outbox relay failed; retrying');
         }
         return backoff;
       },
     });
+    this.listener = new NotificationListener({
+      databaseUrl: options.databaseUrl,
+      channel: options.outbox.notifyChannel,
+      onNotify: () => this.wake(),
+      logger: options.logger,
+      worker: 'outbox relay',
+    });
   }
 
   async start(): Promise<void> {
     await this.options.broker.onEveryConnect((model) => this.openChannel(model));
     this.loop.start();
-    await this.listen();
+    await this.listener.start();
   }
 
   /** Drains the outbox now (or right after the drain in progress). */
@@ -72,27 +83,6 @@ export class OutboxRelay {
     });
     this.channel = channel;
     this.wake();
-  }
-
-  private async listen(): Promise<void> {
-    if (!this.loop.running) return;
-    const client = new Client({ connectionString: this.options.databaseUrl });
-    client.on('error', (err) => {
-      this.options.logger.warn({ err: err.message }, 'outbox listener lost; polling until it is back');
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
-    });
-    client.on('notification', () => this.wake());
-    try {
-      await client.connect();
-      await client.query(`LISTEN "${this.options.outbox.notifyChannel}"`);
-      this.listener = client;
-    } catch (err) {
-      this.options.logger.warn({ err: (err as Error).message }, 'outbox listener could not connect; polling');
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
-    }
   }
 
   /** Publishes every committed row (batch after batch), then cleans up; the next round at the latest after the poll interval. */
@@ -150,7 +140,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await this.listener?.end().catch(() => undefined);
+    await this.listener.stop();
     await this.channel?.close().catch(() => undefined);
   }
 }
