@@ -8,6 +8,7 @@ import { type Logger, requestContext } from '../logging';
 import { backoffDelay } from './backoff';
 import type { Broker } from './broker';
 import { ATTEMPT_HEADER, LAST_ERROR_HEADER } from './dead-letters';
+import { type DrainLoop, runPeriodically } from './drain-loop';
 import type { ConsumerOutcome, MessagingMetrics } from './metrics';
 
 export const INBOX_TABLE = 'processed_messages';
@@ -22,6 +23,37 @@ export const inboxMigration: Migration = {
     });
   },
 };
+
+/** For the periodic purge: rows by age. A later migration than `inboxMigration`, so existing inboxes get it too. */
+export const inboxRetentionMigration: Migration = {
+  name: '000_inbox_processed_at',
+  async up(db) {
+    await db.raw(`CREATE INDEX IF NOT EXISTS processed_messages_processed_at ON ${INBOX_TABLE} (processed_at)`);
+  },
+};
+
+/**
+ * How long the inbox remembers a message: far longer than any redelivery (a broker redelivers an unacked
+ * message at once, a retry comes back within seconds, the relay republishes an unconfirmed row within
+ * minutes of its process coming back, and published outbox rows are kept 7 days).
+ */
+export const INBOX_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/** Rows deleted per statement, so a purge never runs into the statement timeout however much is due. */
+const PURGE_BATCH = 5000;
+
+/** Deletes inbox rows older than `retainMs`, batch by batch; returns how many. */
+export async function purgeProcessedMessages(db: Knex, retainMs = INBOX_RETENTION_MS): Promise<number> {
+  const before = new Date(Date.now() - retainMs);
+  let purged = 0;
+  for (;;) {
+    const deleted = await db(INBOX_TABLE)
+      .whereIn('message_id', db(INBOX_TABLE).select('message_id').where('processed_at', '<', before).limit(PURGE_BATCH))
+      .delete();
+    purged += deleted;
+    if (deleted < PURGE_BATCH) return purged;
+  }
+}
 
 export type EventHandler<T extends EventType = EventType> = (trx: Knex.Transaction, event: EventEnvelope<T>) => Promise<void>;
 
@@ -41,6 +73,8 @@ export interface ConsumerOptions {
   retryDelayMs?: number;
   /** Records processing time per message. */
   metrics?: MessagingMetrics;
+  /** Inbox rows older than this are purged (hourly, and at start). */
+  retainProcessedMs?: number;
 }
 
 /**
@@ -72,6 +106,7 @@ export class EventConsumer {
   private readonly pending: Delivery[] = [];
   private flushScheduled = false;
   private flushing: Promise<void> | undefined;
+  private purge: DrainLoop | undefined;
   processed = 0;
 
   constructor(private readonly options: ConsumerOptions) {}
@@ -81,6 +116,7 @@ export class EventConsumer {
   }
 
   async start(): Promise<void> {
+    this.purge = runPeriodically(3600_000, () => purgeProcessedMessages(this.options.db, this.options.retainProcessedMs));
     await this.options.broker.onEveryConnect((model) => this.consume(model));
   }
 
@@ -201,6 +237,7 @@ export class EventConsumer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.purge?.stop();
     // Whatever was not applied stays unacked and comes back on the next start.
     this.pending.length = 0;
     await this.flushing;

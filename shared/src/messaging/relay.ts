@@ -6,7 +6,7 @@ import { NotificationListener } from '../db/notifications';
 import type { Logger } from '../logging';
 import { type Backoff, backoffDelay } from './backoff';
 import type { Broker } from './broker';
-import { DrainLoop } from './drain-loop';
+import { DrainLoop, runPeriodically } from './drain-loop';
 import { OUTBOX_TABLE, type Outbox } from './outbox';
 import { EVENTS_EXCHANGE } from './topology';
 
@@ -36,7 +36,7 @@ export class OutboxRelay {
   private channel: ConfirmChannel | undefined;
   private readonly listener: NotificationListener;
   private readonly loop: DrainLoop;
-  private lastCleanup = 0;
+  private purge: DrainLoop | undefined;
   private readonly returned = new Set<string>();
   published = 0;
 
@@ -63,6 +63,7 @@ export class OutboxRelay {
   async start(): Promise<void> {
     await this.options.broker.onEveryConnect((model) => this.openChannel(model));
     this.loop.start();
+    this.purge = runPeriodically(60_000, () => this.deletePublished());
     await this.listener.start();
   }
 
@@ -85,10 +86,9 @@ export class OutboxRelay {
     this.wake();
   }
 
-  /** Publishes every committed row (batch after batch), then cleans up; the next round at the latest after the poll interval. */
+  /** Publishes every committed row (batch after batch); the next round at the latest after the poll interval. */
   private async drain(): Promise<number> {
     while (this.loop.running && (await this.publishBatch()) === (this.options.batchSize ?? 200));
-    await this.cleanup();
     return this.options.pollIntervalMs ?? 1000;
   }
 
@@ -128,10 +128,8 @@ export class OutboxRelay {
     });
   }
 
-  private async cleanup(): Promise<void> {
+  private async deletePublished(): Promise<void> {
     const retain = this.options.retainPublishedMs ?? 7 * 24 * 3600 * 1000;
-    if (Date.now() - this.lastCleanup < 60_000) return;
-    this.lastCleanup = Date.now();
     await this.options.db(OUTBOX_TABLE)
       .whereNotNull('published_at')
       .where('published_at', '<', new Date(Date.now() - retain))
@@ -140,6 +138,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     await this.loop.stop();
+    await this.purge?.stop();
     await this.listener.stop();
     await this.channel?.close().catch(() => undefined);
   }

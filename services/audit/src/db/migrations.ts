@@ -1,5 +1,5 @@
 // The audit schema: the shared inbox and membership replica, then the activity log.
-import { inboxMigration, type Migration, membershipReplicaMigration } from '@taskflow/shared';
+import { inboxMigration, inboxRetentionMigration, type Migration, membershipReplicaMigration } from '@taskflow/shared';
 
 export const AUDIT_SCHEMA = 'audit';
 export const ACTIVITY_TABLE = 'activity';
@@ -37,4 +37,4 @@ const activityMigration: Migration = {
   },
 };
 
-export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration];
+export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration, inboxRetentionMigration];
