@@ -9,6 +9,7 @@ import { backoffDelay } from './backoff';
 import type { Broker } from './broker';
 import { ATTEMPT_HEADER, LAST_ERROR_HEADER } from './dead-letters';
 import { type DrainLoop, runPeriodically } from './drain-loop';
+import type { QueueEvents, QueueName } from './topology';
 import type { ConsumerOutcome, MessagingMetrics } from './metrics';
 
 export const INBOX_TABLE = 'processed_messages';
@@ -58,6 +59,13 @@ export async function purgeProcessedMessages(db: Knex, retainMs = INBOX_RETENTIO
 export type EventHandler<T extends EventType = EventType> = (trx: Knex.Transaction, event: EventEnvelope<T>) => Promise<void>;
 
 export type EventHandlers = { [T in EventType]?: EventHandler<T> };
+
+/**
+ * A consuming service's handler map: one handler for exactly each event type its queue is bound to
+ * (`QUEUES` in topology.ts), so a handler whose events would never arrive, or a binding nobody handles,
+ * does not compile.
+ */
+export type QueueHandlers<Q extends QueueName> = { [T in QueueEvents<Q>]: EventHandler<T> };
 
 export interface ConsumerOptions {
   broker: Broker;
