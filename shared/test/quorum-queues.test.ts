@@ -71,7 +71,7 @@ describe('quorum queues', () => {
     await declareClassicTopology(vhost.url);
     const connection = await amqplib.connect(vhost.url);
     const channel = await connection.createConfirmChannel();
-    for (let i = 0; i < 5; i += 1) channel.publish(EVENTS_EXCHANGE, 'tenancy.membership.created', Buffer.from(`event ${i}`), { messageId: `m${i}`, persistent: true });
+    for (let i = 0; i < 5; i += 1) channel.publish(EVENTS_EXCHANGE, 'tenancy.membership.added', Buffer.from(`event ${i}`), { messageId: `m${i}`, persistent: true });
     channel.publish(DEAD_LETTER_EXCHANGE, 'audit', Buffer.from('dead'), { messageId: 'd1', persistent: true, headers: { 'x-taskflow-last-error': 'boom' } });
     await channel.waitForConfirms();
 

@@ -2,8 +2,8 @@
 // and the internal membership endpoint answers other services with the service credential only.
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '@taskflow/shared';
-import { eventually, request } from '@taskflow/shared/testing';
-import { collectEvents, type Harness, SERVICE_TOKEN, startHarness } from './support';
+import { eventually, type JsonResponse, request } from '@taskflow/shared/testing';
+import { collectEvents, type Harness, SERVICE_TOKEN, startHarness, type TestUser } from './support';
 
 describe('tenancy events', () => {
   let h: Harness;
@@ -112,18 +112,24 @@ describe('tenancy events', () => {
     }
   });
 
-  it('publishes nothing for a refused change', async () => {
-    const owner = h.user();
-    const member = h.user();
-    const org = await h.createOrg(owner);
-    await h.addMember(owner, org.id, member, 'member');
-    await waitFor(org.id, 'tenancy.membership.added', 2);
-    const count = async () => Number((await h.db('outbox').count({ n: '*' }).first())!.n);
-    const before = await count();
-    await h.call('PATCH', `/api/v1/organizations/${org.id}/`, member, { body: { name: 'Nope' } });
-    await h.call('DELETE', `/api/v1/organizations/${org.id}/members/${owner.id}/`, owner);
-    await h.invite(member, org.id, 'x@example.com');
-    expect(await count()).toBe(before);
+  describe('publishes nothing for a refused change', () => {
+    type Refusal = [string, (org: string, owner: TestUser, member: TestUser) => Promise<JsonResponse>, number, string];
+    it.each<Refusal>([
+      ['a member renaming the organization', (org, _owner, member) => h.call('PATCH', `/api/v1/organizations/${org}/`, member, { body: { name: 'Nope' } }), 403, 'permission_denied'],
+      ['the last owner leaving', (org, owner) => h.call('DELETE', `/api/v1/organizations/${org}/members/${owner.id}/`, owner), 409, 'last_owner'],
+      ['a member inviting', (org, _owner, member) => h.invite(member, org, 'x@example.com'), 403, 'permission_denied'],
+    ])('%s (%i %s)', async (_name, refused, status, code) => {
+      const owner = h.user();
+      const member = h.user();
+      const org = await h.createOrg(owner);
+      await h.addMember(owner, org.id, member, 'member');
+      await waitFor(org.id, 'tenancy.membership.added', 2);
+      const count = async () => Number((await h.db('outbox').count({ n: '*' }).first())!.n);
+      const before = await count();
+      const res = await refused(org.id, owner, member);
+      expect([res.status, res.body.code]).toEqual([status, code]);
+      expect(await count()).toBe(before);
+    });
   });
 
   describe('internal membership endpoint', () => {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import knex, { type Knex } from 'knex';
 
 export type { Knex } from 'knex';
+export * from './notifications';
 
 export interface Migration {
   name: string;

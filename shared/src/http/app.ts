@@ -5,7 +5,7 @@ import Koa, { type Context, type Middleware } from 'koa';
 import { type Logger, requestContext } from '../logging';
 import { startRequestSpan } from '../tracing/spans';
 import { jsonBody } from './body';
-import { AppError, notFound, toProblem } from './errors';
+import { notFound, toProblem } from './errors';
 import { checkReadiness, type ReadinessCheck } from './health';
 import { allowedMethods } from './methods';
 import { HttpMetrics } from './metrics';
@@ -76,7 +76,7 @@ export function createApp(options: AppOptions): ServiceApp {
   app.use(async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) throw new AppError(404, 'not_found', 'Not found.');
+      if (ctx.status === 404 && ctx.body == null) throw notFound();
     } catch (err) {
       const { problem, headers, expected } = toProblem(err);
       if (!expected) logger.error({ err }, 'unhandled error');

@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { invalidCursor, isCursorIssue } from './cursor';
-import { AppError, type FieldErrors, validationFailed } from './errors';
+import { type FieldErrors, notFound, validationFailed } from './errors';
 import { humanMessage } from './validation-messages';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -115,7 +115,7 @@ export class ApiRoutes {
       if (spec.params) {
         // A malformed id is "not found", never a validation error or a 500.
         const parsed = spec.params.safeParse(ctx.params);
-        if (!parsed.success) throw new AppError(404, 'not_found', 'Not found.');
+        if (!parsed.success) throw notFound();
         params = parsed.data;
       }
       const parsedQuery = parseOrThrow(querySchema, ctx.query, 'query');

@@ -3,8 +3,9 @@
 // and by polling as the fallback. A failing server is retried with exponential backoff, forever; a sent
 // message's body is cleared.
 import type { Knex } from 'knex';
-import { Client } from 'pg';
+import { NotificationListener } from '../db/notifications';
 import type { Logger } from '../logging';
+import { backoffDelay } from '../messaging/backoff';
 import { DrainLoop } from '../messaging/drain-loop';
 import { claimDueMail, mailNotifyChannel, markMailFailed, markMailSent, nextMailDueAt } from './outbox';
 import type { MailTransport } from './transports';
@@ -27,7 +28,7 @@ export interface MailerOptions {
 
 export class Mailer {
   private readonly loop: DrainLoop;
-  private listener: Client | undefined;
+  private readonly listener: NotificationListener | undefined;
   sent = 0;
 
   constructor(private readonly options: MailerOptions) {
@@ -38,42 +39,15 @@ export class Mailer {
         return Math.min(this.options.pollIntervalMs ?? 5000, this.retryDelay(failures));
       },
     });
+    const { databaseUrl, schema, logger } = options;
+    if (databaseUrl && schema) {
+      this.listener = new NotificationListener({ databaseUrl, channel: mailNotifyChannel(schema), onNotify: () => this.wake(), logger, worker: 'mailer' });
+    }
   }
 
   async start(): Promise<void> {
     this.loop.start();
-    await this.listen();
-  }
-
-  /** LISTEN on a connection of its own; when it is lost, polling covers until it is back. */
-  private async listen(): Promise<void> {
-    const { databaseUrl, schema, logger } = this.options;
-    if (!databaseUrl || !schema || !this.loop.running) return;
-    const client = new Client({ connectionString: databaseUrl });
-    const retry = () => {
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
-    };
-    client.on('error', (err) => {
-      logger.warn({ err: err.message }, 'mail listener lost; polling until it is back');
-      retry();
-    });
-    client.on('notification', () => this.wake());
-    try {
-      await client.connect();
-      await client.query(`LISTEN "${mailNotifyChannel(schema)}"`);
-      if (!this.loop.running) {
-        await client.end();
-        return;
-      }
-      this.listener = client;
-      // Mail committed while nobody listened is due now.
-      this.wake();
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'mail listener could not connect; polling');
-      retry();
-    }
+    await this.listener?.start();
   }
 
   /** Sends what is due now (or right after the round in progress). */
@@ -81,10 +55,9 @@ export class Mailer {
     this.loop.wake();
   }
 
-  private retryDelay(attempts: number): number {
-    const base = this.options.retryBaseMs ?? 1000;
-    const max = this.options.retryMaxMs ?? 10 * 60_000;
-    return Math.min(max, base * 2 ** Math.min(attempts, 30));
+  /** The wait after the `failures`-th consecutive failure: 1 s, doubling, at most 10 minutes by default. */
+  private retryDelay(failures: number): number {
+    return backoffDelay(failures, { baseMs: this.options.retryBaseMs ?? 1000, maxMs: this.options.retryMaxMs ?? 10 * 60_000 });
   }
 
   /** Sends every due message, then waits for the next one due (at most the poll interval). */
@@ -108,7 +81,7 @@ export class Mailer {
           this.sent += 1;
           logger.info({ to: mail.to_address, transport: transport.kind, ...(where ? { file: where } : {}), ...(this.options.logBodies ? { body: mail.text_body } : {}) }, 'mail sent');
         } catch (err) {
-          const retryIn = this.retryDelay(mail.attempts);
+          const retryIn = this.retryDelay(mail.attempts + 1);
           await markMailFailed(trx, mail.id, retryIn, (err as Error).message);
           logger.warn({ to: mail.to_address, attempt: mail.attempts + 1, retry_in_ms: retryIn, err: (err as Error).message }, 'mail not sent; will retry');
         }
@@ -119,9 +92,7 @@ export class Mailer {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    await this.listener?.stop();
     await this.options.transport.close();
   }
 }

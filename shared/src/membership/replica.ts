@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { currentDb, type Migration } from '../db';
 import type { EventEnvelope, Role } from '../events';
-import { AppError, unavailable } from '../http/errors';
+import { notFound, unavailable } from '../http/errors';
 import { RefusalCache, type RefusalCacheOptions } from './refusals';
 
 export const MEMBERSHIP_TABLE = 'membership_replica';
@@ -92,7 +92,7 @@ export class MembershipReplica {
   /** Like `roleOf` but answers 404 for non-members, hiding the organization's existence. */
   async requireRole(userId: string, organizationId: string): Promise<Role> {
     const role = await this.roleOf(userId, organizationId);
-    if (!role) throw new AppError(404, 'not_found', 'Not found.');
+    if (!role) throw notFound();
     return role;
   }
 
@@ -106,10 +106,10 @@ export class MembershipReplica {
     // another organization costs what a missing object costs once the refusal is remembered.
     if (!joined.found) {
       const role = await this.readThrough(userId, organizationId);
-      if (!role) throw new AppError(404, 'not_found', 'Not found.');
+      if (!role) throw notFound();
       return role;
     }
-    if (!joined.role) throw new AppError(404, 'not_found', 'Not found.');
+    if (!joined.role) throw notFound();
     return joined.role;
   }
 

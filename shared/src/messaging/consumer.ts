@@ -6,8 +6,11 @@ import type { Migration } from '../db';
 import { envelopeSchema, type EventEnvelope, type EventType } from '../events';
 import { type Logger, requestContext } from '../logging';
 import { inConsumeSpan } from '../tracing/spans';
+import { backoffDelay } from './backoff';
 import type { Broker } from './broker';
 import { ATTEMPT_HEADER, LAST_ERROR_HEADER } from './dead-letters';
+import { type DrainLoop, runPeriodically } from './drain-loop';
+import type { QueueEvents, QueueName } from './topology';
 import type { ConsumerOutcome, MessagingMetrics } from './metrics';
 
 export const INBOX_TABLE = 'processed_messages';
@@ -23,9 +26,47 @@ export const inboxMigration: Migration = {
   },
 };
 
+/** For the periodic purge: rows by age. A later migration than `inboxMigration`, so existing inboxes get it too. */
+export const inboxRetentionMigration: Migration = {
+  name: '000_inbox_processed_at',
+  async up(db) {
+    await db.raw(`CREATE INDEX IF NOT EXISTS processed_messages_processed_at ON ${INBOX_TABLE} (processed_at)`);
+  },
+};
+
+/**
+ * How long the inbox remembers a message: far longer than any redelivery (a broker redelivers an unacked
+ * message at once, a retry comes back within seconds, the relay republishes an unconfirmed row within
+ * minutes of its process coming back, and published outbox rows are kept 7 days).
+ */
+export const INBOX_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/** Rows deleted per statement, so a purge never runs into the statement timeout however much is due. */
+const PURGE_BATCH = 5000;
+
+/** Deletes inbox rows older than `retainMs`, batch by batch; returns how many. */
+export async function purgeProcessedMessages(db: Knex, retainMs = INBOX_RETENTION_MS): Promise<number> {
+  const before = new Date(Date.now() - retainMs);
+  let purged = 0;
+  for (;;) {
+    const deleted = await db(INBOX_TABLE)
+      .whereIn('message_id', db(INBOX_TABLE).select('message_id').where('processed_at', '<', before).limit(PURGE_BATCH))
+      .delete();
+    purged += deleted;
+    if (deleted < PURGE_BATCH) return purged;
+  }
+}
+
 export type EventHandler<T extends EventType = EventType> = (trx: Knex.Transaction, event: EventEnvelope<T>) => Promise<void>;
 
 export type EventHandlers = { [T in EventType]?: EventHandler<T> };
+
+/**
+ * A consuming service's handler map: one handler for exactly each event type its queue is bound to
+ * (`QUEUES` in topology.ts), so a handler whose events would never arrive, or a binding nobody handles,
+ * does not compile.
+ */
+export type QueueHandlers<Q extends QueueName> = { [T in QueueEvents<Q>]: EventHandler<T> };
 
 export interface ConsumerOptions {
   broker: Broker;
@@ -37,9 +78,12 @@ export interface ConsumerOptions {
   batchSize?: number;
   /** Attempts before a failing message is dead-lettered. */
   maxAttempts?: number;
+  /** The wait before the first retry (default 200 ms), doubling with each attempt. */
   retryDelayMs?: number;
   /** Records processing time per message. */
   metrics?: MessagingMetrics;
+  /** Inbox rows older than this are purged (hourly, and at start). */
+  retainProcessedMs?: number;
 }
 
 /**
@@ -71,6 +115,7 @@ export class EventConsumer {
   private readonly pending: Delivery[] = [];
   private flushScheduled = false;
   private flushing: Promise<void> | undefined;
+  private purge: DrainLoop | undefined;
   processed = 0;
 
   constructor(private readonly options: ConsumerOptions) {}
@@ -80,6 +125,7 @@ export class EventConsumer {
   }
 
   async start(): Promise<void> {
+    this.purge = runPeriodically(3600_000, () => purgeProcessedMessages(this.options.db, this.options.retainProcessedMs));
     await this.options.broker.onEveryConnect((model) => this.consume(model));
   }
 
@@ -181,7 +227,7 @@ export class EventConsumer {
       }
       this.options.logger.warn(fields, 'event handler failed; retrying');
       this.observe(started, 'retried');
-      await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * attempt));
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, { baseMs: this.options.retryDelayMs ?? 200, maxMs: 10_000 })));
       // Republish with the attempt count and the error (what `npm run dlq` shows if it ends dead-lettered),
       // then ack the original: a crash in between redelivers, and the inbox dedups.
       const headers = { ...msg.properties.headers, [ATTEMPT_HEADER]: attempt + 1, [LAST_ERROR_HEADER]: String((err as Error).message).slice(0, 500) };
@@ -202,6 +248,7 @@ export class EventConsumer {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.purge?.stop();
     // Whatever was not applied stays unacked and comes back on the next start.
     this.pending.length = 0;
     await this.flushing;

@@ -8,6 +8,12 @@ import { activeTraceCarrier } from '../tracing/spans';
 
 export const OUTBOX_TABLE = 'outbox';
 
+/**
+ * Rows per INSERT: each row binds 3 parameters and PostgreSQL refuses a statement with more than 65,535
+ * (08P01), so one statement could carry at most 21,845 events.
+ */
+export const OUTBOX_INSERT_CHUNK = 1000;
+
 export const outboxNotifyChannel = (schema: string) => `taskflow_outbox_${schema}`;
 
 export const outboxMigration: Migration = {
@@ -51,10 +57,14 @@ export class Outbox {
     return outboxNotifyChannel(this.schema);
   }
 
-  async add(trx: Knex.Transaction, ...events: NewEvent[]): Promise<EventEnvelope[]> {
-    if (events.length === 0) return [];
-    const envelopes = events.map(envelopeOf);
-    await trx(OUTBOX_TABLE).insert(envelopes.map((e) => ({ id: e.id, type: e.type, envelope: e })));
+  /** Any number of events, alone or in lists (a list is never spread into arguments, whatever its length). */
+  async add(trx: Knex.Transaction, ...events: Array<NewEvent | readonly NewEvent[]>): Promise<EventEnvelope[]> {
+    const envelopes = events.flat().map(envelopeOf);
+    if (envelopes.length === 0) return [];
+    for (let i = 0; i < envelopes.length; i += OUTBOX_INSERT_CHUNK) {
+      const chunk = envelopes.slice(i, i + OUTBOX_INSERT_CHUNK);
+      await trx(OUTBOX_TABLE).insert(chunk.map((e) => ({ id: e.id, type: e.type, envelope: e })));
+    }
     // Delivered at commit, so the relay wakes only for committed rows.
     await trx.raw("SELECT pg_notify(?, '')", [this.notifyChannel]);
     return envelopes;

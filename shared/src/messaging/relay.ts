@@ -2,11 +2,12 @@
 // publish on a confirm channel, wait for the confirms, mark the rows published, commit.
 import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Knex } from 'knex';
-import { Client } from 'pg';
+import { NotificationListener } from '../db/notifications';
 import type { Logger } from '../logging';
 import { startPublishSpans } from '../tracing/spans';
+import { type Backoff, backoffDelay } from './backoff';
 import type { Broker } from './broker';
-import { DrainLoop } from './drain-loop';
+import { DrainLoop, runPeriodically } from './drain-loop';
 import { OUTBOX_TABLE, type Outbox } from './outbox';
 import { EVENTS_EXCHANGE } from './topology';
 
@@ -23,6 +24,9 @@ export interface RelayOptions {
   retainPublishedMs?: number;
 }
 
+/** After a failed round (broker or database down): 200 ms, doubling, at most 5 s. */
+const RELAY_BACKOFF: Backoff = { baseMs: 200, maxMs: 5000 };
+
 interface OutboxRow {
   id: string;
   type: string;
@@ -31,9 +35,9 @@ interface OutboxRow {
 
 export class OutboxRelay {
   private channel: ConfirmChannel | undefined;
-  private listener: Client | undefined;
+  private readonly listener: NotificationListener;
   private readonly loop: DrainLoop;
-  private lastCleanup = 0;
+  private purge: DrainLoop | undefined;
   private readonly returned = new Set<string>();
   published = 0;
 
@@ -41,19 +45,27 @@ export class OutboxRelay {
     this.loop = new DrainLoop({
       round: () => this.drain(),
       retryAfter: (err, failures) => {
-        const backoff = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+        const backoff = backoffDelay(failures, RELAY_BACKOFF);
         if (failures === 1 || failures % 20 === 0) {
           this.options.logger.warn({ err: (err as Error).message, retry_in_ms: backoff }, 'outbox relay failed; retrying');
         }
         return backoff;
       },
     });
+    this.listener = new NotificationListener({
+      databaseUrl: options.databaseUrl,
+      channel: options.outbox.notifyChannel,
+      onNotify: () => this.wake(),
+      logger: options.logger,
+      worker: 'outbox relay',
+    });
   }
 
   async start(): Promise<void> {
     await this.options.broker.onEveryConnect((model) => this.openChannel(model));
     this.loop.start();
-    await this.listen();
+    this.purge = runPeriodically(60_000, () => this.deletePublished());
+    await this.listener.start();
   }
 
   /** Drains the outbox now (or right after the drain in progress). */
@@ -75,31 +87,9 @@ export class OutboxRelay {
     this.wake();
   }
 
-  private async listen(): Promise<void> {
-    if (!this.loop.running) return;
-    const client = new Client({ connectionString: this.options.databaseUrl });
-    client.on('error', (err) => {
-      this.options.logger.warn({ err: err.message }, 'outbox listener lost; polling until it is back');
-      if (this.listener === client) this.listener = undefined;
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
-    });
-    client.on('notification', () => this.wake());
-    try {
-      await client.connect();
-      await client.query(`LISTEN "${this.options.outbox.notifyChannel}"`);
-      this.listener = client;
-    } catch (err) {
-      this.options.logger.warn({ err: (err as Error).message }, 'outbox listener could not connect; polling');
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
-    }
-  }
-
-  /** Publishes every committed row (batch after batch), then cleans up; the next round at the latest after the poll interval. */
+  /** Publishes every committed row (batch after batch); the next round at the latest after the poll interval. */
   private async drain(): Promise<number> {
     while (this.loop.running && (await this.publishBatch()) === (this.options.batchSize ?? 200));
-    await this.cleanup();
     return this.options.pollIntervalMs ?? 1000;
   }
 
@@ -147,10 +137,8 @@ export class OutboxRelay {
     });
   }
 
-  private async cleanup(): Promise<void> {
+  private async deletePublished(): Promise<void> {
     const retain = this.options.retainPublishedMs ?? 7 * 24 * 3600 * 1000;
-    if (Date.now() - this.lastCleanup < 60_000) return;
-    this.lastCleanup = Date.now();
     await this.options.db(OUTBOX_TABLE)
       .whereNotNull('published_at')
       .where('published_at', '<', new Date(Date.now() - retain))
@@ -159,7 +147,8 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     await this.loop.stop();
-    await this.listener?.end().catch(() => undefined);
+    await this.purge?.stop();
+    await this.listener.stop();
     await this.channel?.close().catch(() => undefined);
   }
 }

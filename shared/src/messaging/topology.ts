@@ -2,6 +2,7 @@
 // before its consumer first starts waits in that consumer's queue. Every queue is a quorum queue:
 // replicated when RabbitMQ runs as a cluster, and equally correct on one node.
 import type { Channel, ChannelModel, Options } from 'amqplib';
+import type { EventType } from '../events';
 import type { Logger } from '../logging';
 
 export const EVENTS_EXCHANGE = 'taskflow.events';
@@ -9,18 +10,31 @@ export const DEAD_LETTER_EXCHANGE = 'taskflow.dead-letter';
 
 export interface QueueSpec {
   name: string;
-  /** Routing-key patterns (topic syntax) this queue receives. */
-  bindings: string[];
+  /**
+   * The event types this queue is bound to: exactly the keys of its service's handler map
+   * (`QueueHandlers<Q>` makes a missing or an extra handler a compile error), or '#' for every event.
+   */
+  events: readonly EventType[] | '#';
 }
 
 /** One durable queue per consuming service. */
 export const QUEUES = {
-  audit: { name: 'audit', bindings: ['#'] },
-  work: { name: 'work', bindings: ['tenancy.membership.*', 'tenancy.organization.*'] },
-  tenancy: { name: 'tenancy', bindings: ['identity.user.*'] },
+  // Audit records every event, so its handler map must cover every declared event type.
+  audit: { name: 'audit', events: '#' },
+  work: {
+    name: 'work',
+    events: ['tenancy.membership.added', 'tenancy.membership.role_changed', 'tenancy.membership.removed', 'tenancy.organization.deleted'],
+  },
+  tenancy: { name: 'tenancy', events: ['identity.user.registered', 'identity.user.updated'] },
 } as const satisfies Record<string, QueueSpec>;
 
 export type QueueName = keyof typeof QUEUES;
+
+/** The event types queue `Q` receives. */
+export type QueueEvents<Q extends QueueName> = (typeof QUEUES)[Q]['events'] extends readonly (infer T extends EventType)[] ? T : EventType;
+
+/** The routing keys a queue is bound with: its event types, or '#'. */
+export const queueBindings = (queue: QueueSpec): string[] => (queue.events === '#' ? ['#'] : [...queue.events]);
 
 export const deadLetterQueue = (queue: string) => `${queue}.dlq`;
 
@@ -47,7 +61,7 @@ export function queueDeclarations(): QueueDeclaration[] {
         durable: true,
         arguments: { ...QUORUM, 'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE, 'x-dead-letter-routing-key': queue.name },
       },
-      bindings: queue.bindings.map((pattern) => ({ exchange: EVENTS_EXCHANGE, pattern })),
+      bindings: queueBindings(queue).map((pattern) => ({ exchange: EVENTS_EXCHANGE, pattern })),
     },
   ]);
 }

@@ -1,5 +1,5 @@
 // The audit schema: the shared inbox and membership replica, the activity log and its feed order.
-import { inboxMigration, type Migration, membershipReplicaMigration } from '@taskflow/shared';
+import { inboxMigration, inboxRetentionMigration, type Migration, membershipReplicaMigration } from '@taskflow/shared';
 
 export const AUDIT_SCHEMA = 'audit';
 export const ACTIVITY_TABLE = 'activity';
@@ -50,4 +50,4 @@ const feedOrderMigration: Migration = {
   },
 };
 
-export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration, feedOrderMigration];
+export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration, feedOrderMigration, inboxRetentionMigration];

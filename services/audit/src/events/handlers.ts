@@ -1,6 +1,6 @@
 // What audit does with each event it consumes (queue `audit`, bound to every event type). Each runs
 // in the consumer's transaction together with the inbox row, so every event is applied exactly once.
-import { applyMembershipEvent, type EventEnvelope, type EventHandler, type EventType, type Knex } from '@taskflow/shared';
+import { applyMembershipEvent, type EventEnvelope, type Knex, type QueueHandlers } from '@taskflow/shared';
 import { insertActivity } from '../db/activity';
 import { activityOf } from '../domain/activity';
 import type { AnyEvent } from '../domain/describe';
@@ -20,7 +20,7 @@ async function recordMembershipChange(trx: Knex.Transaction, event: EventEnvelop
 }
 
 /** Every event type has an entry here (the type requires it), so no declared event goes unrecorded. */
-export const auditHandlers: { [T in EventType]: EventHandler<T> } = {
+export const auditHandlers: QueueHandlers<'audit'> = {
   'identity.user.registered': recordActivity,
   'identity.user.updated': recordActivity,
   'tenancy.organization.created': recordActivity,

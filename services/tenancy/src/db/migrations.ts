@@ -1,6 +1,6 @@
 // The tenancy schema: shared outbox/inbox/idempotency tables, then organizations, memberships,
 // invites, the user profile replica and the mail outbox.
-import { canonicalEmail, envelopeOf, idempotencyMigration, inboxMigration, type Knex, type Migration, outboxMigration } from '@taskflow/shared';
+import { canonicalEmail, envelopeOf, idempotencyMigration, inboxMigration, inboxRetentionMigration, type Knex, type Migration, outboxMigration } from '@taskflow/shared';
 
 export const TENANCY_SCHEMA = 'tenancy';
 
@@ -163,4 +163,5 @@ export const migrations: readonly Migration[] = [
   invitesBySender,
   revokeInvitesBeyondAuthority,
   canonicalEmailsAndVerification,
+  inboxRetentionMigration,
 ];

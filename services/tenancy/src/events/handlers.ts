@@ -1,8 +1,8 @@
-// What tenancy does with the events it consumes (queue `tenancy`: identity.user.*).
-import type { EventHandlers } from '@taskflow/shared';
+// What tenancy does with the events it consumes (queue `tenancy`, bound to exactly these types).
+import type { QueueHandlers } from '@taskflow/shared';
 import { userRegistered, userUpdated } from '../domain/profiles';
 
-export const eventHandlers: EventHandlers = {
+export const eventHandlers: QueueHandlers<'tenancy'> = {
   'identity.user.registered': userRegistered,
   'identity.user.updated': userUpdated,
 };

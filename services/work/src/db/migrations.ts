@@ -1,5 +1,5 @@
 // The work schema: the shared mechanisms' tables, then projects and tasks with an index per hot list.
-import { idempotencyMigration, inboxMigration, membershipReplicaMigration, type Migration, outboxMigration } from '@taskflow/shared';
+import { idempotencyMigration, inboxMigration, inboxRetentionMigration, membershipReplicaMigration, type Migration, outboxMigration } from '@taskflow/shared';
 
 export const WORK_SCHEMA = 'work';
 
@@ -117,4 +117,5 @@ export const migrations: readonly Migration[] = [
   projectsAndTasks,
   taskTextSearch,
   deletedOrganizations,
+  inboxRetentionMigration,
 ];

@@ -1,5 +1,5 @@
 // The work.* events this service publishes, built from resources; written to the outbox in the caller's transaction.
-import type { Changes, Knex, NewEvent, Outbox, ProjectSummary, TaskSummary } from '@taskflow/shared';
+import type { Changes, NewEvent, ProjectSummary, TaskSummary } from '@taskflow/shared';
 import type { Actor, Project, Task } from './model';
 
 const projectSummary = (p: Project): ProjectSummary => ({ id: p.id, name: p.name });
@@ -47,11 +47,6 @@ export const taskDeleted = (t: Task, actor: Actor | null): NewEvent<'work.task.d
   actor: actorOf(actor),
   data: { task: taskSummary(t) },
 });
-
-/** Records many events, in statements small enough for PostgreSQL's bind-parameter limit. */
-export async function recordEvents(outbox: Outbox, trx: Knex.Transaction, events: NewEvent[]): Promise<void> {
-  for (let i = 0; i < events.length; i += 1000) await outbox.add(trx, ...events.slice(i, i + 1000));
-}
 
 /** `{field: [old, new]}` for each field of `next` whose value differs from `current`. */
 export function changesBetween<T extends object>(current: T, next: Partial<T>): Changes {

@@ -3,7 +3,7 @@ import { applyMembershipEvent, type EventEnvelope, type Knex, type Outbox } from
 import { closeOrganization } from '../db/organizations';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
-import { actorOfEnvelope, projectDeleted, recordEvents, taskDeleted, taskUpdated } from './events';
+import { actorOfEnvelope, projectDeleted, taskDeleted, taskUpdated } from './events';
 
 type MembershipEvent = EventEnvelope<'tenancy.membership.added' | 'tenancy.membership.role_changed' | 'tenancy.membership.removed'>;
 
@@ -18,8 +18,7 @@ export async function removeMember(outbox: Outbox, trx: Knex.Transaction, event:
   if (!(await applyMembershipEvent(trx, event))) return;
   const unassigned = await tasks.unassignTasksOf(trx, event.data.organization_id, event.data.user.id);
   const actor = actorOfEnvelope(event);
-  await recordEvents(
-    outbox,
+  await outbox.add(
     trx,
     unassigned.map((task) => taskUpdated(task, { assigned_to: [event.data.user.id, null] }, actor)),
   );
@@ -33,5 +32,5 @@ export async function deleteOrganizationWork(outbox: Outbox, trx: Knex.Transacti
   await closeOrganization(trx, organization);
   const deletedTasks = await tasks.deleteTasksWhere(trx, { organization_id: organization });
   const deletedProjects = await projects.deleteProjectsOfOrganization(trx, organization);
-  await recordEvents(outbox, trx, [...deletedTasks.map((t) => taskDeleted(t, actor)), ...deletedProjects.map((p) => projectDeleted(p, actor))]);
+  await outbox.add(trx, deletedTasks.map((t) => taskDeleted(t, actor)), deletedProjects.map((p) => projectDeleted(p, actor)));
 }

@@ -2,7 +2,7 @@
 import { currentDb, inTransaction, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
-import { changesBetween, projectCreated, projectDeleted, projectUpdated, recordEvents, taskDeleted } from './events';
+import { changesBetween, projectCreated, projectDeleted, projectUpdated, taskDeleted } from './events';
 import { organizationsToList } from './list-scope';
 import type { Actor, Project, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
@@ -34,7 +34,7 @@ export async function createProject(deps: WorkDeps, actor: Actor, input: Project
     if (!locked) throw validationFailed({ organization: ['Organization not found.'] });
     authorize(locked, 'project.create');
     const project = await projects.insertProject(trx, { organization_id: input.organization, name: input.name, description: input.description });
-    await recordEvents(deps.outbox, trx, [projectCreated(project, actor)]);
+    await deps.outbox.add(trx, projectCreated(project, actor));
     return project;
   });
 }
@@ -63,7 +63,7 @@ export async function updateProject(deps: WorkDeps, actor: Actor, { id, changes,
     const diff = changesBetween(current, changes);
     if (Object.keys(diff).length === 0) return current;
     const updated = await projects.updateProject(trx, id, changes);
-    await recordEvents(deps.outbox, trx, [projectUpdated(updated, diff, actor)]);
+    await deps.outbox.add(trx, projectUpdated(updated, diff, actor));
     return updated;
   });
 }
@@ -79,6 +79,6 @@ export async function deleteProject(deps: WorkDeps, actor: Actor, { id, ifMatch 
     requireIfMatch(ifMatch, current.version);
     const deletedTasks = await tasks.deleteTasksWhere(trx, { project_id: id });
     await projects.deleteProjectRow(trx, id);
-    await recordEvents(deps.outbox, trx, [...deletedTasks.map((t) => taskDeleted(t, actor)), projectDeleted(current, actor)]);
+    await deps.outbox.add(trx, deletedTasks.map((t) => taskDeleted(t, actor)), projectDeleted(current, actor));
   });
 }

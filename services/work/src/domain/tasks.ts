@@ -2,7 +2,7 @@
 import { currentDb, inTransaction, type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
-import { changesBetween, recordEvents, taskCreated, taskDeleted, taskUpdated } from './events';
+import { changesBetween, taskCreated, taskDeleted, taskUpdated } from './events';
 import { organizationsToList } from './list-scope';
 import type { Actor, Task, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
@@ -52,7 +52,7 @@ export async function createTask(deps: WorkDeps, actor: Actor, input: TaskInput)
     await lockProject(trx, organization, input.project);
     await lockAssignee(trx, organization, input.assigned_to);
     const task = await tasks.insertTask(trx, { ...input, organization_id: organization, created_by: actor.id });
-    await recordEvents(deps.outbox, trx, [taskCreated(task, actor)]);
+    await deps.outbox.add(trx, taskCreated(task, actor));
     return task;
   });
 }
@@ -115,7 +115,7 @@ export async function updateTask(deps: WorkDeps, actor: Actor, { id, changes: in
     if (diff.project) await lockProject(trx, organization, changes.project!);
     if (diff.assigned_to) await lockAssignee(trx, organization, changes.assigned_to);
     const updated = await tasks.updateTaskRow(trx, id, changes);
-    await recordEvents(deps.outbox, trx, [taskUpdated(updated, diff, actor)]);
+    await deps.outbox.add(trx, taskUpdated(updated, diff, actor));
     return updated;
   });
 }
@@ -128,6 +128,6 @@ export async function deleteTask(deps: WorkDeps, actor: Actor, { id, ifMatch }: 
     if (!current) throw notFound();
     requireIfMatch(ifMatch, current.version);
     await tasks.deleteTaskRow(trx, id);
-    await recordEvents(deps.outbox, trx, [taskDeleted(current, actor)]);
+    await deps.outbox.add(trx, taskDeleted(current, actor));
   });
 }

@@ -1,8 +1,8 @@
-// The events work consumes (queue `work`: tenancy.membership.* and tenancy.organization.*) and what each does.
-import type { EventHandlers, Outbox } from '@taskflow/shared';
+// The events work consumes (queue `work`, bound to exactly these types) and what each does.
+import type { Outbox, QueueHandlers } from '@taskflow/shared';
 import { deleteOrganizationWork, recordMembership, removeMember } from '../domain/membership-changes';
 
-export function workEventHandlers(outbox: Outbox): EventHandlers {
+export function workEventHandlers(outbox: Outbox): QueueHandlers<'work'> {
   return {
     'tenancy.membership.added': recordMembership,
     'tenancy.membership.role_changed': recordMembership,
