@@ -1,4 +1,4 @@
-// The audit Koa app (no listen): the shared base plus the activity list and the change feed.
+// The audit Koa app (no listen): the shared base plus the activity list, the change feed and notifications.
 import { type AccessTokenVerifier, type Broker, createApp, type Knex, type Logger, type MembershipReplica, pingDb, type ServiceApp } from '@taskflow/shared';
 import { Gauge } from 'prom-client';
 import type { FeedActivity } from './db/feed';
@@ -6,6 +6,7 @@ import type { FeedTail } from './domain/feed-tail';
 import { StreamSlots } from './domain/stream-slots';
 import { activityStreamRoutes, type StreamSettings } from './http/activity-stream.routes';
 import { activityRoutes } from './http/activity.routes';
+import { notificationRoutes } from './http/notifications.routes';
 
 export interface AuditDeps {
   logger: Logger;
@@ -26,7 +27,7 @@ export function buildApp(deps: AuditDeps): ServiceApp {
     service: 'audit',
     logger,
     readiness: { database: () => pingDb(db), broker: () => broker.ping() },
-    routes: [activityStreamRoutes({ db, replica, activityTail, slots, settings, logger }, verifier), activityRoutes({ db, replica }, verifier)],
+    routes: [activityStreamRoutes({ db, replica, activityTail, slots, settings, logger }, verifier), activityRoutes({ db, replica }, verifier), notificationRoutes({ db }, verifier)],
   });
   new Gauge({
     name: 'audit_open_streams',
