@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, type EventEnvelope, type Knex, type NewEvent, type Role } from '@taskflow/shared';
-import { createTestDatabase, createTestTokens, createTestVhost, eventually, request, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+import { createTestDatabase, createTestTokens, createTestVhost, eventually, openEventStream, request, type TestDatabase, type TestEventStream, type TestVhost } from '@taskflow/shared/testing';
 import { AUDIT_SCHEMA } from '../src/db/migrations';
 import { startAudit } from '../src/testing';
 import { envelopeOf, events, newUser, publishEnvelopes, startTenancyStandIn, type TestUser } from './support';
@@ -308,6 +308,72 @@ describe('notifications', () => {
         expect((await call(grace, 'PATCH', '/api/v1/notifications/preferences/', body)).status).toBe(400);
       }
       expect(await db('notification_preferences').where('user_id', grace.id).first()).toBeUndefined();
+    });
+  });
+
+  describe('stream', () => {
+    const streams: TestEventStream[] = [];
+    const follow = async (user: TestUser, headers: Record<string, string> = {}) => {
+      const stream = await openEventStream(audit.url, '/api/v1/notifications/stream/', { token: tokens.sign(user), headers });
+      streams.push(stream);
+      return stream;
+    };
+    afterEach(() => streams.splice(0).forEach((stream) => stream.close()));
+
+    const assign = (org: string, actor: TestUser, to: TestUser, title: string) =>
+      taskUpdated(org, actor, { id: randomUUID(), title, assigned_to: to.id }, { assigned_to: [null, to.id] });
+
+    it("streams the caller's new notifications only, never another user's", async () => {
+      const [owner, grace, alan] = [newUser('owner'), newUser('grace'), newUser('alan')];
+      const org = await organization([owner, 'owner'], [grace, 'member'], [alan, 'member']);
+      const stream = await follow(grace);
+      expect(stream.status).toBe(200);
+      expect(stream.headers['content-type']).toContain('text/event-stream');
+      await publish(assign(org, owner, alan, 'For Alan'), assign(org, owner, grace, 'For Grace'));
+
+      const [event] = await stream.waitForEvents(1);
+      expect(event!.event).toBe('task.assigned');
+      expect(JSON.parse(event!.data)).toMatchObject({ kind: 'task.assigned', message: "Assigned you task 'For Grace'", read_at: null });
+      const stored = (await list(grace)).body.results;
+      expect(stream.events.map((e) => e.id)).toEqual(stored.map((n) => n.id));
+    });
+
+    it('after a reconnect with Last-Event-ID sends exactly the missed notifications in order, then live ones', async () => {
+      const [owner, grace] = [newUser('owner'), newUser('grace')];
+      const org = await organization([owner, 'owner'], [grace, 'member']);
+      const first = await follow(grace);
+      await publish(assign(org, owner, grace, 'Before'));
+      await first.waitForEvents(1);
+      first.close();
+      for (const title of ['Missed 1', 'Missed 2', 'Missed 3']) await publish(assign(org, owner, grace, title));
+
+      const again = await follow(grace, { 'last-event-id': first.events[0]!.id! });
+      await again.waitForEvents(3);
+      await publish(assign(org, owner, grace, 'Live'));
+      await again.waitForEvents(4);
+      expect(again.events.map((e) => JSON.parse(e.data).message)).toEqual([
+        "Assigned you task 'Missed 1'",
+        "Assigned you task 'Missed 2'",
+        "Assigned you task 'Missed 3'",
+        "Assigned you task 'Live'",
+      ]);
+    });
+
+    it("answers 400 to a Last-Event-ID that is not one of the caller's notifications", async () => {
+      const [owner, grace] = [newUser('owner'), newUser('grace')];
+      const org = await organization([owner, 'owner'], [grace, 'member']);
+      await publish(assign(org, owner, grace, 'Hers'));
+      const [hers] = (await list(grace)).body.results;
+      const foreign = await follow(owner, { 'last-event-id': hers!.id });
+      expect(foreign.status).toBe(400);
+      expect(foreign.body).toMatchObject({ code: 'invalid_last_event_id' });
+      expect((await follow(owner, { 'last-event-id': 'garbage' })).status).toBe(400);
+    });
+
+    it('answers 401 without a token', async () => {
+      const stream = await openEventStream(audit.url, '/api/v1/notifications/stream/');
+      streams.push(stream);
+      expect(stream.status).toBe(401);
     });
   });
 });

@@ -88,4 +88,21 @@ const notificationsMigration: Migration = {
   },
 };
 
-export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration, feedOrderMigration, notificationsMigration];
+/** The personal stream's order, numbered in commit order like the activity feed's (see db/feed.ts). */
+const notificationsFeedOrderMigration: Migration = {
+  name: '004_notifications_feed_order',
+  async up(db) {
+    await db.raw(`alter table ${NOTIFICATIONS_TABLE} add column seq bigserial`);
+    await db.raw(`create unique index notifications_by_seq on ${NOTIFICATIONS_TABLE} (seq)`);
+    await db.raw(`create index notifications_by_recipient_seq on ${NOTIFICATIONS_TABLE} (recipient_id, seq)`);
+  },
+};
+
+export const migrations: readonly Migration[] = [
+  inboxMigration,
+  membershipReplicaMigration,
+  activityMigration,
+  feedOrderMigration,
+  notificationsMigration,
+  notificationsFeedOrderMigration,
+];

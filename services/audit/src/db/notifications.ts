@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
 import type { NotificationDraft, NotificationRecord } from '../domain/notifications';
+import { claimFeedOrder } from './feed';
 import { ACTIVITY_TABLE, NOTIFICATION_PREFERENCES_TABLE, NOTIFICATIONS_TABLE } from './migrations';
 
 /** A place in the newest-first order: notifications strictly after it are older (ties broken by id). */
@@ -15,6 +16,7 @@ const columns = ['id', 'recipient_id', 'kind', 'organization_id', 'actor_id', 'a
 /** Stores the drafts; one already stored for the same event, person and kind is left alone. */
 export async function insertNotifications(trx: Knex.Transaction, drafts: NotificationDraft[]): Promise<void> {
   if (drafts.length === 0) return;
+  await claimFeedOrder(trx, 'notifications');
   await trx(NOTIFICATIONS_TABLE)
     .insert(drafts.map((draft) => ({ id: randomUUID(), ...draft })))
     .onConflict(['event_id', 'recipient_id', 'kind'])
@@ -74,4 +76,32 @@ export async function mergeEmailPreferences(db: Knex, userId: string, email: Rec
     .merge({ email: db.raw(`${NOTIFICATION_PREFERENCES_TABLE}.email || excluded.email`), updated_at: db.fn.now() })
     .returning('email');
   return row.email as Record<string, boolean>;
+}
+
+/** A notification with its place in the personal streams' order. */
+export type FeedNotification = NotificationRecord & { seq: number };
+
+const feedColumns = ['seq', ...columns] as const;
+const withSeq = (rows: Array<NotificationRecord & { seq: string | number }>): FeedNotification[] => rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+
+/** The newest position of the notifications feed (0 when empty). */
+export async function lastNotificationSeq(db: Knex): Promise<number> {
+  const row = await db(NOTIFICATIONS_TABLE).max('seq as seq').first();
+  return Number(row?.seq ?? 0);
+}
+
+/** Everyone's notifications after `seq`, in feed order (a replica's fan-out). */
+export async function notificationsAfter(db: Knex, seq: number, limit: number): Promise<FeedNotification[]> {
+  return withSeq(await db(NOTIFICATIONS_TABLE).select(feedColumns).where('seq', '>', seq).orderBy('seq').limit(limit));
+}
+
+/** One person's notifications after `seq`, in feed order (a stream's replay). */
+export async function recipientNotificationsAfter(db: Knex, recipientId: string, seq: number, limit: number): Promise<FeedNotification[]> {
+  return withSeq(await db(NOTIFICATIONS_TABLE).select(feedColumns).where({ recipient_id: recipientId }).where('seq', '>', seq).orderBy('seq').limit(limit));
+}
+
+/** The feed position of notification `id` if it is `recipientId`'s. */
+export async function notificationSeqOf(db: Knex, id: string, recipientId: string): Promise<number | undefined> {
+  const row = await db(NOTIFICATIONS_TABLE).select('seq').where({ id, recipient_id: recipientId }).first();
+  return row ? Number(row.seq) : undefined;
 }
