@@ -326,6 +326,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/stream/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's new notifications, live, as Server-Sent Events */
+        get: operations["getNotificationsStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/unread-count/": {
         parameters: {
             query?: never;
@@ -1943,6 +1960,46 @@ export interface operations {
             401: components["responses"]["NotAuthenticated"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getNotificationsStream: {
+        parameters: {
+            query?: {
+                /** @description Replay every notification after this one first (like `Last-Event-ID`, which wins when both are sent). */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: each notification as `id: <notification id>`, `event: <kind>`, `data: <notification JSON>`; a reconnect with `Last-Event-ID` replays what was missed first. Comment lines keep it open; it ends when the token expires. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `Last-Event-ID` / `after` is not one of the caller's notifications */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description STREAMS_PER_USER streams are already open */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getNotificationsUnreadCount: {
