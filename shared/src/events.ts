@@ -78,6 +78,8 @@ export interface TaskSummary {
   id: string;
   project_id: string;
   title: string;
+  /** The assignee after the change; absent in events published before it was added (audit notifies from it). */
+  assigned_to?: string | null;
 }
 
 export type EventType = keyof EventPayloads;

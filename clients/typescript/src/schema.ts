@@ -274,6 +274,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notifications, newest first */
+        get: operations["getNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/preferences/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's email preferences (every kind on unless turned off) */
+        get: operations["getNotificationsPreferences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Changes some of the caller's email preferences */
+        patch: operations["patchNotificationsPreferences"];
+        trace?: never;
+    };
+    "/api/v1/notifications/read/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks the caller's notifications read: those listed, or all */
+        post: operations["postNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/stream/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's new notifications, live, as Server-Sent Events */
+        get: operations["getNotificationsStream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unread-count/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many of the caller's notifications are unread */
+        get: operations["getNotificationsUnreadCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/organizations/": {
         parameters: {
             query?: never;
@@ -659,6 +745,12 @@ export interface components {
                 use: "sig";
             }[];
         };
+        MarkNotificationsRead: {
+            ids: string[];
+        } | {
+            /** @constant */
+            all: true;
+        };
         /**
          * @example {
          *       "joined_at": "2026-03-03T14:02:09.530Z",
@@ -704,6 +796,83 @@ export interface components {
         MemberPage: {
             next: string | null;
             results: components["schemas"]["Member"][];
+        };
+        Notification: {
+            /** @description Who did it; null for changes made by the system. */
+            actor: string | null;
+            actor_email: string | null;
+            /**
+             * Format: date-time
+             * @description When it happened (RFC 3339 UTC with Z).
+             */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description What happened to the caller, e.g. `task.assigned`.
+             * @enum {string}
+             */
+            kind: "task.assigned" | "task.unassigned" | "task.changed" | "invite.received" | "invite.accepted" | "membership.role_changed" | "membership.removed";
+            /** @description Human sentence, e.g. `Assigned you task 'Write spec'`. */
+            message: string;
+            /** Format: uuid */
+            organization: string;
+            /** @description When the caller marked it read; null while unread. */
+            read_at: string | null;
+            target: {
+                /** Format: uuid */
+                id: string;
+                type: string;
+            };
+        };
+        /**
+         * @example {
+         *       "next": "/api/v1/notifications?limit=1&cursor=WyIyMDI2LTAzLTA1VDA4OjI3OjMzLjQxNVoiLCI1ZDlmM2ExZS0yYjRjLTRlOGEtOWYxZC03YzZiNWE0ZTNkMmMiXQ",
+         *       "results": [
+         *         {
+         *           "actor": "3f2b8c1e-6d4a-4b7e-9a1c-2e5f7d8b9c0a",
+         *           "actor_email": "ada@example.com",
+         *           "created_at": "2026-03-05T08:27:33.415Z",
+         *           "id": "5d9f3a1e-2b4c-4e8a-9f1d-7c6b5a4e3d2c",
+         *           "kind": "task.assigned",
+         *           "message": "Assigned you task 'Write the API spec'",
+         *           "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *           "read_at": null,
+         *           "target": {
+         *             "id": "c56a4180-65aa-42ec-a945-5fd21dec0538",
+         *             "type": "task"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        NotificationPage: {
+            next: string | null;
+            results: components["schemas"]["Notification"][];
+        };
+        /**
+         * @example {
+         *       "email": {
+         *         "invite.received": false,
+         *         "task.assigned": true
+         *       }
+         *     }
+         */
+        NotificationPreferences: {
+            email: {
+                /** @description Mail when you are invited to an organization. */
+                "invite.received": boolean;
+                /** @description Mail when a task is assigned to you. */
+                "task.assigned": boolean;
+            };
+        };
+        NotificationPreferencesPatch: {
+            email: {
+                /** @description Mail when you are invited to an organization. */
+                "invite.received"?: boolean;
+                /** @description Mail when a task is assigned to you. */
+                "task.assigned"?: boolean;
+            };
         };
         /**
          * @example {
@@ -879,6 +1048,14 @@ export interface components {
         };
         /**
          * @example {
+         *       "count": 3
+         *     }
+         */
+        UnreadCount: {
+            count: number;
+        };
+        /**
+         * @example {
          *       "date_joined": "2026-03-02T09:15:27.481Z",
          *       "email": "ada@example.com",
          *       "email_verified": true,
@@ -995,8 +1172,13 @@ export type CreatedInvite = components['schemas']['CreatedInvite'];
 export type Invite = components['schemas']['Invite'];
 export type InvitePage = components['schemas']['InvitePage'];
 export type Jwks = components['schemas']['Jwks'];
+export type MarkNotificationsRead = components['schemas']['MarkNotificationsRead'];
 export type Member = components['schemas']['Member'];
 export type MemberPage = components['schemas']['MemberPage'];
+export type Notification = components['schemas']['Notification'];
+export type NotificationPage = components['schemas']['NotificationPage'];
+export type NotificationPreferences = components['schemas']['NotificationPreferences'];
+export type NotificationPreferencesPatch = components['schemas']['NotificationPreferencesPatch'];
 export type Organization = components['schemas']['Organization'];
 export type OrganizationPage = components['schemas']['OrganizationPage'];
 export type Problem = components['schemas']['Problem'];
@@ -1005,6 +1187,7 @@ export type ProjectPage = components['schemas']['ProjectPage'];
 export type Task = components['schemas']['Task'];
 export type TaskPage = components['schemas']['TaskPage'];
 export type TokenPair = components['schemas']['TokenPair'];
+export type UnreadCount = components['schemas']['UnreadCount'];
 export type User = components['schemas']['User'];
 export type ResponseIdempotencyKeyReused = components['responses']['IdempotencyKeyReused'];
 export type ResponseInvalidIfMatch = components['responses']['InvalidIfMatch'];
@@ -1649,6 +1832,195 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+        };
+    };
+    getNotifications: {
+        parameters: {
+            query?: {
+                /** @description Page size, default 50, at most 200 (larger values are clamped). */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque cursor taken from `next`. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description With `true`, only notifications not yet marked read. */
+                unread?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications, newest first (ties broken by id) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Invalid input (field errors in `errors`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+        };
+    };
+    getNotificationsPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preferences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+        };
+    };
+    patchNotificationsPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPreferencesPatch"];
+            };
+        };
+        responses: {
+            /** @description The preferences after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            /** @description Invalid input (field errors in `errors`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    postNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkNotificationsRead"];
+            };
+        };
+        responses: {
+            /** @description Marked (ids of notifications that are not the caller's change nothing) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input (field errors in `errors`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getNotificationsStream: {
+        parameters: {
+            query?: {
+                /** @description Replay every notification after this one first (like `Last-Event-ID`, which wins when both are sent). */
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `text/event-stream`: each notification as `id: <notification id>`, `event: <kind>`, `data: <notification JSON>`; a reconnect with `Last-Event-ID` replays what was missed first. Comment lines keep it open; it ends when the token expires. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `Last-Event-ID` / `after` is not one of the caller's notifications */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description STREAMS_PER_USER streams are already open */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNotificationsUnreadCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unread count */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
         };
     };
     getOrganizations: {

@@ -1,11 +1,14 @@
-// The audit Koa app (no listen): the shared base plus the activity list and the change feed.
+// The audit Koa app (no listen): the shared base plus the activity list, the change feed, notifications and their stream.
 import { type AccessTokenVerifier, type Broker, createApp, type Knex, type Logger, type MembershipReplica, pingDb, type ServiceApp } from '@taskflow/shared';
 import { Gauge } from 'prom-client';
 import type { FeedActivity } from './db/feed';
+import type { FeedNotification } from './db/notifications';
 import type { FeedTail } from './domain/feed-tail';
 import { StreamSlots } from './domain/stream-slots';
 import { activityStreamRoutes, type StreamSettings } from './http/activity-stream.routes';
 import { activityRoutes } from './http/activity.routes';
+import { notificationStreamRoutes } from './http/notification-stream.routes';
+import { notificationRoutes } from './http/notifications.routes';
 
 /** What the composition root hands the app. */
 export interface AuditAppOptions {
@@ -16,18 +19,24 @@ export interface AuditAppOptions {
   /** Checks access tokens (identity's JWKS in production, `createTestTokens().verifier` in tests). */
   verifier: Pick<AccessTokenVerifier, 'verify'>;
   activityTail: FeedTail<FeedActivity>;
+  notificationTail: FeedTail<FeedNotification>;
   streams: StreamSettings & { perUser: number };
 }
 
 export function buildApp(deps: AuditAppOptions): ServiceApp {
-  const { logger, db, broker, replica, verifier, activityTail } = deps;
+  const { logger, db, broker, replica, verifier, activityTail, notificationTail } = deps;
   const slots = new StreamSlots(deps.streams.perUser);
   const settings = { heartbeatMs: deps.streams.heartbeatMs, maxBufferedBytes: deps.streams.maxBufferedBytes };
   const app = createApp({
     service: 'audit',
     logger,
     readiness: { database: () => pingDb(db), broker: () => broker.ping() },
-    routes: [activityStreamRoutes({ db, replica, activityTail, slots, settings, logger }, verifier), activityRoutes({ db, replica }, verifier)],
+    routes: [
+      activityStreamRoutes({ db, replica, activityTail, slots, settings, logger }, verifier),
+      activityRoutes({ db, replica }, verifier),
+      notificationStreamRoutes({ db, notificationTail, slots, settings, logger }, verifier),
+      notificationRoutes({ db }, verifier),
+    ],
   });
   new Gauge({
     name: 'audit_open_streams',

@@ -1,5 +1,5 @@
 // The audit service, composed: database + migrations -> broker -> consumer of every event (queue `audit`)
-// -> membership replica -> feed tail + its LISTEN connection -> app -> listen. `close()` undoes it in reverse.
+// -> membership replica -> feed tails (activity, notifications) + their LISTEN connection -> app -> listen. `close()` undoes it in reverse.
 import {
   Broker,
   Closers,
@@ -19,8 +19,10 @@ import type { AuditConfig } from './config';
 import { AUDIT_SCHEMA, migrations } from './db/migrations';
 import { activityAfter, type FeedActivity, lastActivitySeq } from './db/feed';
 import { FeedListener } from './db/feed-listener';
+import { type FeedNotification, lastNotificationSeq, notificationsAfter } from './db/notifications';
 import { activityKeysOf } from './domain/activity-stream';
 import { FeedTail } from './domain/feed-tail';
+import { notificationKeysOf } from './domain/notification-stream';
 import { auditHandlers } from './events/handlers';
 
 export async function startAuditService(config: AuditConfig, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
@@ -46,11 +48,21 @@ export async function startAuditService(config: AuditConfig, logger: Logger, opt
     });
     await activityTail.start();
     closers.add(async () => activityTail.stop());
-    const listener = new FeedListener({ databaseUrl: config.DATABASE_URL, logger, onWake: (feed) => feed === 'activity' && activityTail.wake() });
+    const notificationTail = new FeedTail<FeedNotification>({
+      name: 'notifications',
+      lastSeq: () => lastNotificationSeq(db),
+      readAfter: (seq, limit) => notificationsAfter(db, seq, limit),
+      keysOf: notificationKeysOf,
+      logger,
+    });
+    await notificationTail.start();
+    closers.add(async () => notificationTail.stop());
+    const tails = { activity: activityTail, notifications: notificationTail };
+    const listener = new FeedListener({ databaseUrl: config.DATABASE_URL, logger, onWake: (feed) => tails[feed].wake() });
     await listener.start();
     closers.add(() => listener.stop());
     const streams = { perUser: config.STREAMS_PER_USER, heartbeatMs: config.STREAM_HEARTBEAT_MS, maxBufferedBytes: config.STREAM_BUFFER_BYTES };
-    const app = buildApp({ logger, db, broker, replica, verifier: options.verifier ?? verifierFor(config), activityTail, streams });
+    const app = buildApp({ logger, db, broker, replica, verifier: options.verifier ?? verifierFor(config), activityTail, notificationTail, streams });
     app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });

@@ -17,6 +17,7 @@ export const routeTable: readonly RouteRule[] = [
   { prefix: '/api/v1/projects', upstream: 'work' },
   { prefix: '/api/v1/tasks', upstream: 'work' },
   { prefix: '/api/v1/activity', upstream: 'audit' },
+  { prefix: '/api/v1/notifications', upstream: 'audit' },
 ];
 
 export interface PublicEndpoint {

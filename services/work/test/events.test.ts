@@ -133,7 +133,7 @@ describe('membership and organization events', () => {
       actor_id: org.owner.id,
       actor_email: org.owner.email,
       request_id: 'req-envelope-1',
-      data: { task: { id: res.body.id, project_id: project.id, title: 'Enveloped' } },
+      data: { task: { id: res.body.id, project_id: project.id, title: 'Enveloped', assigned_to: null } },
     });
   });
 

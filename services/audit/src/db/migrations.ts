@@ -1,8 +1,10 @@
-// The audit schema: the shared inbox and membership replica, the activity log and its feed order.
+// The audit schema: the shared inbox and membership replica, the activity log and its feed order, notifications.
 import { inboxMigration, inboxRetentionMigration, type Migration, membershipReplicaMigration } from '@taskflow/shared';
 
 export const AUDIT_SCHEMA = 'audit';
 export const ACTIVITY_TABLE = 'activity';
+export const NOTIFICATIONS_TABLE = 'notifications';
+export const NOTIFICATION_PREFERENCES_TABLE = 'notification_preferences';
 
 const activityMigration: Migration = {
   name: '001_activity',
@@ -50,4 +52,58 @@ const feedOrderMigration: Migration = {
   },
 };
 
-export const migrations: readonly Migration[] = [inboxMigration, membershipReplicaMigration, activityMigration, feedOrderMigration, inboxRetentionMigration];
+/** One row per person an event concerns; `(event_id, recipient_id, kind)` is unique, so a redelivery adds nothing. */
+const notificationsMigration: Migration = {
+  name: '003_notifications',
+  async up(db) {
+    await db.raw(`
+      create table ${NOTIFICATIONS_TABLE} (
+        id uuid primary key,
+        event_id uuid not null,
+        recipient_id uuid not null,
+        kind text not null,
+        organization_id uuid not null,
+        actor_id uuid,
+        actor_email text,
+        target_type text not null,
+        target_id uuid not null,
+        message text not null,
+        created_at timestamptz not null,
+        read_at timestamptz,
+        unique (event_id, recipient_id, kind)
+      )`);
+    // Every read is one recipient's notifications newest first, all or unread only.
+    await db.raw(`create index notifications_newest on ${NOTIFICATIONS_TABLE} (recipient_id, created_at desc, id desc)`);
+    await db.raw(`create index notifications_unread on ${NOTIFICATIONS_TABLE} (recipient_id, created_at desc, id desc) where read_at is null`);
+    await db.raw(`
+      create table ${NOTIFICATION_PREFERENCES_TABLE} (
+        user_id uuid primary key,
+        email jsonb not null default '{}',
+        updated_at timestamptz not null default now()
+      )`);
+  },
+  async down(db) {
+    await db.raw(`drop table if exists ${NOTIFICATION_PREFERENCES_TABLE}`);
+    await db.raw(`drop table if exists ${NOTIFICATIONS_TABLE}`);
+  },
+};
+
+/** The personal stream's order, numbered in commit order like the activity feed's (see db/feed.ts). */
+const notificationsFeedOrderMigration: Migration = {
+  name: '004_notifications_feed_order',
+  async up(db) {
+    await db.raw(`alter table ${NOTIFICATIONS_TABLE} add column seq bigserial`);
+    await db.raw(`create unique index notifications_by_seq on ${NOTIFICATIONS_TABLE} (seq)`);
+    await db.raw(`create index notifications_by_recipient_seq on ${NOTIFICATIONS_TABLE} (recipient_id, seq)`);
+  },
+};
+
+export const migrations: readonly Migration[] = [
+  inboxMigration,
+  membershipReplicaMigration,
+  activityMigration,
+  feedOrderMigration,
+  notificationsMigration,
+  notificationsFeedOrderMigration,
+  inboxRetentionMigration,
+];

@@ -2,13 +2,25 @@
 // in the consumer's transaction together with the inbox row, so every event is applied exactly once.
 import { applyMembershipEvent, type EventEnvelope, type Knex, type QueueHandlers } from '@taskflow/shared';
 import { insertActivity } from '../db/activity';
+import { hasLeft, insertNotifications, inviterOf } from '../db/notifications';
 import { activityOf } from '../domain/activity';
 import type { AnyEvent } from '../domain/describe';
+import { notificationsOf } from '../domain/notifications';
 
-/** Records the event as one activity entry of its organization (events of no organization are skipped). */
+/**
+ * Records the event as one activity entry of its organization (events of no organization are skipped),
+ * and notifies the people it concerns. A member who left hears nothing more from the organization,
+ * except of their own removal.
+ */
 async function recordActivity(trx: Knex.Transaction, event: EventEnvelope): Promise<void> {
   const record = activityOf(event as AnyEvent);
   if (record) await insertActivity(trx, record);
+  const drafts = await notificationsOf(event as AnyEvent, { inviterOf: (inviteId) => inviterOf(trx, inviteId) });
+  const kept = [];
+  for (const draft of drafts) {
+    if (draft.kind === 'membership.removed' || !(await hasLeft(trx, draft.recipient_id, draft.organization_id))) kept.push(draft);
+  }
+  await insertNotifications(trx, kept);
 }
 
 type MembershipType = 'tenancy.membership.added' | 'tenancy.membership.role_changed' | 'tenancy.membership.removed';

@@ -3,7 +3,7 @@ import type { Changes, NewEvent, ProjectSummary, TaskSummary } from '@taskflow/s
 import type { Actor, Project, Task } from './model';
 
 const projectSummary = (p: Project): ProjectSummary => ({ id: p.id, name: p.name });
-const taskSummary = (t: Task): TaskSummary => ({ id: t.id, project_id: t.project, title: t.title });
+const taskSummary = (t: Task): TaskSummary => ({ id: t.id, project_id: t.project, title: t.title, assigned_to: t.assigned_to });
 const actorOf = (actor: Actor | null) => (actor ? { id: actor.id, email: actor.email } : null);
 
 export const projectCreated = (p: Project, actor: Actor | null): NewEvent<'work.project.created'> => ({
