@@ -167,6 +167,14 @@ const ATTACKS: Record<string, Attack[]> = {
     { why: "filter by A's task as target", query: { target_type: 'task', target_id: '@A.task' }, expect: { list: true } },
   ],
   'GET /api/v1/activity/stream/': [{ why: "follow A's changes", query: { organization: '@A.org' }, expect: { status: 404 } }],
+
+  // ---- notifications: only the caller's own, whatever ids are named
+  'GET /api/v1/notifications/': [{ why: "never lists anyone else's notifications", expect: { list: true } }],
+  'GET /api/v1/notifications/unread-count/': [{ why: 'counts only its own', expect: { noTenant: 200 } }],
+  'POST /api/v1/notifications/read/': [{ why: "marking ids that are not its own changes nothing", body: { ids: ['@A.task', '@A.project'] }, expect: { noTenant: 204 } }],
+  'GET /api/v1/notifications/preferences/': [{ why: 'its own preferences only', expect: { noTenant: 200 } }],
+  'PATCH /api/v1/notifications/preferences/': [{ why: 'its own preferences only', body: { email: { 'task.assigned': false } }, expect: { noTenant: 200 } }],
+  'GET /api/v1/notifications/stream/': [{ why: "resume after an id that is not its own notification", query: { after: '@A.task' }, expect: { status: 400 } }],
 };
 
 // ---------------------------------------------------------------- plumbing
@@ -318,6 +326,7 @@ describe('tenant isolation of every operation in the OpenAPI document', () => {
     );
 
   function resolve(value: unknown, attacker: Account, extras: { freshRefresh?: string }): unknown {
+    if (Array.isArray(value)) return value.map((item) => resolve(item, attacker, extras));
     if (typeof value !== 'string' || !value.startsWith('@')) return value;
     const [scope, key] = value.slice(1).split('.') as [string, string];
     if (scope === 'self') return ({ id: attacker.id, email: attacker.email, password: attacker.password } as Record<string, string>)[key];

@@ -190,7 +190,7 @@ describe('projects API', () => {
       await eventually(() => h.eventsOf('work.project.deleted', (e) => e.data.project.id === project.id).length === 1);
       const deleted = h.eventsOf('work.task.deleted', (e) => e.data.task.project_id === project.id);
       expect(deleted.map((e) => e.data.task).sort((x, y) => x.title.localeCompare(y.title))).toEqual(
-        tasks.map((t) => ({ id: t.id, project_id: project.id, title: t.title })),
+        tasks.map((t) => ({ id: t.id, project_id: project.id, title: t.title, assigned_to: null })),
       );
       expect((await h.call('GET', `/api/v1/projects/${project.id}`, org.owner)).status).toBe(404);
     });

@@ -41,7 +41,7 @@ describe('tasks API', () => {
       });
       const [event] = await eventFor('work.task.created', res.body.id);
       expect(event).toMatchObject({ organization_id: org.id, actor_id: org[role].id, actor_email: org[role].email });
-      expect(event!.data).toEqual({ task: { id: res.body.id, project_id: project.id, title: 'Write spec' } });
+      expect(event!.data).toEqual({ task: { id: res.body.id, project_id: project.id, title: 'Write spec', assigned_to: null } });
     });
 
     it('stores every field given, including a leap-day due date', async () => {
@@ -156,7 +156,7 @@ describe('tasks API', () => {
       expect(Boolean(await h.db('tasks').where({ id: task.id }).first())).toBe(!allowed);
       if (allowed) {
         const [event] = await eventFor('work.task.deleted', task.id);
-        expect(event!.data.task).toEqual({ id: task.id, project_id: project.id, title: task.title });
+        expect(event!.data.task).toEqual({ id: task.id, project_id: project.id, title: task.title, assigned_to: org.member.id });
       }
     });
 
@@ -176,7 +176,7 @@ describe('tasks API', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ project: project.id, status: 'in_progress', due_date: '2031-12-31', version: 2 });
       const [event] = await eventFor('work.task.updated', task.id);
-      expect(event!.data).toEqual({ task: { id: task.id, project_id: project.id, title: 'Same' }, changes: { status: ['todo', 'in_progress'], due_date: [null, '2031-12-31'] } });
+      expect(event!.data).toEqual({ task: { id: task.id, project_id: project.id, title: 'Same', assigned_to: org.member.id }, changes: { status: ['todo', 'in_progress'], due_date: [null, '2031-12-31'] } });
       expect(event!.actor_id).toBe(org.member.id);
     });
 
