@@ -2,7 +2,7 @@
 import { acrossOrganizations, type KeyValue, keyset, keysetPage, type Knex, type Role, rowsOf, type Sql, sqlOf } from '@taskflow/shared';
 import type { ActivityRecord } from '../domain/activity';
 import { claimFeedOrder } from './feed';
-import { ACTIVITY_TABLE } from './migrations';
+import { ACTIVITY_COLUMNS, ACTIVITY_TABLE } from './migrations';
 
 export interface ActivityFilters {
   organization?: string;
@@ -24,21 +24,6 @@ const newestFirst = keyset([
   { column: 'created_at', descending: true },
   { column: 'id', descending: true },
 ]);
-
-const columns = [
-  'id',
-  'organization_id',
-  'actor_id',
-  'actor_email',
-  'verb',
-  'action',
-  'member_action',
-  'target_type',
-  'target_id',
-  'changes',
-  'created_at',
-  'request_id',
-] as const;
 
 /** Records an entry unless one for the same event exists. Returns whether it was new. */
 export async function insertActivity(trx: Knex.Transaction, record: ActivityRecord): Promise<boolean> {
@@ -71,7 +56,7 @@ export async function listOrganizationActivity(
   after: ActivityPosition | undefined,
   limit: number,
 ): Promise<ActivityRecord[]> {
-  const query = db(`${ACTIVITY_TABLE} as a`).select(columns.map((name) => `a.${name}`)).where('a.organization_id', organizationId);
+  const query = db(`${ACTIVITY_TABLE} as a`).select(ACTIVITY_COLUMNS.map((name) => `a.${name}`)).where('a.organization_id', organizationId);
   return filtered(query, 'a', filters, after, limit);
 }
 
@@ -88,7 +73,7 @@ export async function listMembershipsActivity(
   limit: number,
 ): Promise<Array<ActivityRecord & { role: Role }>> {
   const perOrganization = filtered(
-    db(`${ACTIVITY_TABLE} as a`).select(columns.map((name) => `a.${name}`)).where('a.organization_id', db.ref('o.organization_id')),
+    db(`${ACTIVITY_TABLE} as a`).select(ACTIVITY_COLUMNS.map((name) => `a.${name}`)).where('a.organization_id', db.ref('o.organization_id')),
     'a',
     filters,
     after,

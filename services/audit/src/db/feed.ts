@@ -1,7 +1,7 @@
 // All SQL of the live feeds: numbering new rows in commit order, waking every replica, reading what follows a position.
 import type { Knex } from '@taskflow/shared';
 import type { ActivityRecord } from '../domain/activity';
-import { ACTIVITY_TABLE } from './migrations';
+import { ACTIVITY_COLUMNS, ACTIVITY_TABLE } from './migrations';
 
 /** The NOTIFY channel every audit replica LISTENs on; the payload names the feed that grew. */
 export const FEED_CHANNEL = 'audit_feed';
@@ -23,21 +23,7 @@ export async function claimFeedOrder(trx: Knex.Transaction, feed: FeedName): Pro
 /** An activity entry with its place in the feed. */
 export type FeedActivity = ActivityRecord & { seq: number };
 
-const activityColumns = [
-  'seq',
-  'id',
-  'organization_id',
-  'actor_id',
-  'actor_email',
-  'verb',
-  'action',
-  'member_action',
-  'target_type',
-  'target_id',
-  'changes',
-  'created_at',
-  'request_id',
-] as const;
+const activityColumns = ['seq', ...ACTIVITY_COLUMNS] as const;
 
 // bigserial arrives as a string; positions stay far below 2^53.
 const withSeq = <R extends { seq: string | number }>(rows: R[]): Array<R & { seq: number }> => rows.map((r) => ({ ...r, seq: Number(r.seq) }));

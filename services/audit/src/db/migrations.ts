@@ -3,6 +3,21 @@ import { inboxMigration, inboxRetentionMigration, type Migration, membershipRepl
 
 export const AUDIT_SCHEMA = 'audit';
 export const ACTIVITY_TABLE = 'activity';
+/** The columns an activity entry is read with (the list, the feed). */
+export const ACTIVITY_COLUMNS = [
+  'id',
+  'organization_id',
+  'actor_id',
+  'actor_email',
+  'verb',
+  'action',
+  'member_action',
+  'target_type',
+  'target_id',
+  'changes',
+  'created_at',
+  'request_id',
+] as const;
 export const NOTIFICATIONS_TABLE = 'notifications';
 export const NOTIFICATION_PREFERENCES_TABLE = 'notification_preferences';
 
