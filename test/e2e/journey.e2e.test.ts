@@ -623,15 +623,17 @@ describe('TaskFlow journeys through the gateway', () => {
     const ready = await request(system.url, 'GET', '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('ok');
-    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit', 'identity', 'tenancy', 'work']);
+    expect(Object.keys(ready.body.checks).sort()).toEqual(['audit', 'identity', 'tenancy', 'webhooks', 'work']);
     for (const value of Object.values(ready.body.checks)) expect(value).toBe('ok');
 
     const spec = await request(system.url, 'GET', '/api/v1/openapi.json');
     expect(spec.status).toBe(200);
     expect(spec.body.openapi).toMatch(/^3\.1\./);
-    for (const p of ['/api/v1/auth/login/', '/api/v1/organizations/', '/api/v1/invites/accept/{token}/', '/api/v1/tasks/{id}/', '/api/v1/projects/', '/api/v1/activity/']) {
+    for (const p of ['/api/v1/auth/login/', '/api/v1/organizations/', '/api/v1/invites/accept/{token}/', '/api/v1/tasks/{id}/', '/api/v1/projects/', '/api/v1/activity/', '/api/v1/webhooks/']) {
       expect({ path: p, present: p in spec.body.paths }).toEqual({ path: p, present: true });
     }
+
+    expect(Object.keys(spec.body.webhooks)).toEqual(expect.arrayContaining(['task.created', 'webhook.ping']));
 
     const docs = await request(system.url, 'GET', '/api/docs');
     expect(docs.status).toBe(200);

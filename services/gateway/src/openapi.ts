@@ -27,14 +27,18 @@ function addMissing(into: Section, key: string, from: Record<string, unknown>): 
   for (const [name, value] of Object.entries(from)) if (!(name in target)) target[name] = value;
 }
 
-/** Merges `paths` (per method), `components` (per section and name) and `tags` (by name); the first source wins a clash. */
+/** Merges `paths` and `webhooks` (per method), `components` (per section and name) and `tags` (by name); the first source wins a clash. */
 export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocument }>, missing: string[]): OpenApiDocument {
   const paths: Section = {};
+  const webhooks: Section = {};
   const components: Section = {};
   const tags = new Map<string, unknown>();
   for (const { document } of parts) {
     for (const [path, operations] of Object.entries(isRecord(document.paths) ? document.paths : {})) {
       if (isRecord(operations)) addMissing(paths, path, operations);
+    }
+    for (const [name, operations] of Object.entries(isRecord(document.webhooks) ? document.webhooks : {})) {
+      if (isRecord(operations)) addMissing(webhooks, name, operations);
     }
     for (const [section, entries] of Object.entries(isRecord(document.components) ? document.components : {})) {
       if (isRecord(entries)) addMissing(components, section, entries);
@@ -52,6 +56,7 @@ export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocum
     info: { title: 'TaskFlow API', version: '1.0.0', description },
     ...(tags.size > 0 ? { tags: [...tags.values()] } : {}),
     paths: sortedPaths,
+    ...(Object.keys(webhooks).length > 0 ? { webhooks: Object.fromEntries(Object.keys(webhooks).sort().map((w) => [w, webhooks[w]])) } : {}),
     components,
     'x-missing-services': missing,
   };

@@ -28,6 +28,8 @@ export interface AppOptions {
    */
   publicEdge?: boolean;
   version?: string;
+  /** The OpenAPI `webhooks` section (requests this service sends to others). */
+  openApiWebhooks?: Record<string, Record<string, unknown>>;
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -114,7 +116,7 @@ export function createApp(options: AppOptions): ServiceApp {
   });
   if (!options.publicEdge) ops.get('/metrics', serveMetrics(metrics));
   ops.get('/openapi.json', (ctx) => {
-    ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', openApiPaths(routes.flatMap((r) => r.specs)));
+    ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', openApiPaths(routes.flatMap((r) => r.specs)), options.openApiWebhooks);
   });
   app.use(ops.routes());
 

@@ -231,11 +231,18 @@ export function openApiPaths(specs: readonly AnySpec[]): Record<string, Record<s
   return paths;
 }
 
-export function openApiDocument(title: string, version: string, paths: Record<string, Record<string, unknown>>): Record<string, unknown> {
+/** `webhooks`: OpenAPI 3.1's section of requests the API sends (the webhooks service documents its deliveries there). */
+export function openApiDocument(
+  title: string,
+  version: string,
+  paths: Record<string, Record<string, unknown>>,
+  webhooks?: Record<string, Record<string, unknown>>,
+): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: { title, version },
     paths,
+    ...(webhooks ? { webhooks } : {}),
     components: {
       schemas: { Problem: problemSchema },
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

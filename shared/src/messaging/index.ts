@@ -3,6 +3,7 @@ export * from './queue-migration';
 export * from './broker';
 export * from './outbox';
 export * from './drain-loop';
+export * from './notify-listener';
 export * from './relay';
 export * from './consumer';
 export * from './dead-letters';

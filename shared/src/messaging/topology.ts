@@ -18,6 +18,7 @@ export const QUEUES = {
   audit: { name: 'audit', bindings: ['#'] },
   work: { name: 'work', bindings: ['tenancy.membership.*', 'tenancy.organization.*'] },
   tenancy: { name: 'tenancy', bindings: ['identity.user.*'] },
+  webhooks: { name: 'webhooks', bindings: ['#'] },
 } as const satisfies Record<string, QueueSpec>;
 
 export type QueueName = keyof typeof QUEUES;
