@@ -36,6 +36,6 @@ COPY --from=build /app/services/${SERVICE}/node_modules ./services/${SERVICE}/no
 USER node
 # PORT from the environment, else the service's default port.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const port = process.env.PORT || {gateway: 8080, identity: 4001, tenancy: 4002, work: 4003, audit: 4004}[process.env.SERVICE]; require('http').get({host: '127.0.0.1', port, path: '/healthz', timeout: 3000}, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('timeout', () => process.exit(1)).on('error', () => process.exit(1))"]
+  CMD ["node", "-e", "const port = process.env.PORT || {gateway: 8080, identity: 4001, tenancy: 4002, work: 4003, audit: 4004, webhooks: 4005}[process.env.SERVICE]; require('http').get({host: '127.0.0.1', port, path: '/healthz', timeout: 3000}, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('timeout', () => process.exit(1)).on('error', () => process.exit(1))"]
 # exec: node becomes PID 1 and receives SIGTERM itself (the services drain on SIGTERM).
 CMD ["sh", "-c", "exec node \"services/$SERVICE/dist/main.js\""]

@@ -15,7 +15,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES_DIR = path.resolve(ROOT, process.env.TASKFLOW_SERVICES_DIR ?? 'services');
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/taskflow';
 const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
-const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, gateway: 8080 };
+const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, webhooks: 4005, gateway: 8080 };
 /** The gateway serves Prometheus /metrics here, never on its public port. */
 const GATEWAY_METRICS_PORT = Number(process.env.METRICS_PORT ?? 9464);
 const START_TIMEOUT_MS = 60_000;
@@ -105,7 +105,7 @@ function discoverServices() {
     if (!existsSync(path.join(dir, 'dist/main.js'))) { say(`warning: ${name} is not built (no dist/main.js), skipped`); continue; }
     found.push(name);
   }
-  // identity, tenancy, work, audit in port order; gateway last.
+  // identity, tenancy, work, audit, webhooks in port order; gateway last.
   return found.sort((a, b) => PORTS[a] - PORTS[b]);
 }
 

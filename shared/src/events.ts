@@ -51,7 +51,43 @@ export interface EventPayloads {
   'work.task.created': { task: TaskSummary };
   'work.task.updated': { task: TaskSummary; changes: Changes };
   'work.task.deleted': { task: TaskSummary };
+  'webhooks.endpoint.created': { endpoint: WebhookEndpointSummary };
+  'webhooks.endpoint.updated': { endpoint: WebhookEndpointSummary; changes: Changes };
+  'webhooks.endpoint.deleted': { endpoint: WebhookEndpointSummary };
+  'webhooks.endpoint.secret_rotated': { endpoint: WebhookEndpointSummary };
+  /** Disabled by the service itself: the receiver answered 410 (`gone`), or every delivery failed for days (`failing`). */
+  'webhooks.endpoint.disabled': { endpoint: WebhookEndpointSummary; reason: 'gone' | 'failing' };
 }
+
+/** Every declared event type, at run time (the record's type makes the list complete). */
+const EVENT_TYPE_RECORD: Record<keyof EventPayloads, true> = {
+  'identity.user.registered': true,
+  'identity.user.updated': true,
+  'tenancy.organization.created': true,
+  'tenancy.organization.renamed': true,
+  'tenancy.organization.deleted': true,
+  'tenancy.membership.added': true,
+  'tenancy.membership.role_changed': true,
+  'tenancy.membership.removed': true,
+  'tenancy.invite.sent': true,
+  'tenancy.invite.revoked': true,
+  'tenancy.invite.accepted': true,
+  'work.project.created': true,
+  'work.project.updated': true,
+  'work.project.deleted': true,
+  'work.task.created': true,
+  'work.task.updated': true,
+  'work.task.deleted': true,
+  'webhooks.endpoint.created': true,
+  'webhooks.endpoint.updated': true,
+  'webhooks.endpoint.deleted': true,
+  'webhooks.endpoint.secret_rotated': true,
+  'webhooks.endpoint.disabled': true,
+};
+export const EVENT_TYPES = Object.keys(EVENT_TYPE_RECORD) as EventType[];
+
+/** The activity verb of an event type: the type without its service prefix (`work.task.updated` -> `task.updated`). */
+export const verbOf = (type: string): string => type.slice(type.indexOf('.') + 1);
 
 export type Changes = Record<string, [unknown, unknown]>;
 
@@ -82,7 +118,22 @@ export interface TaskSummary {
   assigned_to?: string | null;
 }
 
+/**
+ * A webhook endpoint as events describe it: never its full URL (a path or query may hold the receiver's
+ * credentials, and every member reads the activity log), only its host.
+ */
+export interface WebhookEndpointSummary {
+  id: string;
+  host: string;
+  description: string;
+  events: string[];
+  enabled: boolean;
+}
+
 export type EventType = keyof EventPayloads;
+
+/** Any one event, narrowed by `type` (EventEnvelope<EventType> alone does not narrow). */
+export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];
 
 export interface EventEnvelope<T extends EventType = EventType> {
   id: string;

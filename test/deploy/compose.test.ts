@@ -12,7 +12,7 @@ const appServices = readdirSync(path.join(root, 'services')).filter((d) => exist
 
 describe('docker-compose.yml', () => {
   it('runs every service of the repository, built from it, with a health check and healthy dependencies', () => {
-    expect(appServices.sort()).toEqual(['audit', 'gateway', 'identity', 'tenancy', 'work']);
+    expect(appServices.sort()).toEqual(['audit', 'gateway', 'identity', 'tenancy', 'webhooks', 'work']);
     for (const name of appServices) {
       const service = compose.services[name];
       expect(service?.build?.args?.SERVICE).toBe(name);
@@ -21,7 +21,7 @@ describe('docker-compose.yml', () => {
       expect(deps.length).toBeGreaterThan(0);
       for (const [, dep] of deps) expect(dep.condition).toBe('service_healthy');
     }
-    expect(Object.keys(compose.services.gateway!.depends_on!).sort()).toEqual(['audit', 'identity', 'tenancy', 'work']);
+    expect(Object.keys(compose.services.gateway!.depends_on!).sort()).toEqual(['audit', 'identity', 'tenancy', 'webhooks', 'work']);
     for (const infra of ['postgres', 'rabbitmq']) expect(compose.services[infra]?.healthcheck).toBeDefined();
   });
 

@@ -202,7 +202,7 @@ const BAD_CURSORS: string[] = [
 describe('hostile input to every operation of the OpenAPI document', () => {
   let system: System;
   let A: { owner: Account; org: string };
-  let C: { owner: Account; member: Account; org: string; project: string; task: string; invite: string };
+  let C: { owner: Account; member: Account; org: string; project: string; task: string; invite: string; webhook: string; delivery: string };
   let ops: Operation[];
   let beforeA: unknown;
   let beforeC: Record<string, number>;
@@ -273,7 +273,23 @@ describe('hostile input to every operation of the OpenAPI document', () => {
       expect(members.map((m) => m.user.first_name).sort()).toEqual([`${label}Member`, `${label}Owner`]);
       return true;
     }, WAIT);
-    return { owner, member, org: org.body.id as string, project: project.id as string, task: task.id as string, invite: pending.body.id as string };
+    const webhook = await call(owner, 'POST', '/api/v1/webhooks/', { organization: org.body.id, url: `http://127.0.0.1:1/${label}`, events: ['*'] });
+    expect(webhook.status).toBe(201);
+    expect((await call(owner, 'POST', `/api/v1/webhooks/${webhook.body.id}/ping/`)).status).toBe(202);
+    const delivery = await eventually(async () => {
+      const page = await call(owner, 'GET', `/api/v1/webhooks/${webhook.body.id}/deliveries/`);
+      return page.body.results[0];
+    }, WAIT);
+    return {
+      owner,
+      member,
+      org: org.body.id as string,
+      project: project.id as string,
+      task: task.id as string,
+      invite: pending.body.id as string,
+      webhook: webhook.body.id as string,
+      delivery: delivery.id as string,
+    };
   }
 
   // ---- valid values, from C, for the parts of a request that are not under attack
@@ -281,8 +297,9 @@ describe('hostile input to every operation of the OpenAPI document', () => {
   function validParam(op: Operation, name: string): string {
     if (name === 'token') return 'no-such-invite-token';
     if (name === 'user_id') return C.member.id;
+    if (name === 'delivery_id') return C.delivery;
     const prefix = op.path.split('/')[3];
-    const byPrefix: Record<string, string> = { organizations: C.org, projects: C.project, tasks: C.task, invites: C.invite };
+    const byPrefix: Record<string, string> = { organizations: C.org, projects: C.project, tasks: C.task, invites: C.invite, webhooks: C.webhook };
     return byPrefix[prefix!] ?? randomUUID();
   }
 
@@ -295,6 +312,8 @@ describe('hostile input to every operation of the OpenAPI document', () => {
     if (s.format === 'date') return '2030-01-02';
     if (s.format === 'date-time') return '2030-01-02T03:04:05.000Z';
     if (name === 'password') return 'violet-harbor-5531';
+    if (name === 'url') return 'http://127.0.0.1:1/hostile';
+    if (name === 'events') return ['*'];
     if (s.type === 'string') return `hostile ${name}`;
     if (s.type === 'integer' || s.type === 'number') return s.minimum ?? 1;
     if (s.type === 'boolean') return true;
@@ -497,7 +516,7 @@ describe('hostile input to every operation of the OpenAPI document', () => {
   // Jest needs its tests before the document is fetched, so the operations are split into groups by the
   // path's first segment; any operation of any group runs, and a final check proves every one was reached.
   const reached = new Set<string>();
-  const groups = ['auth', 'organizations', 'invites', 'projects', 'tasks', 'activity', '*'];
+  const groups = ['auth', 'organizations', 'invites', 'projects', 'tasks', 'activity', 'webhooks', '*'];
   for (const group of groups) {
     it(`answers hostile input to ${group === '*' ? 'every other operation' : `/api/v1/${group}/...`} with 4xx problem+json only`, async () => {
       const mine = ops.filter((op) => {
@@ -593,7 +612,7 @@ describe('hostile input to every operation of the OpenAPI document', () => {
       );
     });
     // Every upstream is reached directly at least once.
-    expect(new Set(attempts.map((a) => a.where))).toEqual(new Set(['gateway', 'identity', 'tenancy', 'work', 'audit']));
+    expect(new Set(attempts.map((a) => a.where))).toEqual(new Set(['gateway', 'identity', 'tenancy', 'work', 'audit', 'webhooks']));
 
     const problems = await inBatches(attempts, BATCH * 2, async (a) => {
       let res: Answer;

@@ -18,7 +18,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /**
  * A value in `path`, `query` or `body` that starts with `@` is a reference resolved at run time:
  * `@A.org`, `@A.project`, `@A.task`, `@A.invite` (pending), `@A.inviteToken`, `@A.owner`, `@A.admin`,
- * `@A.member` (user ids), `@A.ownerEmail`, the same for `@B.*`, `@self.id|email|password` (the attacker),
+ * `@A.member` (user ids), `@A.webhook` (an endpoint), `@A.webhookDelivery` (its ping), `@A.ownerEmail`, the same for `@B.*`, `@self.id|email|password` (the attacker),
  * `@fresh.refresh` (a refresh token from a fresh login of the attacker), `@new.email` (an unused address).
  */
 type Expect =
@@ -175,6 +175,25 @@ const ATTACKS: Record<string, Attack[]> = {
   'GET /api/v1/notifications/preferences/': [{ why: 'its own preferences only', expect: { noTenant: 200 } }],
   'PATCH /api/v1/notifications/preferences/': [{ why: 'its own preferences only', body: { email: { 'task.assigned': false } }, expect: { noTenant: 200 } }],
   'GET /api/v1/notifications/stream/': [{ why: "resume after an id that is not its own notification", query: { after: '@A.task' }, expect: { status: 400 } }],
+
+  // ---- webhooks
+  'GET /api/v1/webhooks/': [{ why: "A's endpoints", query: { organization: '@A.org' }, expect: { status: 404 } }],
+  'POST /api/v1/webhooks/': [
+    { why: "an endpoint in A, to receive A's events", body: { organization: '@A.org', url: 'http://127.0.0.1:1/mallory', events: ['*'] }, expect: { status: 400, field: 'organization' } },
+  ],
+  'GET /api/v1/webhooks/{id}/': [{ why: "A's endpoint", path: { id: '@A.webhook' }, expect: { status: 404 } }],
+  'PATCH /api/v1/webhooks/{id}/': [
+    { why: "redirect A's endpoint to Mallory", path: { id: '@A.webhook' }, body: { url: 'http://127.0.0.1:1/mallory' }, expect: { status: 404 } },
+    { why: "disable A's endpoint", path: { id: '@A.webhook' }, body: { enabled: false }, expect: { status: 404 } },
+  ],
+  'DELETE /api/v1/webhooks/{id}/': [{ why: "delete A's endpoint", path: { id: '@A.webhook' }, expect: { status: 404 } }],
+  'POST /api/v1/webhooks/{id}/rotate-secret/': [{ why: "take A's endpoint's new secret", path: { id: '@A.webhook' }, expect: { status: 404 } }],
+  'POST /api/v1/webhooks/{id}/ping/': [{ why: "ping A's receiver", path: { id: '@A.webhook' }, expect: { status: 404 } }],
+  'GET /api/v1/webhooks/{id}/deliveries/': [{ why: "A's deliveries", path: { id: '@A.webhook' }, expect: { status: 404 } }],
+  'POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/retry/': [
+    { why: "replay A's delivery", path: { id: '@A.webhook', delivery_id: '@A.webhookDelivery' }, expect: { status: 404 } },
+    { why: "replay A's delivery through B's endpoint", path: { id: '@B.webhook', delivery_id: '@A.webhookDelivery' }, expect: { status: 404 }, asMember: { status: 403 } },
+  ],
 };
 
 // ---------------------------------------------------------------- plumbing
@@ -220,6 +239,8 @@ interface Tenant {
   invite: string;
   inviteToken: string;
   inviteEmail: string;
+  webhook: string;
+  webhookDelivery: string;
 }
 
 describe('tenant isolation of every operation in the OpenAPI document', () => {
@@ -249,6 +270,7 @@ describe('tenant isolation of every operation in the OpenAPI document', () => {
     projects: await listAll(t.owner, `/api/v1/projects/?organization=${t.org}&limit=200`),
     tasks: await listAll(t.owner, `/api/v1/tasks/?organization=${t.org}&limit=200`),
     invites: await listAll(t.owner, `/api/v1/invites/?organization=${t.org}&limit=200`),
+    webhooks: await listAll(t.owner, `/api/v1/webhooks/?organization=${t.org}&limit=200`),
   });
 
   async function createTenant(label: string): Promise<Tenant> {
@@ -292,7 +314,29 @@ describe('tenant isolation of every operation in the OpenAPI document', () => {
     const inviteEmail = `pending.${marker.toLowerCase()}@example.com`;
     const pending = await call(owner, 'POST', '/api/v1/invites/', { organization: org.body.id, email: inviteEmail, role: 'admin' });
     expect(pending.status).toBe(201);
-    const tenant: Tenant = { marker, owner, admin, member, org: org.body.id, projects, tasks, task: tasks[0]!, invite: pending.body.id, inviteToken: pending.body.token, inviteEmail };
+    // An endpoint (to a closed port: its deliveries fail and retry, its row stays as it is) and a ping delivery.
+    const webhook = await eventually(async () => {
+      const res = await call(owner, 'POST', '/api/v1/webhooks/', { organization: org.body.id, url: `http://127.0.0.1:1/${marker}`, events: ['*'] });
+      expect(res.status).toBe(201);
+      return res.body;
+    }, WAIT);
+    expect((await call(admin, 'POST', `/api/v1/webhooks/${webhook.id}/ping/`)).status).toBe(202);
+    const ping = await eventually(async () => (await listAll(owner, `/api/v1/webhooks/${webhook.id}/deliveries/`)).find((d) => d.event_type === 'webhook.ping'), WAIT);
+    const tenant: Tenant = {
+      marker,
+      owner,
+      admin,
+      member,
+      org: org.body.id,
+      projects,
+      tasks,
+      task: tasks[0]!,
+      invite: pending.body.id,
+      inviteToken: pending.body.token,
+      inviteEmail,
+      webhook: webhook.id,
+      webhookDelivery: ping.id,
+    };
     // Names reach tenancy by events, and activity by events: let both settle before anything is compared.
     await eventually(async () => {
       const members = await listAll(owner, `/api/v1/organizations/${tenant.org}/members/`);
@@ -321,7 +365,7 @@ describe('tenant isolation of every operation in the OpenAPI document', () => {
 
   /** Strings that identify tenant A: none may appear in anything B is shown. */
   const traces = () =>
-    [A.marker, A.org, ...A.projects, ...A.tasks, A.invite, A.inviteToken, A.inviteEmail, ...[A.owner, A.admin, A.member].flatMap((a) => [a.id, a.email])].map((s) =>
+    [A.marker, A.org, ...A.projects, ...A.tasks, A.invite, A.inviteToken, A.inviteEmail, A.webhook, A.webhookDelivery, ...[A.owner, A.admin, A.member].flatMap((a) => [a.id, a.email])].map((s) =>
       s.toLowerCase(),
     );
 
@@ -344,6 +388,8 @@ describe('tenant isolation of every operation in the OpenAPI document', () => {
       member: t.member.id,
       ownerEmail: t.owner.email,
       ownerEmailUpper: t.owner.email.toUpperCase(),
+      webhook: t.webhook,
+      webhookDelivery: t.webhookDelivery,
       marker: t.marker,
     };
     if (!(key in table)) throw new Error(`unknown reference ${value}`);

@@ -626,17 +626,18 @@ describe('TaskFlow journeys through the gateway', () => {
     it('reports every upstream ready on /readyz', async () => {
       const ready = await request(system.url, 'GET', '/readyz');
       expect(ready.status).toBe(200);
-      expect(ready.body).toMatchObject({ status: 'ok', checks: { audit: 'ok', identity: 'ok', tenancy: 'ok', work: 'ok' } });
-      expect(Object.keys(ready.body.checks).sort()).toEqual(['audit', 'identity', 'tenancy', 'work']);
+      expect(ready.body).toMatchObject({ status: 'ok', checks: { audit: 'ok', identity: 'ok', tenancy: 'ok', webhooks: 'ok', work: 'ok' } });
+      expect(Object.keys(ready.body.checks).sort()).toEqual(['audit', 'identity', 'tenancy', 'webhooks', 'work']);
     });
 
     it("serves one OpenAPI 3.1 document merging every service's paths", async () => {
       const spec = await request(system.url, 'GET', '/api/v1/openapi.json');
       expect(spec.status).toBe(200);
       expect(spec.body.openapi).toMatch(/^3\.1\./);
-      for (const p of ['/api/v1/auth/login/', '/api/v1/organizations/', '/api/v1/invites/accept/{token}/', '/api/v1/tasks/{id}/', '/api/v1/projects/', '/api/v1/activity/']) {
+      for (const p of ['/api/v1/auth/login/', '/api/v1/organizations/', '/api/v1/invites/accept/{token}/', '/api/v1/tasks/{id}/', '/api/v1/projects/', '/api/v1/activity/', '/api/v1/webhooks/']) {
         expect({ path: p, present: p in spec.body.paths }).toEqual({ path: p, present: true });
       }
+      expect(Object.keys(spec.body.webhooks)).toEqual(expect.arrayContaining(['task.created', 'webhook.ping']));
     });
 
     it('serves the HTML API reference at /api/docs', async () => {

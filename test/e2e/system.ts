@@ -11,6 +11,7 @@ import { startIdentity } from '../../services/identity/test/start';
 import { startTenancy } from '../../services/tenancy/test/start';
 import { startWork } from '../../services/work/test/start';
 import { startAudit } from '../../services/audit/test/start';
+import { startWebhooks } from '../../services/webhooks/test/start';
 
 const SERVICE_TOKEN = 'e2e-service-token-0123456789';
 
@@ -25,7 +26,7 @@ export interface System {
   databaseUrl: string;
   amqpUrl: string;
   mailDir: string;
-  services: { identity: Running; tenancy: Running; work: Running; audit: Running };
+  services: { identity: Running; tenancy: Running; work: Running; audit: Running; webhooks: Running };
   close(): Promise<void>;
 }
 
@@ -47,12 +48,14 @@ export async function startSystem(options: { gatewayEnv?: Record<string, string>
     const tenancy = keep(await startTenancy({ ...common, mailOutboxDir: mailDir, identityUrl: identity.url }));
     const work = keep(await startWork({ ...common, tenancyUrl: tenancy.url }));
     const audit = keep(await startAudit({ ...common, tenancyUrl: tenancy.url }));
+    const webhooks = keep(await startWebhooks({ ...common, tenancyUrl: tenancy.url, mailOutboxDir: mailDir }));
     const gateway = keep(
       await startGateway({
         identityUrl: identity.url,
         tenancyUrl: tenancy.url,
         workUrl: work.url,
         auditUrl: audit.url,
+        webhooksUrl: webhooks.url,
         env: { AUTH_RATE_LIMIT_PER_MINUTE: '100000', LOGIN_FAILURE_LIMIT: '1000', WRITE_RATE_LIMIT_PER_MINUTE: '100000', ...options.gatewayEnv },
       }),
     );
@@ -61,7 +64,7 @@ export async function startSystem(options: { gatewayEnv?: Record<string, string>
       databaseUrl: database.url,
       amqpUrl: vhost.url,
       mailDir,
-      services: { identity, tenancy, work, audit },
+      services: { identity, tenancy, work, audit, webhooks },
       close: async () => {
         for (const r of started.reverse()) await r.close();
         await database.drop();

@@ -11,9 +11,9 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { createTestDatabase, createTestVhost, testInfra, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
 
-export const SERVICES = ['identity', 'tenancy', 'work', 'audit', 'gateway'] as const;
+export const SERVICES = ['identity', 'tenancy', 'work', 'audit', 'webhooks', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
-const BACKENDS = ['identity', 'tenancy', 'work', 'audit'] as const;
+const BACKENDS = ['identity', 'tenancy', 'work', 'audit', 'webhooks'] as const;
 
 const ROOT = path.resolve(__dirname, '../..');
 const START_TIMEOUT_MS = 30_000;
@@ -143,6 +143,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     TENANCY_URL: urls.tenancy,
     WORK_URL: urls.work,
     AUDIT_URL: urls.audit,
+    WEBHOOKS_URL: urls.webhooks,
+    // Fault tests deliver to receivers on loopback.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     MAIL_OUTBOX_DIR: mailDir!,
     ...options.env,
     ...(name === 'gateway'

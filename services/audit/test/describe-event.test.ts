@@ -11,6 +11,7 @@ const invite = { id: 'c0ffee00-0000-4000-8000-000000000001', email: 'a@b.c', rol
 const organization = { id: org, name: 'Acme' };
 const project = { id: 'b0000000-0000-4000-8000-000000000002', name: 'X' };
 const task = { id: 'a0000000-0000-4000-8000-000000000003', project_id: project.id, title: 'Write spec' };
+const endpoint = { id: 'd0000000-0000-4000-8000-000000000004', host: 'hooks.example.com', description: 'CI', events: ['*'], enabled: true };
 
 interface Case {
   event: AnyEvent;
@@ -183,6 +184,54 @@ const cases: Record<EventType, Case[]> = {
     {
       event: envelope('work.task.deleted', org, { task }, { actor: admin }),
       expected: { verb: 'task.deleted', action: "Deleted task 'Write spec'", memberAction: "Deleted task 'Write spec'", target: { type: 'task', id: task.id }, changes: {} },
+    },
+  ],
+  'webhooks.endpoint.created': [
+    {
+      event: envelope('webhooks.endpoint.created', org, { endpoint }, { actor: admin }),
+      expected: { verb: 'endpoint.created', action: 'Created webhook to hooks.example.com', memberAction: 'Created webhook to hooks.example.com', target: { type: 'webhook', id: endpoint.id }, changes: {} },
+    },
+  ],
+  'webhooks.endpoint.updated': [
+    {
+      event: envelope('webhooks.endpoint.updated', org, { endpoint, changes: { description: ['', 'CI'] } }, { actor: admin }),
+      expected: {
+        verb: 'endpoint.updated',
+        action: 'Updated webhook to hooks.example.com',
+        memberAction: 'Updated webhook to hooks.example.com',
+        target: { type: 'webhook', id: endpoint.id },
+        changes: { description: ['', 'CI'] },
+      },
+    },
+  ],
+  'webhooks.endpoint.deleted': [
+    {
+      event: envelope('webhooks.endpoint.deleted', org, { endpoint }, { actor: admin }),
+      expected: { verb: 'endpoint.deleted', action: 'Deleted webhook to hooks.example.com', memberAction: 'Deleted webhook to hooks.example.com', target: { type: 'webhook', id: endpoint.id }, changes: {} },
+    },
+  ],
+  'webhooks.endpoint.secret_rotated': [
+    {
+      event: envelope('webhooks.endpoint.secret_rotated', org, { endpoint }, { actor: admin }),
+      expected: {
+        verb: 'endpoint.secret_rotated',
+        action: 'Rotated the secret of webhook to hooks.example.com',
+        memberAction: 'Rotated the secret of webhook to hooks.example.com',
+        target: { type: 'webhook', id: endpoint.id },
+        changes: {},
+      },
+    },
+  ],
+  'webhooks.endpoint.disabled': [
+    {
+      event: envelope('webhooks.endpoint.disabled', org, { endpoint, reason: 'gone' }),
+      expected: {
+        verb: 'endpoint.disabled',
+        action: 'Disabled webhook to hooks.example.com: the receiver answered 410 Gone',
+        memberAction: 'Disabled webhook to hooks.example.com: the receiver answered 410 Gone',
+        target: { type: 'webhook', id: endpoint.id },
+        changes: { enabled: [true, false] },
+      },
     },
   ],
 };

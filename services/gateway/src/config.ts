@@ -12,6 +12,7 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   TENANCY_URL: httpUrl('http://127.0.0.1:4002'),
   WORK_URL: httpUrl('http://127.0.0.1:4003'),
   AUDIT_URL: httpUrl('http://127.0.0.1:4004'),
+  WEBHOOKS_URL: httpUrl('http://127.0.0.1:4005'),
   /** Whole upstream exchange (connect, send, headers and body) must finish within this. */
   UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
   /** How long an open breaker fails fast before letting one trial request through. */

@@ -34,13 +34,14 @@ function addMissing(into: Section, key: string, from: Record<string, unknown>): 
 }
 
 /**
- * Merges `paths` (per method), `components` (per section and name) and `tags` (by name); the first source
+ * Merges `paths` and `webhooks` (per method), `components` (per section and name) and `tags` (by name); the first source
  * wins a clash. A component two services define differently would make references of the second point at
  * the first's: `x-component-conflicts` names each (`schemas/Task: work, tenancy`), and the end-to-end
  * client test requires it empty.
  */
 export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocument }>, missing: string[]): OpenApiDocument {
   const paths: Section = {};
+  const webhooks: Section = {};
   const components: Section = {};
   const tags = new Map<string, unknown>();
   const definedBy = new Map<string, string>();
@@ -48,6 +49,9 @@ export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocum
   for (const { name: service, document } of parts) {
     for (const [path, operations] of Object.entries(isRecord(document.paths) ? document.paths : {})) {
       if (isRecord(operations)) addMissing(paths, path, operations);
+    }
+    for (const [name, operations] of Object.entries(isRecord(document.webhooks) ? document.webhooks : {})) {
+      if (isRecord(operations)) addMissing(webhooks, name, operations);
     }
     for (const [section, entries] of Object.entries(isRecord(document.components) ? document.components : {})) {
       if (!isRecord(entries)) continue;
@@ -69,6 +73,7 @@ export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocum
     ...(tags.size > 0 ? { tags: [...tags.values()] } : {}),
     ...(security ? { security } : {}),
     paths: sortedPaths,
+    ...(Object.keys(webhooks).length > 0 ? { webhooks: Object.fromEntries(Object.keys(webhooks).sort().map((w) => [w, webhooks[w]])) } : {}),
     components,
     'x-missing-services': missing,
     'x-component-conflicts': conflicts,

@@ -1,7 +1,7 @@
 // The route table: which upstream serves each path prefix, and which endpoints need no token here.
 import { isCanonicalPath, withoutTrailingSlash } from '@taskflow/shared';
 
-export const upstreamNames = ['identity', 'tenancy', 'work', 'audit'] as const;
+export const upstreamNames = ['identity', 'tenancy', 'work', 'audit', 'webhooks'] as const;
 export type UpstreamName = (typeof upstreamNames)[number];
 
 export interface RouteRule {
@@ -18,6 +18,7 @@ export const routeTable: readonly RouteRule[] = [
   { prefix: '/api/v1/tasks', upstream: 'work' },
   { prefix: '/api/v1/activity', upstream: 'audit' },
   { prefix: '/api/v1/notifications', upstream: 'audit' },
+  { prefix: '/api/v1/webhooks', upstream: 'webhooks' },
 ];
 
 export interface PublicEndpoint {

@@ -21,6 +21,7 @@ export function createGateway(config: GatewayConfig, logger: Logger): Gateway {
     tenancy: config.TENANCY_URL,
     work: config.WORK_URL,
     audit: config.AUDIT_URL,
+    webhooks: config.WEBHOOKS_URL,
   };
   const upstreams = Object.fromEntries(
     upstreamNames.map((name) => [
@@ -52,7 +53,7 @@ export interface RunningGateway extends RunningService {
 export async function startGatewayService(config: GatewayConfig, logger: Logger, options: Pick<StartOptions, 'port' | 'closeGraceMs'> = {}): Promise<RunningGateway> {
   const closers = new Closers();
   const gateway = createGateway(config, logger);
-  logger.info({ identity: config.IDENTITY_URL, tenancy: config.TENANCY_URL, work: config.WORK_URL, audit: config.AUDIT_URL }, 'upstreams');
+  logger.info({ identity: config.IDENTITY_URL, tenancy: config.TENANCY_URL, work: config.WORK_URL, audit: config.AUDIT_URL, webhooks: config.WEBHOOKS_URL }, 'upstreams');
   closers.add(() => gateway.close());
   return closers.guard(async () => {
     const metrics = await listen(metricsApp(gateway.app.metrics), config.METRICS_PORT, config.HOST);

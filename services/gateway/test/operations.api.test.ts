@@ -10,11 +10,12 @@ describe('gateway operations endpoints', () => {
   let tenancy: FakeService;
   let work: FakeService;
   let audit: FakeService;
+  let webhooks: FakeService;
   let complete: RunningGateway;
   let partial: { url: string; close(): Promise<void> };
 
   beforeAll(async () => {
-    [identity, tenancy, work, audit] = await Promise.all([
+    [identity, tenancy, work, audit, webhooks] = await Promise.all([
       startFakeService('identity', identityRoutes(issuer)),
       startFakeService('tenancy', (routes) =>
         routes.add(
@@ -41,21 +42,22 @@ describe('gateway operations endpoints', () => {
         ),
       ),
       startFakeService('audit'),
+      startFakeService('webhooks'),
     ]);
     [complete, partial] = await Promise.all([
-      startGateway({ identityUrl: identity.url, tenancyUrl: tenancy.url, workUrl: work.url, auditUrl: audit.url }),
-      startGateway({ identityUrl: identity.url, workUrl: work.url, auditUrl: audit.url }),
+      startGateway({ identityUrl: identity.url, tenancyUrl: tenancy.url, workUrl: work.url, auditUrl: audit.url, webhooksUrl: webhooks.url }),
+      startGateway({ identityUrl: identity.url, workUrl: work.url, auditUrl: audit.url, webhooksUrl: webhooks.url }),
     ]);
   });
   afterAll(async () => {
     await Promise.all([complete.close(), partial.close()]);
-    await Promise.all([identity, tenancy, work, audit].map((s) => s.close()));
+    await Promise.all([identity, tenancy, work, audit, webhooks].map((s) => s.close()));
   });
 
   it('is ready when every service answers its /readyz, and reports each one', async () => {
     const res = await request(complete.url, 'GET', '/readyz');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', checks: { identity: 'ok', tenancy: 'ok', work: 'ok', audit: 'ok' } });
+    expect(res.body).toMatchObject({ status: 'ok', checks: { identity: 'ok', tenancy: 'ok', work: 'ok', audit: 'ok', webhooks: 'ok' } });
   });
 
   it('is not ready (503) while a service is down, naming it', async () => {
@@ -115,7 +117,7 @@ describe('gateway operations endpoints', () => {
   it('exposes each breaker state in /metrics on METRICS_PORT, and no /metrics on the public port', async () => {
     expect((await request(complete.url, 'GET', '/metrics')).status).toBe(404);
     const metrics = await request<string>(complete.metricsUrl, 'GET', '/metrics');
-    for (const upstream of ['identity', 'tenancy', 'work', 'audit']) {
+    for (const upstream of ['identity', 'tenancy', 'work', 'audit', 'webhooks']) {
       expect(metrics.body).toMatch(new RegExp(`gateway_upstream_circuit_state\\{[^}]*upstream="${upstream}"[^}]*\\} 0`));
     }
   });

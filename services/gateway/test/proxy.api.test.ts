@@ -24,23 +24,25 @@ describe('gateway request path', () => {
   let tenancy: FakeService;
   let work: FakeService;
   let audit: FakeService;
+  let webhooks: FakeService;
   let gateway: RunningGateway;
   let token: string;
 
   beforeAll(async () => {
     issuer = createTokenIssuer();
-    [identity, tenancy, work, audit] = await Promise.all([
+    [identity, tenancy, work, audit, webhooks] = await Promise.all([
       startFakeService('identity', identityRoutes(issuer)),
       startFakeService('tenancy'),
       startFakeService('work'),
       startFakeService('audit'),
+      startFakeService('webhooks'),
     ]);
-    gateway = await startGateway({ identityUrl: identity.url, tenancyUrl: tenancy.url, workUrl: work.url, auditUrl: audit.url });
+    gateway = await startGateway({ identityUrl: identity.url, tenancyUrl: tenancy.url, workUrl: work.url, auditUrl: audit.url, webhooksUrl: webhooks.url });
     token = issuer.sign();
   });
   afterAll(async () => {
     await gateway.close();
-    await Promise.all([identity, tenancy, work, audit].map((s) => s.close()));
+    await Promise.all([identity, tenancy, work, audit, webhooks].map((s) => s.close()));
   });
 
   it('routes each path prefix to its service, passing path and query unchanged', async () => {
@@ -52,6 +54,8 @@ describe('gateway request path', () => {
       ['/api/v1/projects/?organization=abc', 'work'],
       ['/api/v1/tasks/?status=todo&status=done&q=a%20b', 'work'],
       ['/api/v1/activity/?organization=abc', 'audit'],
+      ['/api/v1/webhooks/?organization=abc', 'webhooks'],
+      ['/api/v1/webhooks/8c0f/deliveries/?status=failed', 'webhooks'],
     ];
     for (const [path, service] of cases) {
       const res = await request(gateway.url, 'GET', path, { token });

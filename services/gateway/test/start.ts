@@ -11,6 +11,7 @@ export async function startGateway(options: {
   tenancyUrl?: string;
   workUrl?: string;
   auditUrl?: string;
+  webhooksUrl?: string;
   env?: Record<string, string>;
 }): Promise<RunningGateway> {
   const config = loadGatewayConfig({
@@ -22,6 +23,7 @@ export async function startGateway(options: {
     TENANCY_URL: options.tenancyUrl ?? CLOSED_PORT_URL,
     WORK_URL: options.workUrl ?? CLOSED_PORT_URL,
     AUDIT_URL: options.auditUrl ?? CLOSED_PORT_URL,
+    WEBHOOKS_URL: options.webhooksUrl ?? CLOSED_PORT_URL,
   });
   return startGatewayService(config, createLogger('gateway', config.LOG_LEVEL), { port: 0, closeGraceMs: 2000 });
 }

@@ -10,7 +10,7 @@ import { checkReadiness, type ReadinessCheck } from './health';
 import { allowedMethods } from './methods';
 import { HttpMetrics } from './metrics';
 import { isCanonicalPath, withoutTrailingSlash } from './paths';
-import { openApiDocument } from './openapi';
+import { openApiDocument, type WebhookSpec } from './openapi';
 import type { ApiRoutes } from './routes';
 
 export interface AppOptions {
@@ -30,6 +30,8 @@ export interface AppOptions {
    */
   publicEdge?: boolean;
   version?: string;
+  /** The OpenAPI `webhooks` section (requests this service sends to others). */
+  openApiWebhooks?: Record<string, WebhookSpec>;
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -118,7 +120,7 @@ export function createApp(options: AppOptions): ServiceApp {
   });
   if (!options.publicEdge) ops.get('/metrics', serveMetrics(metrics));
   ops.get('/openapi.json', (ctx) => {
-    ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', routes.flatMap((r) => r.specs));
+    ctx.body = openApiDocument(`TaskFlow ${service}`, options.version ?? '1.0.0', routes.flatMap((r) => r.specs), options.openApiWebhooks);
   });
   app.use(ops.routes());
 

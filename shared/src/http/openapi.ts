@@ -236,8 +236,33 @@ function responsesOf(components: Components, spec: AnySpec, readsIfMatch: boolea
   return responses;
 }
 
-/** Builds the OpenAPI 3.1 document of `specs` (internal routes left out). */
-export function openApiDocument(title: string, version: string, specs: readonly AnySpec[]): Json {
+/** A request the service sends to others (OpenAPI 3.1 `webhooks`), documented from the schema of its body. */
+export interface WebhookSpec {
+  summary: string;
+  tags?: string[];
+  /** The request headers it always carries: name -> description (each a shared `components.parameters` entry). */
+  headers: Record<string, string>;
+  body: z.ZodType;
+  /** What the receiver may answer. */
+  responses: Record<string, { description: string }>;
+}
+
+const headerComponentName = (header: string) => header.replace(/(?:^|-)([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function webhookOperation(components: Components, spec: WebhookSpec): Json {
+  return {
+    summary: spec.summary,
+    ...(spec.tags ? { tags: spec.tags } : {}),
+    parameters: Object.entries(spec.headers).map(([name, description]) =>
+      components.ref('parameters', headerComponentName(name), { name, in: 'header', required: true, schema: { type: 'string' }, description }),
+    ),
+    requestBody: { required: true, content: { 'application/json': { schema: components.schema(spec.body, 'output') } } },
+    responses: spec.responses,
+  };
+}
+
+/** Builds the OpenAPI 3.1 document of `specs` (internal routes left out) and of the `webhooks` it sends, if any. */
+export function openApiDocument(title: string, version: string, specs: readonly AnySpec[], webhooks?: Record<string, WebhookSpec>): Json {
   const components = new Components();
   components.schema(problemSchema, 'output');
   const paths: Record<string, Json> = {};
@@ -257,11 +282,13 @@ export function openApiDocument(title: string, version: string, specs: readonly 
       ...(spec.auth === false ? { security: [] } : {}),
     };
   }
+  const sent = webhooks ? Object.fromEntries(Object.entries(webhooks).map(([name, spec]) => [name, { post: webhookOperation(components, spec) }])) : undefined;
   return {
     openapi: '3.1.0',
     info: { title, version },
     security: [{ bearerAuth: [] }],
     paths,
+    ...(sent ? { webhooks: sent } : {}),
     components: { ...components.toJSON(), securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
   };
 }

@@ -26,6 +26,8 @@ export const QUEUES = {
     events: ['tenancy.membership.added', 'tenancy.membership.role_changed', 'tenancy.membership.removed', 'tenancy.organization.deleted'],
   },
   tenancy: { name: 'tenancy', events: ['identity.user.registered', 'identity.user.updated'] },
+  // Webhooks delivers every event of an organization and keeps its replica from the membership events.
+  webhooks: { name: 'webhooks', events: '#' },
 } as const satisfies Record<string, QueueSpec>;
 
 export type QueueName = keyof typeof QUEUES;

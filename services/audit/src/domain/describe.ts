@@ -1,11 +1,10 @@
 // What an event means to a reader of the activity log: its verb, the sentence shown for it and
 // what it touched. Pure: one event in, one description out.
-import type { Changes, EventEnvelope, EventType } from '@taskflow/shared';
+import { type AnyEvent, type Changes, type EventType, verbOf } from '@taskflow/shared';
 
-/** Any one event, narrowed by `type` (EventEnvelope<EventType> alone does not narrow). */
-export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];
+export type { AnyEvent };
 
-export type TargetType = 'user' | 'organization' | 'member' | 'invite' | 'project' | 'task';
+export type TargetType = 'user' | 'organization' | 'member' | 'invite' | 'project' | 'task' | 'webhook';
 
 export interface EventDescription {
   /** The event type without its service prefix: `work.task.updated` -> `task.updated`. */
@@ -18,8 +17,6 @@ export interface EventDescription {
   /** Changed fields as `[old, new]`; creations of invites carry the invitee as `email: [null, address]`. */
   changes: Changes;
 }
-
-export const verbOf = (type: string): string => type.slice(type.indexOf('.') + 1);
 
 const quoted = (text: string) => `'${text}'`;
 
@@ -103,6 +100,19 @@ export function describeEvent(event: AnyEvent): EventDescription {
       return same(event.type, `Updated task ${quoted(event.data.task.title)}`, { type: 'task', id: event.data.task.id }, event.data.changes);
     case 'work.task.deleted':
       return same(event.type, `Deleted task ${quoted(event.data.task.title)}`, { type: 'task', id: event.data.task.id });
+
+    case 'webhooks.endpoint.created':
+      return same(event.type, `Created webhook to ${event.data.endpoint.host}`, { type: 'webhook', id: event.data.endpoint.id });
+    case 'webhooks.endpoint.updated':
+      return same(event.type, `Updated webhook to ${event.data.endpoint.host}`, { type: 'webhook', id: event.data.endpoint.id }, event.data.changes);
+    case 'webhooks.endpoint.deleted':
+      return same(event.type, `Deleted webhook to ${event.data.endpoint.host}`, { type: 'webhook', id: event.data.endpoint.id });
+    case 'webhooks.endpoint.secret_rotated':
+      return same(event.type, `Rotated the secret of webhook to ${event.data.endpoint.host}`, { type: 'webhook', id: event.data.endpoint.id });
+    case 'webhooks.endpoint.disabled': {
+      const why = event.data.reason === 'gone' ? 'the receiver answered 410 Gone' : 'its deliveries kept failing';
+      return same(event.type, `Disabled webhook to ${event.data.endpoint.host}: ${why}`, { type: 'webhook', id: event.data.endpoint.id }, { enabled: [true, false] });
+    }
 
     default:
       return unreachable(event);

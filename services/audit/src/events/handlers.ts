@@ -50,4 +50,9 @@ export const auditHandlers: QueueHandlers<'audit'> = {
   'work.task.created': recordActivity,
   'work.task.updated': recordActivity,
   'work.task.deleted': recordActivity,
+  'webhooks.endpoint.created': recordActivity,
+  'webhooks.endpoint.updated': recordActivity,
+  'webhooks.endpoint.deleted': recordActivity,
+  'webhooks.endpoint.secret_rotated': recordActivity,
+  'webhooks.endpoint.disabled': recordActivity,
 };
