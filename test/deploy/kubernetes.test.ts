@@ -12,13 +12,14 @@ import { gatewayConfigSchema, loadGatewayConfig } from '../../services/gateway/s
 import { identityConfigSchema, loadIdentityConfig } from '../../services/identity/src/config';
 import { loadTenancyConfig, tenancyConfigSchema } from '../../services/tenancy/src/config';
 import { loadWorkConfig, workConfigSchema } from '../../services/work/src/config';
+import { loadWebhooksConfig, webhooksConfigSchema } from '../../services/webhooks/src/config';
 import { ConfigError, SHUTDOWN_TIMEOUT_MS } from '@taskflow/shared';
 import { type K8sObject, renderKustomization, renderWithKubectl, withoutHashSuffixes } from './kustomize';
 import { type Endpoint, PolicySet } from './network-policy';
 
 const ROOT = path.resolve(__dirname, '../../deploy/kubernetes');
 const OVERLAYS = ['development', 'production'] as const;
-const GENERATED = ['taskflow-common', 'gateway-config', 'identity-config', 'tenancy-config', 'work-config', 'audit-config'];
+const GENERATED = ['taskflow-common', 'gateway-config', 'identity-config', 'tenancy-config', 'work-config', 'audit-config', 'webhooks-config'];
 
 const SERVICES = {
   gateway: { schema: gatewayConfigSchema, load: loadGatewayConfig },
@@ -26,6 +27,7 @@ const SERVICES = {
   tenancy: { schema: tenancyConfigSchema, load: loadTenancyConfig },
   work: { schema: workConfigSchema, load: loadWorkConfig },
   audit: { schema: auditConfigSchema, load: loadAuditConfig },
+  webhooks: { schema: webhooksConfigSchema, load: loadWebhooksConfig },
 } satisfies Record<string, { schema: z.ZodObject; load: (env: NodeJS.ProcessEnv) => unknown }>;
 type ServiceName = keyof typeof SERVICES;
 const serviceNames = Object.keys(SERVICES) as ServiceName[];
@@ -48,6 +50,7 @@ const SECRET_SAMPLES: Record<string, string> = {
   SERVICE_TOKEN: 'a-long-random-service-token-0123456789',
   SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
   REDIS_URL: 'rediss://:secret@redis.example.com:6380',
+  WEBHOOK_SECRET_KEY: 'a-long-random-webhook-secret-key-0123456789abcdef',
 };
 
 const rendered = Object.fromEntries(OVERLAYS.map((o) => [o, renderKustomization(path.join(ROOT, 'overlays', o))])) as Record<(typeof OVERLAYS)[number], K8sObject[]>;
@@ -267,7 +270,7 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         const { env, fromSecret } = environmentOf(objects, mainContainer(d));
         const set = (v: string) => v in env && fromSecret.get(v)?.optional !== true;
         for (const [variable, value] of Object.entries(env)) {
-          if (!/^(IDENTITY|TENANCY|WORK|AUDIT)_URL$/.test(variable)) continue;
+          if (!/^(IDENTITY|TENANCY|WORK|AUDIT|WEBHOOKS)_URL$/.test(variable)) continue;
           // http://<Service>:<port>: the Service's pods on the target port.
           const url = new URL(value);
           const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === url.hostname) as unknown as { spec: { selector: Record<string, string>; ports: Array<{ port: number; targetPort: string | number }> } };
@@ -279,6 +282,8 @@ describe.each(OVERLAYS)('overlay %s', (overlay) => {
         if (set('AMQP_URL')) add(pod(name), datastore('rabbitmq'), datastore('rabbitmq').ports);
         if (set('REDIS_URL')) add(pod(name), datastore('redis'), datastore('redis').ports);
         if (set('SMTP_URL')) add(pod(name), datastore('smtp'), datastore('smtp').ports);
+        // Receivers are on the internet: the service that delivers webhooks, and only it, reaches it, over HTTPS.
+        if ('WEBHOOK_SECRET_KEY' in env) add(pod(name), externals.internet, [{ port: 443, protocol: 'TCP' }]);
         const scrapePort = Number(d.spec!.template.metadata!.annotations!['prometheus.io/port']);
         add(prometheus, pod(name), [{ port: scrapePort, protocol: 'TCP' }]);
       }

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { type Broker, createLogger, HttpMetrics, MessagingMetrics } from '@taskflow/shared';
 import { createGateway } from '../../services/gateway/src/service';
 import { loadGatewayConfig } from '../../services/gateway/src/config';
+import { WebhookMetrics } from '../../services/webhooks/src/delivery/metrics';
 
 const DEPLOY = path.resolve(__dirname, '../../deploy');
 /** Metrics that come from the cluster, not from TaskFlow (kube-state-metrics reports readiness as the kubelet sees it). */
@@ -51,7 +52,9 @@ async function exportedNames(): Promise<Set<string>> {
   messaging.watchOutbox({} as Knex);
   messaging.watchQueue({} as Broker, 'work');
   messaging.watchBacklog('taskflow_mail_outbox', 'Mail', {} as Knex, 'mail_outbox', 'sent_at');
-  for (const metric of messaging.registry.getMetricsAsArray() as unknown as Array<{ name: string; type: string }>) {
+  // The webhook delivery engine's.
+  const webhooks = new WebhookMetrics();
+  for (const metric of [...messaging.registry.getMetricsAsArray(), ...webhooks.registry.getMetricsAsArray()] as unknown as Array<{ name: string; type: string }>) {
     addFromText(`# TYPE ${metric.name} ${metric.type}`);
   }
   return names;
@@ -87,13 +90,14 @@ describe('dashboard and alert rules', () => {
       'http_requests_total', 'http_request_duration_seconds_bucket', 'process_cpu_seconds_total', 'gateway_upstream_circuit_state',
       'taskflow_outbox_backlog', 'taskflow_outbox_oldest_age_seconds', 'taskflow_queue_ready_messages', 'taskflow_dead_letter_messages',
       'taskflow_consumer_processing_seconds_bucket', 'taskflow_mail_outbox_backlog',
+      'taskflow_webhook_deliveries_waiting', 'taskflow_webhook_oldest_overdue_seconds', 'taskflow_webhook_attempts_total',
     ]) expect([metric, named.has(metric)]).toEqual([metric, true]);
   });
 
-  it('alert on error ratio, p99, open breakers, stale outbox, dead letters and failing readiness, each with a runbook line', () => {
+  it('alert on error ratio, p99, open breakers, stale outbox, dead letters, webhook backlog and failing readiness, each with a runbook line', () => {
     const readme = readFileSync(path.join(DEPLOY, 'README.md'), 'utf8');
     const alerts = rules.map((r) => r.alert).sort();
-    expect(alerts).toEqual(['TaskFlowBreakerOpen', 'TaskFlowDeadLetters', 'TaskFlowHighErrorRatio', 'TaskFlowHighLatencyP99', 'TaskFlowNotReady', 'TaskFlowOutboxStale']);
+    expect(alerts).toEqual(['TaskFlowBreakerOpen', 'TaskFlowDeadLetters', 'TaskFlowHighErrorRatio', 'TaskFlowHighLatencyP99', 'TaskFlowNotReady', 'TaskFlowOutboxStale', 'TaskFlowWebhookBacklog']);
     for (const r of rules) {
       expect([r.alert, Boolean(r.for && r.labels?.severity && r.annotations?.summary)]).toEqual([r.alert, true]);
       expect([r.alert, new RegExp(`^\\| \`${r.alert}\` \\|.+\\|`, 'm').test(readme)]).toEqual([r.alert, true]);

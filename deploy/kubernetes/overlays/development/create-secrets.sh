@@ -20,7 +20,7 @@ secret taskflow-dev-datastores \
   --from-literal=rabbitmq-user=taskflow \
   --from-literal=rabbitmq-password="$MQ_PASSWORD"
 db=() mq=()
-for s in identity tenancy work audit; do
+for s in identity tenancy work audit webhooks; do
   db+=(--from-literal="$s=postgres://postgres:$PG_PASSWORD@postgres:5432/taskflow")
   mq+=(--from-literal="$s=amqp://taskflow:$MQ_PASSWORD@rabbitmq:5672")
 done
@@ -29,4 +29,5 @@ secret taskflow-broker "${mq[@]}"
 secret taskflow-jwt --from-file=private-key="$KEY"
 secret taskflow-service-token --from-literal=token="$(rand)"
 secret taskflow-redis --from-literal=url=redis://redis:6379
+secret taskflow-webhooks --from-literal=secret-key="$(rand)"
 echo "Secrets ready in namespace $NS. Now: kubectl apply -k $(dirname "$0")"

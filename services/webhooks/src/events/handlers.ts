@@ -1,6 +1,6 @@
 // What webhooks does with each event it consumes (queue `webhooks`, bound to every event type). Each runs
 // in the consumer's transaction together with the inbox row.
-import { applyMembershipEvent, EVENT_TYPES, type EventEnvelope, type EventHandler, type EventHandlers, type Knex } from '@taskflow/shared';
+import { applyMembershipEvent, type EventEnvelope, type Knex, type QueueHandlers } from '@taskflow/shared';
 import { storeAddress } from '../db/addresses';
 import { deleteEndpointsOfOrganization } from '../db/endpoints';
 import { queueDeliveries } from '../domain/fan-out';
@@ -23,14 +23,31 @@ async function forgetOrganization(trx: Knex.Transaction, event: EventEnvelope<'t
   await deleteEndpointsOfOrganization(trx, event.data.organization.id);
 }
 
-const deliver: EventHandler = (trx, event) => queueDeliveries(trx, event).then(() => undefined);
+const deliver = (trx: Knex.Transaction, event: EventEnvelope): Promise<void> => queueDeliveries(trx, event).then(() => undefined);
 
-/** Every event type is delivered; a few also feed this service's own state. */
-export const webhooksEventHandlers: EventHandlers = {
-  ...Object.fromEntries(EVENT_TYPES.map((type) => [type, deliver])),
+/** Every event type (queue `webhooks` is bound to '#'; the type makes a missing one a compile error): delivered, and a few also feed this service's own state. */
+export const webhooksEventHandlers: QueueHandlers<'webhooks'> = {
+  // Outside any organization: no endpoint receives it; only a changed email address matters here.
+  'identity.user.registered': async () => undefined,
+  'identity.user.updated': recordAddress,
+  'tenancy.organization.created': deliver,
+  'tenancy.organization.renamed': deliver,
+  'tenancy.organization.deleted': forgetOrganization,
   'tenancy.membership.added': recordMembership,
   'tenancy.membership.role_changed': recordMembership,
   'tenancy.membership.removed': recordMembership,
-  'identity.user.updated': recordAddress,
-  'tenancy.organization.deleted': forgetOrganization,
+  'tenancy.invite.sent': deliver,
+  'tenancy.invite.revoked': deliver,
+  'tenancy.invite.accepted': deliver,
+  'work.project.created': deliver,
+  'work.project.updated': deliver,
+  'work.project.deleted': deliver,
+  'work.task.created': deliver,
+  'work.task.updated': deliver,
+  'work.task.deleted': deliver,
+  'webhooks.endpoint.created': deliver,
+  'webhooks.endpoint.updated': deliver,
+  'webhooks.endpoint.deleted': deliver,
+  'webhooks.endpoint.secret_rotated': deliver,
+  'webhooks.endpoint.disabled': deliver,
 };
