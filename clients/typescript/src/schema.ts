@@ -542,8 +542,1557 @@ export interface paths {
         patch: operations["patchTasksId"];
         trace?: never;
     };
+    "/api/v1/webhooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An organization's webhook endpoints, newest first (owner, admin) */
+        get: operations["getWebhooks"];
+        put?: never;
+        /** Create an endpoint (owner, admin); the signing secret is shown only in this answer; honours Idempotency-Key */
+        post: operations["postWebhooks"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint (owner, admin) */
+        get: operations["getWebhooksId"];
+        put?: never;
+        post?: never;
+        /** Delete an endpoint and its deliveries (owner, admin) */
+        delete: operations["deleteWebhooksId"];
+        options?: never;
+        head?: never;
+        /** Change an endpoint’s URL, events, description or `enabled` (owner, admin); enabling clears `disabled_reason` */
+        patch: operations["patchWebhooksId"];
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An endpoint’s deliveries with their attempts, newest first (owner, admin) */
+        get: operations["getWebhooksIdDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deliver again now, whatever the delivery’s state (owner, admin) */
+        post: operations["postWebhooksIdDeliveriesDeliveryIdRetry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/ping/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue a `webhook.ping` delivery (owner, admin) */
+        post: operations["postWebhooksIdPing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/rotate-secret/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret (owner, admin); the old one keeps signing alongside for 24 h */
+        post: operations["postWebhooksIdRotateSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "endpoint.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `endpoint.created` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookEndpointObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "webhook";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "endpoint.created";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `endpoint.deleted` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "webhook";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "endpoint.deleted";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `endpoint.disabled` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookEndpointObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "webhook";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "endpoint.disabled";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.secret_rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `endpoint.secret_rotated` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookEndpointObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "webhook";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "endpoint.secret_rotated";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `endpoint.updated` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookEndpointObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "webhook";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "endpoint.updated";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invite.accepted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `invite.accepted` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookInviteObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "invite";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "invite.accepted";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invite.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `invite.revoked` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookInviteObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "invite";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "invite.revoked";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "invite.sent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `invite.sent` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookInviteObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "invite";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "invite.sent";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "membership.added": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `membership.added` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookMemberObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "member";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "membership.added";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "membership.removed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `membership.removed` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "member";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "membership.removed";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "membership.role_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `membership.role_changed` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookMemberObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "member";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "membership.role_changed";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `organization.created` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookOrganizationObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "organization";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "organization.created";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `organization.deleted` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "organization";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "organization.deleted";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "organization.renamed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `organization.renamed` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookOrganizationObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "organization";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "organization.renamed";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "project.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `project.created` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookProjectObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "project";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "project.created";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "project.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `project.deleted` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "project";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "project.deleted";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "project.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `project.updated` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookProjectObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "project";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "project.updated";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "task.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `task.created` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookTaskObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "task";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "task.created";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "task.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `task.deleted` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "task";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "task.deleted";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "task.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Delivered to endpoints subscribed to `task.updated` or `*` */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            object: components["schemas"]["WebhookTaskObject"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "task";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "task.updated";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A ping, queued by POST /api/v1/webhooks/{id}/ping/ */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The event id (the same on every retry). */
+                    "webhook-id": components["parameters"]["WebhookId"];
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                    /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+                    "webhook-signature": components["parameters"]["WebhookSignature"];
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        data: {
+                            actor: string | null;
+                            actor_email: string | null;
+                            changes: components["schemas"]["WebhookChanges"];
+                            target: {
+                                /** Format: uuid */
+                                id: string;
+                                /** @constant */
+                                type: "webhook";
+                            };
+                        };
+                        /**
+                         * Format: uuid
+                         * @description The event id: the same as `webhook-id`, on every retry.
+                         */
+                        id: string;
+                        /** Format: uuid */
+                        organization: string;
+                        /** Format: date-time */
+                        timestamp: string;
+                        /** @constant */
+                        type: "webhook.ping";
+                    };
+                };
+            };
+            responses: {
+                /** @description Delivered. Anything else (or no answer within 10 s) is retried; 410 disables the endpoint. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -664,6 +2213,40 @@ export interface components {
             status: "pending" | "accepted" | "revoked" | "expired";
             /** @description The accept token, shown only in this response (absent when an Idempotency-Key replays it; the email carries it). */
             token?: string;
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-03-02T09:31:05.267Z",
+         *       "description": "Post task changes to the team chat",
+         *       "disabled_reason": null,
+         *       "enabled": true,
+         *       "events": [
+         *         "task.created",
+         *         "task.updated"
+         *       ],
+         *       "id": "5d3b1a7e-8f2c-4e6d-9b0a-1c2d3e4f5a6b",
+         *       "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3yTy0zZ/PyA=",
+         *       "updated_at": "2026-03-02T09:31:05.267Z",
+         *       "url": "https://hooks.example.com/taskflow"
+         *     }
+         */
+        CreatedWebhookEndpoint: {
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            disabled_reason: string | null;
+            enabled: boolean;
+            events: string[];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization: string;
+            /** @description The signing secret, shown only in this answer (not in a replay). */
+            secret?: string;
+            /** Format: date-time */
+            updated_at: string;
+            url: string;
         };
         /**
          * @example {
@@ -1078,6 +2661,210 @@ export interface components {
             id: string;
             last_name: string;
         };
+        /** @description Changed fields as [old, new]. */
+        WebhookChanges: {
+            [key: string]: [
+                unknown,
+                unknown
+            ];
+        };
+        /**
+         * @example {
+         *       "attempt_log": [
+         *         {
+         *           "attempted_at": "2026-03-02T09:31:05.420Z",
+         *           "duration_ms": 84,
+         *           "error": "HTTP 503: upstream unavailable",
+         *           "status_code": 503
+         *         }
+         *       ],
+         *       "attempts": 1,
+         *       "created_at": "2026-03-02T09:31:05.300Z",
+         *       "delivered_at": null,
+         *       "event_id": "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f7a",
+         *       "event_type": "task.updated",
+         *       "id": "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b",
+         *       "last_error": "HTTP 503: upstream unavailable",
+         *       "last_status_code": 503,
+         *       "next_attempt_at": "2026-03-02T09:31:10.500Z",
+         *       "status": "retrying"
+         *     }
+         */
+        WebhookDelivery: {
+            /** @description Every attempt, oldest first. */
+            attempt_log: components["schemas"]["WebhookDeliveryAttempt"][];
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            delivered_at: string | null;
+            /** Format: uuid */
+            event_id: string;
+            event_type: string;
+            /** Format: uuid */
+            id: string;
+            last_error: string | null;
+            last_status_code: number | null;
+            next_attempt_at: string | null;
+            /** @enum {string} */
+            status: "pending" | "retrying" | "succeeded" | "failed";
+        };
+        WebhookDeliveryAttempt: {
+            /** Format: date-time */
+            attempted_at: string;
+            duration_ms: number;
+            error: string | null;
+            status_code: number | null;
+        };
+        /**
+         * @example {
+         *       "next": null,
+         *       "results": [
+         *         {
+         *           "attempt_log": [
+         *             {
+         *               "attempted_at": "2026-03-02T09:31:05.420Z",
+         *               "duration_ms": 84,
+         *               "error": "HTTP 503: upstream unavailable",
+         *               "status_code": 503
+         *             }
+         *           ],
+         *           "attempts": 1,
+         *           "created_at": "2026-03-02T09:31:05.300Z",
+         *           "delivered_at": null,
+         *           "event_id": "2c4e6a8b-0d1f-4a3c-9e5b-7d9f1b3d5f7a",
+         *           "event_type": "task.updated",
+         *           "id": "0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b",
+         *           "last_error": "HTTP 503: upstream unavailable",
+         *           "last_status_code": 503,
+         *           "next_attempt_at": "2026-03-02T09:31:10.500Z",
+         *           "status": "retrying"
+         *         }
+         *       ]
+         *     }
+         */
+        WebhookDeliveryPage: {
+            next: string | null;
+            results: components["schemas"]["WebhookDelivery"][];
+        };
+        /**
+         * @example {
+         *       "created_at": "2026-03-02T09:31:05.267Z",
+         *       "description": "Post task changes to the team chat",
+         *       "disabled_reason": null,
+         *       "enabled": true,
+         *       "events": [
+         *         "task.created",
+         *         "task.updated"
+         *       ],
+         *       "id": "5d3b1a7e-8f2c-4e6d-9b0a-1c2d3e4f5a6b",
+         *       "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *       "updated_at": "2026-03-02T09:31:05.267Z",
+         *       "url": "https://hooks.example.com/taskflow"
+         *     }
+         */
+        WebhookEndpoint: {
+            /** Format: date-time */
+            created_at: string;
+            description: string;
+            disabled_reason: string | null;
+            enabled: boolean;
+            events: string[];
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization: string;
+            /** Format: date-time */
+            updated_at: string;
+            url: string;
+        };
+        WebhookEndpointObject: {
+            description: string;
+            enabled: boolean;
+            events: string[];
+            host: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization: string;
+        };
+        /**
+         * @example {
+         *       "next": "/api/v1/webhooks?organization=1b4e28ba-2fa1-41d2-883f-0016d3cca427&limit=1&cursor=WyIyMDI2LTAzLTAyVDA5OjMxOjA1LjI2N1oiLCI1ZDNiMWE3ZS04ZjJjLTRlNmQtOWIwYS0xYzJkM2U0ZjVhNmIiXQ",
+         *       "results": [
+         *         {
+         *           "created_at": "2026-03-02T09:31:05.267Z",
+         *           "description": "Post task changes to the team chat",
+         *           "disabled_reason": null,
+         *           "enabled": true,
+         *           "events": [
+         *             "task.created",
+         *             "task.updated"
+         *           ],
+         *           "id": "5d3b1a7e-8f2c-4e6d-9b0a-1c2d3e4f5a6b",
+         *           "organization": "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+         *           "updated_at": "2026-03-02T09:31:05.267Z",
+         *           "url": "https://hooks.example.com/taskflow"
+         *         }
+         *       ]
+         *     }
+         */
+        WebhookEndpointPage: {
+            next: string | null;
+            results: components["schemas"]["WebhookEndpoint"][];
+        };
+        WebhookInviteObject: {
+            email: string;
+            expires_at: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization: string;
+            organization_name: string;
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
+            /** @enum {string} */
+            status: "pending" | "revoked" | "accepted";
+        };
+        WebhookMemberObject: {
+            /** @enum {string} */
+            role: "owner" | "admin" | "member";
+            user: {
+                email: string;
+                first_name: string;
+                /** Format: uuid */
+                id: string;
+                last_name: string;
+            };
+        };
+        WebhookOrganizationObject: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+        };
+        WebhookProjectObject: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: uuid */
+            organization: string;
+        };
+        /**
+         * @example {
+         *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw3yTy0zZ/PyA="
+         *     }
+         */
+        WebhookSecret: {
+            secret: string;
+        };
+        WebhookTaskObject: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            organization: string;
+            /** Format: uuid */
+            project: string;
+            title: string;
+        };
     };
     responses: {
         /** @description This Idempotency-Key was used with a different request. */
@@ -1160,6 +2947,12 @@ export interface components {
         IfMatch: string;
         /** @description Page size, default 50, at most 200 (larger values are clamped). */
         Limit: number;
+        /** @description The event id (the same on every retry). */
+        WebhookId: string;
+        /** @description `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`; two, space-separated, while a rotated secret overlaps. */
+        WebhookSignature: string;
+        /** @description Unix seconds of this attempt. */
+        WebhookTimestamp: string;
     };
     requestBodies: never;
     headers: never;
@@ -1169,6 +2962,7 @@ export type AcceptedInvite = components['schemas']['AcceptedInvite'];
 export type ActivityEntry = components['schemas']['ActivityEntry'];
 export type ActivityPage = components['schemas']['ActivityPage'];
 export type CreatedInvite = components['schemas']['CreatedInvite'];
+export type CreatedWebhookEndpoint = components['schemas']['CreatedWebhookEndpoint'];
 export type Invite = components['schemas']['Invite'];
 export type InvitePage = components['schemas']['InvitePage'];
 export type Jwks = components['schemas']['Jwks'];
@@ -1189,6 +2983,19 @@ export type TaskPage = components['schemas']['TaskPage'];
 export type TokenPair = components['schemas']['TokenPair'];
 export type UnreadCount = components['schemas']['UnreadCount'];
 export type User = components['schemas']['User'];
+export type WebhookChanges = components['schemas']['WebhookChanges'];
+export type WebhookDelivery = components['schemas']['WebhookDelivery'];
+export type WebhookDeliveryAttempt = components['schemas']['WebhookDeliveryAttempt'];
+export type WebhookDeliveryPage = components['schemas']['WebhookDeliveryPage'];
+export type WebhookEndpoint = components['schemas']['WebhookEndpoint'];
+export type WebhookEndpointObject = components['schemas']['WebhookEndpointObject'];
+export type WebhookEndpointPage = components['schemas']['WebhookEndpointPage'];
+export type WebhookInviteObject = components['schemas']['WebhookInviteObject'];
+export type WebhookMemberObject = components['schemas']['WebhookMemberObject'];
+export type WebhookOrganizationObject = components['schemas']['WebhookOrganizationObject'];
+export type WebhookProjectObject = components['schemas']['WebhookProjectObject'];
+export type WebhookSecret = components['schemas']['WebhookSecret'];
+export type WebhookTaskObject = components['schemas']['WebhookTaskObject'];
 export type ResponseIdempotencyKeyReused = components['responses']['IdempotencyKeyReused'];
 export type ResponseInvalidIfMatch = components['responses']['InvalidIfMatch'];
 export type ResponseNotAuthenticated = components['responses']['NotAuthenticated'];
@@ -1200,6 +3007,9 @@ export type ResponseUnsupportedMediaType = components['responses']['UnsupportedM
 export type ParameterCursor = components['parameters']['Cursor'];
 export type ParameterIfMatch = components['parameters']['IfMatch'];
 export type ParameterLimit = components['parameters']['Limit'];
+export type ParameterWebhookId = components['parameters']['WebhookId'];
+export type ParameterWebhookSignature = components['parameters']['WebhookSignature'];
+export type ParameterWebhookTimestamp = components['parameters']['WebhookTimestamp'];
 export type $defs = Record<string, never>;
 export interface operations {
     getActivity: {
@@ -2932,6 +4742,322 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getWebhooks: {
+        parameters: {
+            query: {
+                /** @description Page size, default 50, at most 200 (larger values are clamped). */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque cursor taken from `next`. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description The organization whose endpoints to list (404 if the caller is not a member, or the id is malformed). */
+                organization: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointPage"];
+                };
+            };
+            /** @description Invalid input (field errors in `errors`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            /** @description `organization` is not one of the caller’s */
+            404: components["responses"]["NotFound"];
+        };
+    };
+    postWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default  */
+                    description?: string;
+                    /** @description Activity verbs to deliver (`task.created`, ...) or `["*"]` for every event. */
+                    events: ("*" | "organization.created" | "organization.renamed" | "organization.deleted" | "membership.added" | "membership.role_changed" | "membership.removed" | "invite.sent" | "invite.revoked" | "invite.accepted" | "project.created" | "project.updated" | "project.deleted" | "task.created" | "task.updated" | "task.deleted" | "endpoint.created" | "endpoint.updated" | "endpoint.deleted" | "endpoint.secret_rotated" | "endpoint.disabled")[];
+                    /** Format: uuid */
+                    organization: string;
+                    /** @description https:// (http:// only with WEBHOOK_ALLOW_PRIVATE_NETWORKS); never an internal address. */
+                    url: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new endpoint with its `secret` */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedWebhookEndpoint"];
+                };
+            };
+            /** @description Invalid input (field errors in `errors`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The Idempotency-Key was used with a different request */
+            422: components["responses"]["IdempotencyKeyReused"];
+        };
+    };
+    getWebhooksId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint, with its `ETag` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteWebhooksId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidIfMatch"];
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            /** @description `If-Match` no longer matches; nothing changed */
+            412: components["responses"]["PreconditionFailed"];
+        };
+    };
+    patchWebhooksId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The `ETag` last read (`"3"`), a list of them, or `*`: the change applies only while one matches (else 412); a malformed value is 400 `invalid_if_match`. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    description?: string;
+                    enabled?: boolean;
+                    /** @description Activity verbs to deliver (`task.created`, ...) or `["*"]` for every event. */
+                    events?: ("*" | "organization.created" | "organization.renamed" | "organization.deleted" | "membership.added" | "membership.role_changed" | "membership.removed" | "invite.sent" | "invite.revoked" | "invite.accepted" | "project.created" | "project.updated" | "project.deleted" | "task.created" | "task.updated" | "task.deleted" | "endpoint.created" | "endpoint.updated" | "endpoint.deleted" | "endpoint.secret_rotated" | "endpoint.disabled")[];
+                    /** @description https:// (http:// only with WEBHOOK_ALLOW_PRIVATE_NETWORKS); never an internal address. */
+                    url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The endpoint, with its `ETag` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description Invalid input (field errors in `errors`); or `If-Match` is malformed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+            /** @description `If-Match` no longer matches; nothing changed */
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getWebhooksIdDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size, default 50, at most 200 (larger values are clamped). */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque cursor taken from `next`. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only deliveries in this state. */
+                status?: "pending" | "retrying" | "succeeded" | "failed";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            /** @description Invalid input (field errors in `errors`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    postWebhooksIdDeliveriesDeliveryIdRetry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    postWebhooksIdPing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    postWebhooksIdRotateSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret, shown only here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            401: components["responses"]["NotAuthenticated"];
+            /** @description The caller is a member without the role (owners and admins manage webhooks) */
+            403: components["responses"]["PermissionDenied"];
+            404: components["responses"]["NotFound"];
         };
     };
 }
