@@ -37,6 +37,8 @@ export const webhooksConfigSchema = baseConfigSchema.extend({
   WEBHOOK_RETRY_SCHEDULE: retrySchedule,
   /** One attempt (connect, send, answer) may take this long. */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(10_000),
+  /** A claimed delivery is leased for the attempt's timeout plus this: a replica killed mid-attempt loses it then, and another sends again. */
+  WEBHOOK_LEASE_MARGIN_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Attempts in flight at once in one replica, and to one endpoint across replicas. */
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(64),
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(4),

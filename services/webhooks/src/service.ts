@@ -40,7 +40,7 @@ export interface WebhooksStartOptions extends StartOptions {
   resolve?: Resolver;
   /** How often the delivery worker looks for due deliveries without being woken (default 5 s). */
   deliveryPollMs?: number;
-  /** How long a lease outlives an attempt's timeout (default 30 s; tests shorten it to recover fast). */
+  /** How long a lease outlives an attempt's timeout (default WEBHOOK_LEASE_MARGIN_MS; tests shorten it to recover fast). */
   leaseMarginMs?: number;
 }
 
@@ -80,7 +80,7 @@ export async function startWebhooksService(config: WebhooksConfig, logger: Logge
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
       concurrency: config.WEBHOOK_CONCURRENCY,
       endpointConcurrency: config.WEBHOOK_ENDPOINT_CONCURRENCY,
-      leaseMarginMs: options.leaseMarginMs,
+      leaseMarginMs: options.leaseMarginMs ?? config.WEBHOOK_LEASE_MARGIN_MS,
       pollIntervalMs: options.deliveryPollMs,
       metrics: webhookMetrics,
     });
