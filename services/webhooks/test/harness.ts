@@ -6,8 +6,8 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import amqplib, { type ChannelModel } from 'amqplib';
 import Koa from 'koa';
-import { createDb, EVENTS_EXCHANGE, type EventEnvelope, type EventPayloads, type EventType, type Knex, type Role, type RunningServer, type RunningService } from '@taskflow/shared';
-import { createTestDatabase, createTestTokens, createTestVhost, eventually, request, startTestServer, type JsonResponse } from '@taskflow/shared/testing';
+import { createDb, type EventEnvelope, type EventPayloads, type EventType, type Knex, type Role, type RunningServer, type RunningService } from '@taskflow/shared';
+import { createTestDatabase, createTestTokens, createTestVhost, eventually, openEventTap, request, startTestServer, type JsonResponse } from '@taskflow/shared/testing';
 import { startWebhooks, type StartWebhooksOptions } from './start';
 
 export interface TestUser {
@@ -115,28 +115,7 @@ export async function startHarness(options: Partial<Pick<StartWebhooksOptions, '
 
   const connection: ChannelModel = await amqplib.connect(vhost.url);
   const channel = await connection.createChannel();
-  const events: EventEnvelope[] = [];
-  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-  await channel.bindQueue(queue, EVENTS_EXCHANGE, 'webhooks.#');
-  await channel.consume(queue, (msg) => {
-    if (msg) events.push(JSON.parse(msg.content.toString('utf8')) as EventEnvelope);
-  }, { noAck: true });
-
-  const publish = async <T extends EventType>(type: T, organizationId: string | null, data: EventPayloads[T], actor?: TestUser, id = randomUUID()) => {
-    const envelope: EventEnvelope<T> = {
-      id,
-      type,
-      version: 1,
-      occurred_at: new Date().toISOString(),
-      organization_id: organizationId,
-      actor_id: actor?.id ?? null,
-      actor_email: actor?.email ?? null,
-      request_id: `test-${randomUUID()}`,
-      data,
-    };
-    channel.publish(EVENTS_EXCHANGE, type, Buffer.from(JSON.stringify(envelope)), { messageId: envelope.id, persistent: true, contentType: 'application/json' });
-    return envelope.id;
-  };
+  const { events, publish } = await openEventTap(channel, 'webhooks.#');
 
   let counter = 0;
   const user = (name = 'user'): TestUser => {

@@ -6,7 +6,6 @@ import amqplib, { type ChannelModel } from 'amqplib';
 import Koa from 'koa';
 import {
   createDb,
-  EVENTS_EXCHANGE,
   type EventEnvelope,
   type EventPayloads,
   type EventType,
@@ -19,6 +18,7 @@ import {
   createTestTokens,
   createTestVhost,
   eventually,
+  openEventTap,
   request,
   startTestServer,
   type JsonResponse,
@@ -93,28 +93,7 @@ export async function startHarness(): Promise<Harness> {
 
   const connection: ChannelModel = await amqplib.connect(vhost.url);
   const channel = await connection.createChannel();
-  const events: EventEnvelope[] = [];
-  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
-  await channel.bindQueue(queue, EVENTS_EXCHANGE, 'work.#');
-  await channel.consume(queue, (msg) => {
-    if (msg) events.push(JSON.parse(msg.content.toString('utf8')) as EventEnvelope);
-  }, { noAck: true });
-
-  const publish = async <T extends EventType>(type: T, organizationId: string | null, data: EventPayloads[T], actor?: TestUser, id = randomUUID()) => {
-    const envelope: EventEnvelope<T> = {
-      id,
-      type,
-      version: 1,
-      occurred_at: new Date().toISOString(),
-      organization_id: organizationId,
-      actor_id: actor?.id ?? null,
-      actor_email: actor?.email ?? null,
-      request_id: `test-${randomUUID()}`,
-      data,
-    };
-    channel.publish(EVENTS_EXCHANGE, type, Buffer.from(JSON.stringify(envelope)), { messageId: envelope.id, persistent: true, contentType: 'application/json' });
-    return envelope.id;
-  };
+  const { events, publish } = await openEventTap(channel, 'work.#');
 
   const membership = async (type: 'tenancy.membership.added' | 'tenancy.membership.role_changed' | 'tenancy.membership.removed', org: string, user: TestUser, role: Role) => {
     const key = `${org}/${user.id}`;

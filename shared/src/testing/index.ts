@@ -5,3 +5,4 @@ export * from './tokens';
 export * from './mail';
 export * from './sse';
 export * from './otlp';
+export * from './events';
