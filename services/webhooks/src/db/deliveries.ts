@@ -103,7 +103,7 @@ export async function scheduleNow(trx: Knex.Transaction, endpointId: string, del
   return updated > 0;
 }
 
-/** A delivery a worker holds: enough to send it. */
+/** A delivery a worker holds: enough to send it, its endpoint's (still encrypted) secrets included. */
 export interface ClaimedDelivery {
   id: string;
   endpoint_id: string;
@@ -111,6 +111,9 @@ export interface ClaimedDelivery {
   body: string;
   attempts: number;
   url: string;
+  secret_encrypted: string;
+  previous_secret_encrypted: string | null;
+  previous_secret_expires_at: Date | null;
 }
 
 /**
@@ -121,7 +124,8 @@ export interface ClaimedDelivery {
 export async function claimDueDeliveries(db: Knex, options: { limit: number; perEndpoint: number; leaseMs: number }): Promise<ClaimedDelivery[]> {
   return inTransaction(db, async (trx) => {
     const { rows } = await trx.raw(
-      `select picked.id, picked.endpoint_id, picked.event_id, picked.body, picked.attempts, e.url
+      `select picked.id, picked.endpoint_id, picked.event_id, picked.body, picked.attempts, e.url,
+              e.secret_encrypted, e.previous_secret_encrypted, e.previous_secret_expires_at
          from webhooks.endpoints e
          cross join lateral (
            select d.id, d.endpoint_id, d.event_id, d.body, d.attempts

@@ -4,7 +4,6 @@
 // attempt finishes, and by polling. A replica that dies mid-attempt loses its leases; another sends again.
 import { DrainLoop, type Logger, NotificationListener } from '@taskflow/shared';
 import { claimDueDeliveries, type ClaimedDelivery, DELIVERIES_CHANNEL, nextDueAt } from '../db/deliveries';
-import { endpointSecrets } from '../db/endpoints';
 import { type AttemptDeps, concludeAttempt } from '../domain/attempts';
 import type { SecretBox } from '../domain/secrets';
 import { signedHeaders } from '../domain/signing';
@@ -83,8 +82,7 @@ export class DeliveryWorker {
   private async send(delivery: ClaimedDelivery): Promise<void> {
     const { logger } = this.options;
     try {
-      const secrets = await this.signingSecrets(delivery.endpoint_id);
-      if (!secrets) return; // the endpoint was deleted meanwhile (its deliveries with it)
+      const secrets = this.signingSecrets(delivery);
       const headers = signedHeaders(delivery.event_id, new Date(), delivery.body, secrets);
       const result = await postWebhook(delivery.url, { ...headers }, delivery.body, { timeoutMs: this.options.timeoutMs, guard: this.options.guard });
       const outcome = await concludeAttempt(this.options, delivery, result);
@@ -97,10 +95,8 @@ export class DeliveryWorker {
     }
   }
 
-  /** The current secret, then the previous one while its overlap lasts. */
-  private async signingSecrets(endpointId: string): Promise<string[] | undefined> {
-    const stored = await endpointSecrets(this.options.db, endpointId);
-    if (!stored) return undefined;
+  /** The current secret, then the previous one while its overlap lasts (read with the claim: no query per attempt). */
+  private signingSecrets(stored: ClaimedDelivery): string[] {
     const secrets = [this.options.secrets.open(stored.secret_encrypted)];
     if (stored.previous_secret_encrypted && stored.previous_secret_expires_at && stored.previous_secret_expires_at.getTime() > Date.now()) {
       secrets.push(this.options.secrets.open(stored.previous_secret_encrypted));
