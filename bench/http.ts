@@ -32,9 +32,9 @@ const CPU_PROF = new Set((process.env.CPU_PROF ?? '').split(',').map((n) => n.tr
 const ROOT = path.resolve(__dirname, '..');
 const CPU_PROF_DIR = path.resolve(process.env.CPU_PROF_DIR ?? path.join(ROOT, 'bench/profiles'));
 const GATEWAY = 'http://127.0.0.1:8080';
-const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, gateway: 8080 } as const;
+const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, webhooks: 4005, gateway: 8080 } as const;
 type ServiceName = keyof typeof PORTS;
-const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit'];
+const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit', 'webhooks'];
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 12_000;
 
