@@ -44,6 +44,8 @@ const STOP_TIMEOUT_MS = 12_000;
 
 const COLOURS = [36, 35, 33, 34, 32, 91];
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+// On a terminal the services' JSON log lines are shown readably; LOG_PRETTY=0 keeps the JSON (as piped output does).
+const LOG_PRETTY = process.env.LOG_PRETTY ? process.env.LOG_PRETTY !== '0' : Boolean(process.stdout.isTTY);
 const children = new Map(); // name -> ChildProcess (only while running)
 let stopping = false;
 let prefixWidth = 'taskflow'.length;
@@ -173,7 +175,10 @@ function startService(name, index) {
   });
   const tag = prefix(name, COLOURS[index % COLOURS.length]);
   for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${tag} ${line}\n`));
+    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+      const text = pretty && line.startsWith('{') ? pretty(line).trimEnd().replaceAll('\n', `\n${tag}   `) : line;
+      out.write(`${tag} ${text}\n`);
+    });
   }
   children.set(name, child);
   child.once('exit', (code, signal) => {
@@ -244,6 +249,9 @@ async function migrateQueues() {
 }
 
 // --- main ----------------------------------------------------------------------------------
+const pretty = LOG_PRETTY
+  ? (await import('pino-pretty')).prettyFactory({ colorize: useColour, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' })
+  : undefined;
 await checkPostgres();
 await checkRabbit();
 await checkRabbitLogin();
