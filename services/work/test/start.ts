@@ -9,6 +9,8 @@ export async function startWork(options: {
   tenancyUrl: string;
   verifier: AccessTokenVerifier;
   serviceToken?: string;
+  /** More configuration (e.g. the fair-use limits), as environment variables. */
+  env?: Record<string, string>;
 }): Promise<RunningService> {
   const config = loadWorkConfig({
     NODE_ENV: 'test',
@@ -17,6 +19,7 @@ export async function startWork(options: {
     AMQP_URL: options.amqpUrl,
     TENANCY_URL: options.tenancyUrl,
     ...(options.serviceToken ? { SERVICE_TOKEN: options.serviceToken } : {}),
+    ...options.env,
   });
   return startWorkService(config, createLogger('work', config.LOG_LEVEL), {
     port: 0,

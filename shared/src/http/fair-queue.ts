@@ -45,8 +45,11 @@ export class FairQueue {
   private runningTotal = 0;
   private waitingTotal = 0;
 
-  constructor(readonly limits: FairQueueLimits) {
-    for (const [name, value] of Object.entries(limits)) {
+  readonly limits: FairQueueLimits;
+
+  constructor({ perTenant, total, queuePerTenant }: FairQueueLimits) {
+    this.limits = { perTenant, total, queuePerTenant };
+    for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isInteger(value) || value < (name === 'queuePerTenant' ? 0 : 1)) throw new Error(`FairQueue: ${name} must be a positive integer, got ${value}`);
     }
   }
