@@ -29,6 +29,12 @@ const WRITERS = Number(process.env.WRITERS ?? 8);
 const SEARCHERS = Number(process.env.SEARCHERS ?? 16);
 /** ANALYZE=1: refresh the planner's statistics after the writes (as autovacuum eventually does) before the searches. */
 const ANALYZE = process.env.ANALYZE === '1';
+/**
+ * STALE=1: the opposite, made repeatable: statistics taken before A's writes and autovacuum kept off
+ * work.tasks (in the throwaway database), so every search is planned as if A had a handful of rows.
+ * Without either, it depends on whether autovacuum's analyze happens to land before the searches.
+ */
+const STALE = process.env.STALE === '1';
 
 const ROOT = path.resolve(__dirname, '..');
 /** Where the built services are taken from: SERVICES_ROOT=/path/to/another/checkout measures that code (a "before"). */
@@ -226,6 +232,11 @@ async function main(): Promise<void> {
     const b = await tenant('b');
     for (let i = 0; i < 200; i += 1) await ok('POST', '/api/v1/tasks/', { project: b.project, title: `B task ${i}`, description: `Routine work item ${i}` }, b.token);
     const bList = `${GATEWAY}/api/v1/tasks/?project=${b.project}&limit=50`;
+    if (STALE) {
+      await db.query('analyze work.tasks');
+      await db.query('alter table work.tasks set (autovacuum_enabled = false)');
+      say('statistics taken now, before the floods, and kept (autovacuum off for work.tasks)');
+    }
 
     // Untimed warm-up (JIT, pools, keep-alive sockets), then B alone.
     await autocannon({ url: bList, connections: B_CONNECTIONS, duration: 3, headers: { authorization: `Bearer ${b.token}` } });
@@ -278,7 +289,7 @@ async function main(): Promise<void> {
     const lines = [
       `Services from ${SERVICES_ROOT} (${gitHead(SERVICES_ROOT)}). DURATION=${DURATION}s per phase, B_CONNECTIONS=${B_CONNECTIONS}, ${os.cpus().length} cores shared by the services, PostgreSQL, RabbitMQ and the load; ` +
         `load average ${load(loadBefore)} before, ${load(os.loadavg())} after.`,
-      `Statistics ${ANALYZE ? 'refreshed (ANALYZE) after the writes' : 'as autovacuum left them after the writes'}. A: ${stored} tasks of ${(DESCRIPTION_CHARS / 1000).toFixed(0)} KB stored in ${writeSeconds.toFixed(0)} s (creates: ${writes.summary()}); ` + `${SEARCHERS} parallel searches: ${searches.summary()}.`,
+      `Statistics ${ANALYZE ? 'refreshed (ANALYZE) after the writes' : STALE ? 'from before the writes (STALE=1)' : 'as autovacuum left them after the writes'}. A: ${stored} tasks of ${(DESCRIPTION_CHARS / 1000).toFixed(0)} KB stored in ${writeSeconds.toFixed(0)} s (creates: ${writes.summary()}); ` + `${SEARCHERS} parallel searches: ${searches.summary()}.`,
       '',
       '| phase | B req/s | B p50 ms | B p99 ms | B p99 / quiet p99 | B non-2xx |',
       '|---|---:|---:|---:|---:|---:|',
