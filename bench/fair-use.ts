@@ -5,7 +5,7 @@
 // Starts the built services on their normal ports against a throwaway database and vhost, seeds through
 // the gateway, prints one markdown table on stdout (progress on stderr), stops everything, drops what it
 // made. Every loop is bounded: by FLOOD_TASKS / FLOOD_SECONDS for the writes and DURATION for the rest.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,10 +29,20 @@ const WRITERS = Number(process.env.WRITERS ?? 8);
 const SEARCHERS = Number(process.env.SEARCHERS ?? 16);
 /** ANALYZE=1: refresh the planner's statistics after the writes (as autovacuum eventually does) before the searches. */
 const ANALYZE = process.env.ANALYZE === '1';
+/**
+ * STALE=1: the opposite, made repeatable: statistics taken before A's writes and autovacuum kept off
+ * work.tasks (in the throwaway database), so every search is planned as if A had a handful of rows.
+ * Without either, it depends on whether autovacuum's analyze happens to land before the searches.
+ */
+const STALE = process.env.STALE === '1';
 
 const ROOT = path.resolve(__dirname, '..');
-const GATEWAY = 'http://127.0.0.1:8080';
-const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, gateway: 8080 } as const;
+/** Where the built services are taken from: SERVICES_ROOT=/path/to/another/checkout measures that code (a "before"). */
+const SERVICES_ROOT = path.resolve(process.env.SERVICES_ROOT ?? ROOT);
+/** Added to every port (the gateway's metrics port is any free one): PORT_OFFSET=100 runs beside another benchmark's services. */
+const PORT_OFFSET = Number(process.env.PORT_OFFSET ?? 0);
+const PORTS = { identity: 4001 + PORT_OFFSET, tenancy: 4002 + PORT_OFFSET, work: 4003 + PORT_OFFSET, audit: 4004 + PORT_OFFSET, gateway: 8080 + PORT_OFFSET } as const;
+const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
 type ServiceName = keyof typeof PORTS;
 const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit'];
 
@@ -49,7 +59,7 @@ const children: Child[] = [];
 let stopping = false;
 
 function spawnService(name: ServiceName, env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'services', name, 'dist/main.js')], {
+  const proc = spawn(process.execPath, [path.join(SERVICES_ROOT, 'services', name, 'dist/main.js')], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -95,6 +105,14 @@ async function waitReady(url: string): Promise<void> {
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${url}/readyz did not answer 200 within 60 s`);
     await sleep(100);
+  }
+}
+
+function gitHead(dir: string): string {
+  try {
+    return execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80);
+  } catch {
+    return 'not a git checkout';
   }
 }
 
@@ -204,7 +222,7 @@ async function main(): Promise<void> {
     for (const name of BACKENDS) spawnService(name, env(name));
     await Promise.all(BACKENDS.map((n) => waitReady(`http://127.0.0.1:${PORTS[n]}`)));
     // The gateway's per-user write limit would stop A's flood long before the database is tested: lifted here.
-    spawnService('gateway', { ...env('gateway'), AUTH_RATE_LIMIT_PER_MINUTE: '100000000', LOGIN_FAILURE_LIMIT: '100000000', WRITE_RATE_LIMIT_PER_MINUTE: '100000000' });
+    spawnService('gateway', { ...env('gateway'), METRICS_PORT: '0', AUTH_RATE_LIMIT_PER_MINUTE: '100000000', LOGIN_FAILURE_LIMIT: '100000000', WRITE_RATE_LIMIT_PER_MINUTE: '100000000' });
     await waitReady(GATEWAY);
     db = new pg.Client({ connectionString: database.url });
     await db.connect();
@@ -214,6 +232,11 @@ async function main(): Promise<void> {
     const b = await tenant('b');
     for (let i = 0; i < 200; i += 1) await ok('POST', '/api/v1/tasks/', { project: b.project, title: `B task ${i}`, description: `Routine work item ${i}` }, b.token);
     const bList = `${GATEWAY}/api/v1/tasks/?project=${b.project}&limit=50`;
+    if (STALE) {
+      await db.query('analyze work.tasks');
+      await db.query('alter table work.tasks set (autovacuum_enabled = false)');
+      say('statistics taken now, before the floods, and kept (autovacuum off for work.tasks)');
+    }
 
     // Untimed warm-up (JIT, pools, keep-alive sockets), then B alone.
     await autocannon({ url: bList, connections: B_CONNECTIONS, duration: 3, headers: { authorization: `Bearer ${b.token}` } });
@@ -264,9 +287,9 @@ async function main(): Promise<void> {
     const quiet = rows[0]!;
     const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
     const lines = [
-      `DURATION=${DURATION}s per phase, B_CONNECTIONS=${B_CONNECTIONS}, ${os.cpus().length} cores shared by the services, PostgreSQL, RabbitMQ and the load; ` +
+      `Services from ${SERVICES_ROOT} (${gitHead(SERVICES_ROOT)}). DURATION=${DURATION}s per phase, B_CONNECTIONS=${B_CONNECTIONS}, ${os.cpus().length} cores shared by the services, PostgreSQL, RabbitMQ and the load; ` +
         `load average ${load(loadBefore)} before, ${load(os.loadavg())} after.`,
-      `Statistics ${ANALYZE ? 'refreshed (ANALYZE) after the writes' : 'as autovacuum left them after the writes'}. A: ${stored} tasks of ${(DESCRIPTION_CHARS / 1000).toFixed(0)} KB stored in ${writeSeconds.toFixed(0)} s (creates: ${writes.summary()}); ` + `${SEARCHERS} parallel searches: ${searches.summary()}.`,
+      `Statistics ${ANALYZE ? 'refreshed (ANALYZE) after the writes' : STALE ? 'from before the writes (STALE=1)' : 'as autovacuum left them after the writes'}. A: ${stored} tasks of ${(DESCRIPTION_CHARS / 1000).toFixed(0)} KB stored in ${writeSeconds.toFixed(0)} s (creates: ${writes.summary()}); ` + `${SEARCHERS} parallel searches: ${searches.summary()}.`,
       '',
       '| phase | B req/s | B p50 ms | B p99 ms | B p99 / quiet p99 | B non-2xx |',
       '|---|---:|---:|---:|---:|---:|',

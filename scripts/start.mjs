@@ -15,7 +15,28 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES_DIR = path.resolve(ROOT, process.env.TASKFLOW_SERVICES_DIR ?? 'services');
 const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/taskflow';
 const AMQP_URL = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
-const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, webhooks: 4005, gateway: 8080 };
+const HOST = process.env.HOST || '127.0.0.1';
+/** Each service's port: `<NAME>_PORT`, else `PORT_BASE` + its offset (identity 4001 ... webhooks 4005 with the default 4000). */
+const PORT_OFFSETS = { identity: 1, tenancy: 2, work: 3, audit: 4, webhooks: 5 };
+const portVariable = (name) => `${name.toUpperCase()}_PORT`;
+function configuredPorts() {
+  const read = (variable, fallback) => {
+    const raw = process.env[variable];
+    if (raw === undefined || raw === '') return fallback;
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) fail([`${variable}=${raw} is not a port (1-65535).`]);
+    return port;
+  };
+  const base = read('PORT_BASE', 4000);
+  const ports = Object.fromEntries(Object.entries(PORT_OFFSETS).map(([name, offset]) => [name, read(portVariable(name), base + offset)]));
+  ports.gateway = read(portVariable('gateway'), 8080);
+  return ports;
+}
+const PORTS = configuredPorts();
+/** An address that reaches, from this machine, servers bound to HOST (a wildcard is reached on loopback). */
+const REACH_HOST = HOST === '0.0.0.0' || HOST === '::' ? '127.0.0.1' : HOST;
+const URL_HOST = REACH_HOST.includes(':') ? `[${REACH_HOST}]` : REACH_HOST;
+const PUBLIC_URL = `http://${URL_HOST}:${PORTS.gateway}`;
 /** The gateway serves Prometheus /metrics here, never on its public port. */
 const GATEWAY_METRICS_PORT = Number(process.env.METRICS_PORT ?? 9464);
 const START_TIMEOUT_MS = 60_000;
@@ -23,6 +44,8 @@ const STOP_TIMEOUT_MS = 12_000;
 
 const COLOURS = [36, 35, 33, 34, 32, 91];
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+// On a terminal the services' JSON log lines are shown readably; LOG_PRETTY=0 keeps the JSON (as piped output does).
+const LOG_PRETTY = process.env.LOG_PRETTY ? process.env.LOG_PRETTY !== '0' : Boolean(process.stdout.isTTY);
 const children = new Map(); // name -> ChildProcess (only while running)
 let stopping = false;
 let prefixWidth = 'taskflow'.length;
@@ -32,7 +55,7 @@ const prefix = (name, colour) => {
   return useColour ? `\x1b[${colour}m${text}\x1b[0m` : text;
 };
 const say = (msg) => console.log(`${prefix('taskflow', 1)} ${msg}`); // bold: the launcher itself
-const fail = (lines) => { console.error(lines.join('\n')); process.exit(1); };
+function fail(lines) { console.error(lines.join('\n')); process.exit(1); }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // --- dependencies reachable? ---------------------------------------------------------
@@ -68,6 +91,24 @@ async function checkPostgres() {
     fail([`PostgreSQL at ${where}: could not check/create database "${dbName}": ${err.message}`]);
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+// The port answers; now log in as the services will, so a wrong user/password/vhost is named here.
+async function checkRabbitLogin() {
+  const { default: amqplib } = await import('amqplib');
+  const url = new URL(AMQP_URL);
+  const where = `${url.hostname || 'localhost'}:${url.port || 5672}${url.pathname.length > 1 ? url.pathname : ''}`;
+  try {
+    const connection = await amqplib.connect(AMQP_URL, { timeout: 3000 });
+    await connection.close();
+  } catch (err) {
+    const message = String(err?.message ?? err);
+    fail([/ACCESS_REFUSED|403|auth/i.test(message)
+      ? `RabbitMQ at ${where} refused the login: check the user and password in AMQP_URL (${message.split('\n')[0]}).`
+      : /NOT_ALLOWED|530|vhost/i.test(message)
+        ? `RabbitMQ at ${where} refused the virtual host: check the path in AMQP_URL (${message.split('\n')[0]}).`
+        : `RabbitMQ at ${where} accepted the connection but not the session: ${message.split('\n')[0]} (from AMQP_URL).`]);
   }
 }
 
@@ -110,15 +151,21 @@ function discoverServices() {
 }
 
 const portInUse = (port) => new Promise((resolve) => {
-  const s = net.connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+  const s = net.connect({ host: REACH_HOST, port }, () => { s.destroy(); resolve(true); });
   s.once('error', () => resolve(false));
 });
 
 function serviceEnv(name) {
   const urls = Object.fromEntries(Object.entries(PORTS).filter(([n]) => n !== 'gateway')
-    .map(([n, port]) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${port}`]));
+    .map(([n, port]) => [`${n.toUpperCase()}_URL`, `http://${URL_HOST}:${port}`]));
   const metrics = name === 'gateway' ? { METRICS_PORT: String(GATEWAY_METRICS_PORT) } : {};
-  return { ...process.env, DATABASE_URL, AMQP_URL, ...urls, ...metrics, PORT: String(PORTS[name]) };
+  // The links in mail point at this gateway unless they were set explicitly.
+  const links = {
+    VERIFY_EMAIL_URL: `${PUBLIC_URL}/api/v1/auth/verify-email/{token}/`,
+    PASSWORD_RESET_URL: `${PUBLIC_URL}/api/v1/auth/password-reset/{token}/`,
+    INVITE_ACCEPT_URL: `${PUBLIC_URL}/api/v1/invites/accept/{token}/`,
+  };
+  return { ...links, ...process.env, DATABASE_URL, AMQP_URL, HOST, ...urls, ...metrics, PORT: String(PORTS[name]) };
 }
 
 function startService(name, index) {
@@ -128,7 +175,10 @@ function startService(name, index) {
   });
   const tag = prefix(name, COLOURS[index % COLOURS.length]);
   for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => out.write(`${tag} ${line}\n`));
+    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+      const text = pretty && line.startsWith('{') ? pretty(line).trimEnd().replaceAll('\n', `\n${tag}   `) : line;
+      out.write(`${tag} ${text}\n`);
+    });
   }
   children.set(name, child);
   child.once('exit', (code, signal) => {
@@ -146,7 +196,7 @@ function startService(name, index) {
 }
 
 const healthy = (port) => new Promise((resolve) => {
-  const req = http.get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => {
+  const req = http.get({ host: REACH_HOST, port, path: '/healthz', timeout: 1000 }, (res) => {
     res.resume();
     resolve(res.statusCode === 200);
   });
@@ -199,14 +249,24 @@ async function migrateQueues() {
 }
 
 // --- main ----------------------------------------------------------------------------------
+const pretty = LOG_PRETTY
+  ? (await import('pino-pretty')).prettyFactory({ colorize: useColour, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' })
+  : undefined;
 await checkPostgres();
 await checkRabbit();
+await checkRabbitLogin();
 await migrateQueues();
 const services = discoverServices();
 if (!services.length) fail([`No built services found in ${SERVICES_DIR}; run \`npm run build\` first.`]);
 prefixWidth = Math.max(prefixWidth, ...services.map((n) => n.length));
 for (const name of services) {
-  if (await portInUse(PORTS[name])) fail([`Port ${PORTS[name]} (${name}) is already in use. Is TaskFlow already running?`]);
+  if (await portInUse(PORTS[name])) {
+    fail([
+      `Port ${PORTS[name]} (${name}) is already in use. Is TaskFlow already running?`,
+      `  Stop it, or choose other ports: ${portVariable(name)}=<port>, or PORT_BASE=<n> to move identity..webhooks to n+1..n+5`
+        + ` (GATEWAY_PORT for the gateway).`,
+    ]);
+  }
 }
 if (services.includes('gateway') && await portInUse(GATEWAY_METRICS_PORT)) {
   fail([`Port ${GATEWAY_METRICS_PORT} (gateway metrics) is already in use; set METRICS_PORT to another port.`]);
@@ -217,7 +277,7 @@ await waitHealthy(backends);
 if (!stopping && services.includes('gateway')) {
   startService('gateway', services.indexOf('gateway'));
   await waitHealthy(['gateway']);
-  if (!stopping) say('TaskFlow is up: http://127.0.0.1:8080  (docs: http://127.0.0.1:8080/api/docs)');
+  if (!stopping) say(`TaskFlow is up: ${PUBLIC_URL}  (docs: ${PUBLIC_URL}/api/docs)`);
 } else if (!stopping) {
   say(`warning: no gateway built; running ${backends.map((n) => `${n} :${PORTS[n]}`).join(', ')}`);
 }

@@ -16,6 +16,8 @@ export * from './http/ids';
 export * from './http/values';
 export * from './http/health';
 export * from './http/metrics';
+export * from './http/fair-queue';
+export * from './http/fair-use';
 export * from './http/app';
 export * from './http/server';
 export * from './auth/verifier';

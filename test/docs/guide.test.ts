@@ -3,6 +3,11 @@
 // live reference.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { auditConfigSchema } from '../../services/audit/src/config';
+import { gatewayConfigSchema } from '../../services/gateway/src/config';
+import { identityConfigSchema } from '../../services/identity/src/config';
+import { tenancyConfigSchema } from '../../services/tenancy/src/config';
+import { workConfigSchema } from '../../services/work/src/config';
 
 const root = path.resolve(__dirname, '../..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -44,5 +49,25 @@ describe('docs/', () => {
     expect(readme).toContain('docs/api.md');
     expect(readme).toContain('docs/architecture.md');
     expect(readme).not.toMatch(/\.\.\/shared\//);
+  });
+});
+
+describe("README's configuration table", () => {
+  /** Every variable a service's configuration schema reads: the services refuse to start on a bad one. */
+  const schemas = {
+    gateway: gatewayConfigSchema,
+    identity: identityConfigSchema,
+    tenancy: tenancyConfigSchema,
+    work: workConfigSchema,
+    audit: auditConfigSchema,
+  };
+  /** Read outside the schemas: the launcher (`npm start`) and the test harness. */
+  const launcherAndTests = ['PORT_BASE', 'GATEWAY_PORT', 'LOG_PRETTY', 'TEST_DATABASE_URL', 'TEST_AMQP_URL', 'TEST_RABBITMQ_MANAGEMENT_URL'];
+  const table = read('README.md').slice(read('README.md').indexOf('## Configuration'));
+
+  it('names every variable a service or the launcher reads', () => {
+    const variables = new Set([...Object.values(schemas).flatMap((schema) => Object.keys(schema.shape)), ...launcherAndTests]);
+    expect(variables.size).toBeGreaterThan(30);
+    expect([...variables].filter((name) => !table.includes(`\`${name}\``)).sort()).toEqual([]);
   });
 });

@@ -59,7 +59,7 @@ const DOCS_SECURITY_HEADERS = {
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
-/** Serves the docs page and its assets; every other request passes through. */
+/** Serves the docs page and its assets, and sends `/` there; every other request passes through. */
 export function apiDocs(specUrl: string): Middleware {
   const distDir = path.dirname(require.resolve('swagger-ui-dist/package.json'));
   const cache = new Map<string, Buffer>();
@@ -72,6 +72,12 @@ export function apiDocs(specUrl: string): Middleware {
     return content;
   };
   return async (ctx, next) => {
+    // The gateway's root has nothing of its own: a browser (or a curious curl) lands on the reference.
+    if (ctx.path === '/' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.state.route = '/';
+      ctx.redirect(DOCS_PATH);
+      return;
+    }
     if (ctx.path !== DOCS_PATH && !ctx.path.startsWith(`${ASSETS_PATH}/`)) return next();
     ctx.state.route = ctx.path === DOCS_PATH ? DOCS_PATH : `${ASSETS_PATH}/:file`;
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return refuseOtherMethods(ctx, ['GET', 'HEAD']);

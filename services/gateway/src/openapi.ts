@@ -18,6 +18,35 @@ export interface OpenApiAggregatorOptions {
 
 type Section = Record<string, Record<string, unknown>>;
 
+/**
+ * The order the docs page lists the API in: signing in first, then the objects in the order a newcomer
+ * meets them. Tags not named here follow in the order their first operation appears.
+ */
+export const TAG_ORDER: readonly string[] = [
+  'auth',
+  'organizations',
+  'members',
+  'invites',
+  'projects',
+  'tasks',
+  'activity',
+  'notifications',
+  'webhooks',
+];
+
+/** Every tag the operations use, as document-level tag objects in `TAG_ORDER` (a source's own tag object wins). */
+function orderedTags(paths: Section, declared: Map<string, unknown>): unknown[] {
+  const used = new Set<string>();
+  for (const operations of Object.values(paths)) {
+    for (const operation of Object.values(operations)) {
+      if (isRecord(operation) && Array.isArray(operation.tags)) for (const tag of operation.tags) if (typeof tag === 'string') used.add(tag);
+    }
+  }
+  for (const name of declared.keys()) used.add(name);
+  const rank = (name: string) => (TAG_ORDER.includes(name) ? TAG_ORDER.indexOf(name) : TAG_ORDER.length);
+  return [...used].sort((a, b) => rank(a) - rank(b)).map((name) => declared.get(name) ?? { name });
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -64,13 +93,14 @@ export function mergeOpenApi(parts: Array<{ name: string; document: OpenApiDocum
   }
   const security = parts.map((p) => p.document.security).find(Array.isArray);
   const sortedPaths = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]]));
+  const allTags = orderedTags(paths, tags);
   const description =
     'Every TaskFlow endpoint, as served through the gateway.' +
     (missing.length > 0 ? ` Not included because they did not answer: ${missing.join(', ')}.` : '');
   return {
     openapi: '3.1.0',
     info: { title: 'TaskFlow API', version: '1.0.0', description },
-    ...(tags.size > 0 ? { tags: [...tags.values()] } : {}),
+    ...(allTags.length > 0 ? { tags: allTags } : {}),
     ...(security ? { security } : {}),
     paths: sortedPaths,
     ...(Object.keys(webhooks).length > 0 ? { webhooks: Object.fromEntries(Object.keys(webhooks).sort().map((w) => [w, webhooks[w]])) } : {}),

@@ -54,4 +54,17 @@ describe('mergeOpenApi', () => {
     expect((merged.components as { schemas: Record<string, unknown> }).schemas.Member).toEqual({ type: 'object' });
     expect(merged['x-component-conflicts']).toEqual(['schemas/Member: work, tenancy']);
   });
+
+  it('lists the tags with signing in first, whatever order the paths sort in', () => {
+    const op = (tag: string) => ({ get: { tags: [tag] } });
+    const merged = mergeOpenApi(
+      [
+        { name: 'audit', document: { paths: { '/api/v1/activity/': op('activity'), '/api/v1/zz/': op('extra') } } },
+        { name: 'work', document: { paths: { '/api/v1/tasks/': op('tasks') } } },
+        { name: 'identity', document: { paths: { '/api/v1/auth/login': op('auth') }, tags: [{ name: 'auth', description: 'Sign in' }] } },
+      ],
+      [],
+    );
+    expect(merged.tags).toEqual([{ name: 'auth', description: 'Sign in' }, { name: 'tasks' }, { name: 'activity' }, { name: 'extra' }]);
+  });
 });

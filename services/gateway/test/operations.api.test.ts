@@ -114,6 +114,16 @@ describe('gateway operations endpoints', () => {
     expect((await request(complete.url, 'GET', '/api/docs/assets/..%2fpackage.json')).status).toBe(404);
   });
 
+  it('sends the root to the API reference, for GET and HEAD only', async () => {
+    for (const method of ['GET', 'HEAD'] as const) {
+      const res = await fetch(`${complete.url}/`, { method, redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe('/api/docs');
+    }
+    const post = await fetch(`${complete.url}/`, { method: 'POST', redirect: 'manual' });
+    expect(post.status).toBe(404);
+  });
+
   it('exposes each breaker state in /metrics on METRICS_PORT, and no /metrics on the public port', async () => {
     expect((await request(complete.url, 'GET', '/metrics')).status).toBe(404);
     const metrics = await request<string>(complete.metricsUrl, 'GET', '/metrics');

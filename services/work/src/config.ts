@@ -1,5 +1,5 @@
 // Work settings, read once from the environment and validated as a whole.
-import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, fairUseConfig, httpUrl, loadConfig, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
 import { z } from 'zod';
 
 export const workConfigSchema = baseConfigSchema.extend({
@@ -12,6 +12,7 @@ export const workConfigSchema = baseConfigSchema.extend({
   /** Tenancy's base URL, for the internal membership endpoint asked on a replica miss. */
   TENANCY_URL: httpUrl('http://127.0.0.1:4002'),
   SERVICE_TOKEN: serviceToken,
+  ...fairUseConfig,
 });
 
 export type WorkConfig = z.infer<typeof workConfigSchema>;

@@ -5,6 +5,7 @@ import {
   Closers,
   createDb,
   EventConsumer,
+  fairUseLimits,
   type Logger,
   MembershipReplica,
   MessagingMetrics,
@@ -45,7 +46,7 @@ export async function startWorkService(config: WorkConfig, logger: Logger, optio
     closers.add(() => consumer.stop());
     const replica = new MembershipReplica({ db, tenancyUrl: config.TENANCY_URL, serviceToken: config.SERVICE_TOKEN });
     const verifier = options.verifier ?? verifierFor(config);
-    const app = buildApp({ logger, db, outbox, verifier, replica, readiness: { broker: () => broker.ping() } });
+    const app = buildApp({ logger, db, outbox, verifier, replica, readiness: { broker: () => broker.ping() }, fairUse: fairUseLimits(config) });
     app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });

@@ -58,7 +58,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string> } = {}): Promise<Harness> {
   const database: TestDatabase = await createTestDatabase('tf_work');
   const vhost: TestVhost = await createTestVhost('tf_work');
   const tokens = createTestTokens();
@@ -87,7 +87,7 @@ export async function startHarness(): Promise<Harness> {
     ctx.body = { organization_id: match[1], user_id: match[2], role: m.role, version: m.version };
   });
   const tenancy: RunningServer = await startTestServer(tenancyApp);
-  const work = await startWork({ databaseUrl: database.url, amqpUrl: vhost.url, tenancyUrl: tenancy.url, verifier: tokens.verifier, serviceToken });
+  const work = await startWork({ databaseUrl: database.url, amqpUrl: vhost.url, tenancyUrl: tenancy.url, verifier: tokens.verifier, serviceToken, env: options.env });
   // The test's own access (bulk seeding, EXPLAIN ANALYZE) is not held to the service's statement timeout.
   const db = createDb({ url: database.url, schema: 'work', poolMax: 4, statementTimeoutMs: 0 });
 

@@ -9,6 +9,8 @@ export async function startWork(options: {
   tenancyUrl: string;
   verifier: AccessTokenVerifier;
   serviceToken?: string;
+  /** More configuration (e.g. the fair-use limits), as environment variables. */
+  env?: Record<string, string>;
 }): Promise<RunningService> {
   const config = loadWorkConfig({
     NODE_ENV: 'test',
@@ -17,6 +19,10 @@ export async function startWork(options: {
     AMQP_URL: options.amqpUrl,
     TENANCY_URL: options.tenancyUrl,
     ...(options.serviceToken ? { SERVICE_TOKEN: options.serviceToken } : {}),
+    // Tests seed in parallel bursts (45 creates of one user at once): they wait their turn rather than
+    // meet the default queue bound. fair-use.api.test.ts sets its own limits.
+    FAIR_USE_QUEUE: '100',
+    ...options.env,
   });
   return startWorkService(config, createLogger('work', config.LOG_LEVEL), {
     port: 0,

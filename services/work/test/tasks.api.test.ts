@@ -138,6 +138,17 @@ describe('tasks API', () => {
       }
     });
 
+    it("names in the 403 the fields the assignee may not change, and those they may", async () => {
+      const sibling = await seedProject(h, org.admin, org.id, 'Elsewhere');
+      const task = await seedTask(h, org.admin, project.id, { assigned_to: org.member.id });
+      const res = await h.call('PATCH', `/api/v1/tasks/${task.id}/`, org.member, { body: { title: 'ok', assigned_to: null, project: sibling.id } });
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('permission_denied');
+      expect(res.body.detail).toBe("As the task's assignee you may change only title, description, status, priority, due_date; not assigned_to, project.");
+      const other = await h.call('PATCH', `/api/v1/tasks/${task.id}/`, org.other, { body: { title: 'no' } });
+      expect(other.body.detail).toBe("Only owners, admins and the task's assignee may update a task.");
+    });
+
     it.each(['owner', 'admin', 'assigned member', 'other member'] as Caller[])('PUT by %s', async (caller) => {
       const task = await seedTask(h, org.admin, project.id, { assigned_to: org.member.id });
       const user: TestUser = caller === 'assigned member' ? org.member : caller === 'other member' ? org.other : org[caller];

@@ -52,3 +52,50 @@ export class HttpMetrics {
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 }
+
+/**
+ * The fair-use admission layer's metrics (shared/src/http/fair-use.ts), per service: never per tenant,
+ * so the number of series stays fixed however many tenants there are.
+ */
+export class FairUseMetrics {
+  readonly registry = new client.Registry();
+  readonly queued: client.Counter;
+  readonly rejected: client.Counter<'reason'>;
+  readonly waitSeconds: client.Histogram;
+
+  constructor(state: { running: () => number; waiting: () => number }) {
+    this.queued = new client.Counter({
+      name: 'fair_use_queued_total',
+      help: 'Requests that waited for a slot (their tenant or the process was at its concurrency cap)',
+      registers: [this.registry],
+    });
+    this.rejected = new client.Counter({
+      name: 'fair_use_rejected_total',
+      help: 'Requests refused by the fair-use layer: queue_full (429 at once), timeout (the wait for a slot ran out: 429, or 503 when other tenants filled the process) or client_gone',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.waitSeconds = new client.Histogram({
+      name: 'fair_use_wait_seconds',
+      help: 'Time queued requests waited for a slot',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    new client.Gauge({
+      name: 'fair_use_running',
+      help: 'Requests holding a fair-use slot now',
+      registers: [this.registry],
+      collect() {
+        this.set(state.running());
+      },
+    });
+    new client.Gauge({
+      name: 'fair_use_waiting',
+      help: 'Requests waiting for a fair-use slot now',
+      registers: [this.registry],
+      collect() {
+        this.set(state.waiting());
+      },
+    });
+  }
+}

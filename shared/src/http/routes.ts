@@ -87,6 +87,12 @@ function strictQuery(schema: z.ZodType | undefined): z.ZodType {
 export interface RoutesOptions {
   /** Middleware run before every route whose `auth` is not false. */
   authenticate?: Middleware;
+  /**
+   * Middleware run around every handler, after authentication and validation (so a bad request never
+   * waits for, or takes, a slot): the fair-use layer (`FairUse.middleware`). It finds the parsed input
+   * in `ctx.state.input`.
+   */
+  admission?: Middleware;
 }
 
 export class ApiRoutes {
@@ -123,7 +129,11 @@ export class ApiRoutes {
       // No body at all validates as `{}`; a JSON `null` body is a non-object body like any other (400).
       const sent = (ctx.request as { body?: unknown }).body;
       const body = spec.body ? parseOrThrow(spec.body, sent === undefined ? {} : sent, 'body') : undefined;
-      await handler(ctx, { body, query, params } as RouteInput<B, Q, P>);
+      const input = { body, query, params } as RouteInput<B, Q, P>;
+      const admission = this.options.admission;
+      if (!admission) return handler(ctx, input);
+      ctx.state.input = input;
+      await admission(ctx, () => handler(ctx, input));
     });
     this.router.register(spec.path, [spec.method.toUpperCase()], middleware, { name: `${spec.method} ${spec.path}` });
     return this;

@@ -39,10 +39,11 @@ export class Broker {
     connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'broker connection error'));
     connection.on('disconnect', (err: Error) => {
       broker!.current = undefined;
-      if (!broker!.closing) logger.warn({ err: err?.message }, 'broker disconnected; reconnecting');
+      if (!broker!.closing) logger.warn({ err: err?.message ?? 'connection closed' }, 'broker disconnected; reconnecting');
     });
-    connection.on('reconnect-scheduled', ({ attempt, delay }: { attempt: number; delay: number }) =>
-      logger.info({ attempt, delay }, 'broker reconnect scheduled'),
+    // Every reconnect line says why: the error of the attempt (or disconnect) that scheduled it.
+    connection.on('reconnect-scheduled', ({ attempt, delay, error }: { attempt: number; delay: number; error?: Error }) =>
+      logger.info({ attempt, delay, reason: error?.message ?? 'connection lost' }, 'broker reconnect scheduled'),
     );
     connection.on('reconnect-failed', (err: Error) => logger.error({ err: err.message }, 'broker reconnect gave up'));
     await connection.waitForConnect();

@@ -37,7 +37,15 @@ export function can(actor: Role, action: WorkAction, resource: WorkResource = {}
   return allowed(actor, action, resource) ? 'allow' : 'forbidden';
 }
 
+/** Why `can` refused, in words that tell the caller what they may do instead. */
+export function refusal(action: WorkAction, resource: WorkResource = {}): string {
+  if (action !== 'task.update') return 'Only owners and admins may do this.';
+  if (resource.assignedToCaller !== true) return "Only owners, admins and the task's assignee may update a task.";
+  const refused = (resource.fields ?? []).filter((f) => !MEMBER_EDITABLE_TASK_FIELDS.includes(f)).sort();
+  return `As the task's assignee you may change only ${MEMBER_EDITABLE_TASK_FIELDS.join(', ')}; not ${refused.join(', ')}.`;
+}
+
 /** Throws 403 unless `can` allows (the caller is already known to be a member). */
 export function authorize(actor: Role, action: WorkAction, resource: WorkResource = {}): void {
-  if (can(actor, action, resource) !== 'allow') throw forbidden();
+  if (can(actor, action, resource) !== 'allow') throw forbidden(refusal(action, resource));
 }

@@ -1,6 +1,5 @@
 // /api/v1/projects: validate, call the use case, shape the answer.
-import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
-import type { Middleware } from 'koa';
+import { ApiRoutes, currentUser, type RoutesOptions, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
 import type { WorkDeps } from '../domain/model';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects';
 import { projectCursorOf } from './cursors';
@@ -10,8 +9,8 @@ import { createProjectBody, idParams, patchProjectBody, projectListQuery, projec
 const tags = ['projects'];
 const etag = 'The body, with an `ETag` (the version) to send back in `If-Match`';
 
-export function projectRoutes(deps: WorkDeps, authenticate: Middleware): ApiRoutes {
-  const routes = new ApiRoutes({ authenticate });
+export function projectRoutes(deps: WorkDeps, options: RoutesOptions): ApiRoutes {
+  const routes = new ApiRoutes(options);
 
   routes.add(
     {

@@ -1,6 +1,5 @@
 // /api/v1/tasks: validate, call the use case, shape the answer.
-import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
-import type { Middleware } from 'koa';
+import { ApiRoutes, currentUser, type RoutesOptions, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
 import type { WorkDeps } from '../domain/model';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks';
 import { toTask } from '../db/tasks';
@@ -11,8 +10,8 @@ import { createTaskBody, idParams, patchTaskBody, putTaskBody, taskListQuery, ta
 const tags = ['tasks'];
 const etag = 'The task, with an `ETag` (its `version`) to send back in `If-Match`';
 
-export function taskRoutes(deps: WorkDeps, authenticate: Middleware): ApiRoutes {
-  const routes = new ApiRoutes({ authenticate });
+export function taskRoutes(deps: WorkDeps, options: RoutesOptions): ApiRoutes {
+  const routes = new ApiRoutes(options);
 
   routes.add(
     {
