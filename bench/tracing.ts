@@ -53,8 +53,10 @@ interface Measured {
 // CPU time (user + system, in clock ticks of 10 ms) of this system's processes, from /proc: the services
 // (children of this process whose DATABASE_URL is the system's) and the PostgreSQL backends of its database.
 // Throughput on a shared machine is noisy; CPU per request is what tracing adds, whatever the others run.
-function cpuTicks(t: Target): Map<string, number> {
-  const ticks = new Map<string, number>();
+// Keyed by process id, so that a backend that comes or goes between two readings counts for nothing.
+type Ticks = Map<string, { group: string; ticks: number }>;
+function cpuTicks(t: Target): Ticks {
+  const ticks: Ticks = new Map();
   const read = (pid: string, file: string) => {
     try {
       return readFileSync(`/proc/${pid}/${file}`, 'utf8');
@@ -71,11 +73,20 @@ function cpuTicks(t: Target): Map<string, number> {
     if (!group) continue;
     const stat = read(pid, 'stat');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks.set(group, (ticks.get(group) ?? 0) + Number(fields[11]) + Number(fields[12]));
+    ticks.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) });
   }
   return ticks;
 }
 const TICK_MS = 10;
+/** CPU milliseconds by group between two readings. */
+function cpuMs(before: Ticks, after: Ticks): Record<string, number> {
+  const ms: Record<string, number> = {};
+  for (const [pid, { group, ticks }] of after) {
+    const earlier = before.get(pid);
+    if (earlier) ms[group] = (ms[group] ?? 0) + (ticks - earlier.ticks) * TICK_MS;
+  }
+  return ms;
+}
 const CPU_GROUPS = ['gateway', 'work', 'postgres', 'bench'];
 
 async function seeded(label: Target['label'], cluster: Cluster): Promise<Target> {
@@ -96,8 +107,8 @@ async function measure(t: Target): Promise<Measured> {
   const r = await autocannon({ ...options, duration: DURATION });
   const after = cpuTicks(t);
   const { user, system } = process.cpuUsage(own);
-  after.set('bench', (user + system) / 1000 / TICK_MS); // autocannon and the receiver, in ticks like the others
-  const cpu = Object.fromEntries([...after].map(([group, n]) => [group, ((n - (before.get(group) ?? 0)) * TICK_MS) / Math.max(1, r.requests.total)]));
+  const used = { ...cpuMs(before, after), bench: (user + system) / 1000 }; // bench: autocannon and the receiver
+  const cpu = Object.fromEntries(Object.entries(used).map(([group, ms]) => [group, ms / Math.max(1, r.requests.total)]));
   const m = { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors + r.timeouts, cpu };
   const cpuText = CPU_GROUPS.map((g) => `${g} ${(cpu[g] ?? 0).toFixed(2)}`).join(', ');
   say(`tracing ${t.label}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms${m.failed ? `, ${m.failed} failed` : ''}; CPU ms/request: ${cpuText}`);
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
       const before = cpuTicks(t);
       await new Promise((resolve) => setTimeout(resolve, 5000));
       const after = cpuTicks(t);
-      say(`idle ${t.label}: CPU ms/s ${[...after].map(([g, n]) => `${g} ${(((n - (before.get(g) ?? 0)) * TICK_MS) / 5).toFixed(1)}`).join(', ')}`);
+      say(`idle ${t.label}: CPU ms/s ${Object.entries(cpuMs(before, after)).map(([g, ms]) => `${g} ${(ms / 5).toFixed(1)}`).join(', ')}`);
     }
     const results: Record<Target['label'], Measured[]> = { off: [], on: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
