@@ -1,9 +1,13 @@
 // What tracing costs: task detail through the gateway with tracing off and on (exporting every span
-// over OTLP/HTTP to a local receiver that discards them), in the same run, interleaved.
+// over OTLP to a local receiver that discards them), in the same run.
 //   npm run build && npx tsx bench/tracing.ts     (ROUNDS=2 pairs, DURATION=10 s each, CONNECTIONS=50)
 // Two systems run side by side on free loopback ports (test/faults/cluster.ts: the built services as
-// processes, a throwaway database and vhost each), identical but for OTEL_EXPORTER_OTLP_ENDPOINT; each
-// is seeded with one task and loaded in turn (off, on, off, on, ...). Prints a markdown table on stdout.
+// processes, a throwaway database and vhost each), identical but for OTEL_EXPORTER_OTLP_ENDPOINT (and
+// ON_ENV); each is seeded with one task and loaded in turn (off, on, off, on, ...), or both at once with
+// TOGETHER=1. Besides req/s and latency it reads each process's CPU time from /proc: CPU ms per request
+// of the gateway, work and the PostgreSQL backends of each system. Prints a markdown table on stdout.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import autocannon from 'autocannon';
 import { startOtlpReceiver } from '@taskflow/shared/testing';
 import { type Cluster, startCluster } from '../test/faults/cluster';
@@ -15,6 +19,18 @@ const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const WARMUP = Number(process.env.WARMUP ?? 2);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
+/** ON_ENV='{"OTEL_TRACES_SAMPLER":"always_off"}': more environment for the traced system only (a sampler, a protocol...). */
+const ON_ENV = JSON.parse(process.env.ON_ENV ?? '{}') as Record<string, string>;
+// Seeding registers users (scrypt): on a machine loaded by others it outlasts the harness's 5 s upstream timeout.
+const SLOW_MACHINE = { UPSTREAM_TIMEOUT_MS: '30000' };
+/** TOGETHER=1: load both systems at the same time (each with CONNECTIONS) instead of in turn. */
+const TOGETHER = Boolean(process.env.TOGETHER);
+/** CPU_PROF=1: every service of both systems is profiled (CPU_PROF_DIR/off and /on, written when they stop). */
+const CPU_PROF = Boolean(process.env.CPU_PROF);
+const CPU_PROF_DIR = path.resolve(process.env.CPU_PROF_DIR ?? path.join(__dirname, 'profiles'));
+// Node 20 refuses --cpu-prof in NODE_OPTIONS: a preloaded script does the same (cpu-prof.cjs).
+const profiled = (label: Target['label']): Record<string, string> =>
+  CPU_PROF ? { NODE_OPTIONS: `--require ${path.join(__dirname, 'cpu-prof.cjs')}`, CPU_PROF_OUT: path.join(CPU_PROF_DIR, label) } : {};
 
 const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
@@ -30,7 +46,48 @@ interface Measured {
   p50: number;
   p99: number;
   failed: number;
+  /** CPU milliseconds per request, by process group (the services by name, `postgres`: its backends for this system's database). */
+  cpu: Record<string, number>;
 }
+
+// CPU time (user + system, in clock ticks of 10 ms) of this system's processes, from /proc: the services
+// (children of this process whose DATABASE_URL is the system's) and the PostgreSQL backends of its database.
+// Throughput on a shared machine is noisy; CPU per request is what tracing adds, whatever the others run.
+// Keyed by process id, so that a backend that comes or goes between two readings counts for nothing.
+type Ticks = Map<string, { group: string; ticks: number }>;
+function cpuTicks(t: Target): Ticks {
+  const ticks: Ticks = new Map();
+  const read = (pid: string, file: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    const cmdline = read(pid, 'cmdline').split('\0');
+    let group: string | undefined;
+    const main = /services\/(\w+)\/dist\/main\.js$/.exec(cmdline[1] ?? '');
+    if (main && read(pid, 'environ').split('\0').includes(`DATABASE_URL=${t.cluster.database.url}`)) group = main[1];
+    else if (cmdline[0]?.startsWith('postgres: ') && cmdline[0].split(' ').includes(t.cluster.database.name)) group = 'postgres';
+    if (!group) continue;
+    const stat = read(pid, 'stat');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) });
+  }
+  return ticks;
+}
+const TICK_MS = 10;
+/** CPU milliseconds by group between two readings. */
+function cpuMs(before: Ticks, after: Ticks): Record<string, number> {
+  const ms: Record<string, number> = {};
+  for (const [pid, { group, ticks }] of after) {
+    const earlier = before.get(pid);
+    if (earlier) ms[group] = (ms[group] ?? 0) + (ticks - earlier.ticks) * TICK_MS;
+  }
+  return ms;
+}
+const CPU_GROUPS = ['gateway', 'work', 'postgres', 'bench'];
 
 async function seeded(label: Target['label'], cluster: Cluster): Promise<Target> {
   const { owner, project } = await orgWithProject(cluster.url, `Trace${label}`);
@@ -45,9 +102,16 @@ async function seeded(label: Target['label'], cluster: Cluster): Promise<Target>
 async function measure(t: Target): Promise<Measured> {
   const options = { url: t.url, connections: CONNECTIONS, headers: { authorization: `Bearer ${t.token}` }, timeout: 20 };
   if (WARMUP > 0) await autocannon({ ...options, duration: WARMUP });
+  const before = cpuTicks(t);
+  const own = process.cpuUsage();
   const r = await autocannon({ ...options, duration: DURATION });
-  const m = { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors + r.timeouts };
-  say(`tracing ${t.label}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms${m.failed ? `, ${m.failed} failed` : ''}`);
+  const after = cpuTicks(t);
+  const { user, system } = process.cpuUsage(own);
+  const used = { ...cpuMs(before, after), bench: (user + system) / 1000 }; // bench: autocannon and the receiver
+  const cpu = Object.fromEntries(Object.entries(used).map(([group, ms]) => [group, ms / Math.max(1, r.requests.total)]));
+  const m = { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors + r.timeouts, cpu };
+  const cpuText = CPU_GROUPS.map((g) => `${g} ${(cpu[g] ?? 0).toFixed(2)}`).join(', ');
+  say(`tracing ${t.label}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms${m.failed ? `, ${m.failed} failed` : ''}; CPU ms/request: ${cpuText}`);
   return m;
 }
 
@@ -58,14 +122,24 @@ async function main(): Promise<void> {
   const clusters: Cluster[] = [];
   try {
     say('starting two systems (tracing off, tracing on)');
-    const off = await startCluster({ logLevel: 'warn', startTimeoutMs: 120_000 });
+    const off = await startCluster({ logLevel: 'warn', startTimeoutMs: 120_000, gatewayEnv: SLOW_MACHINE, env: profiled('off') });
     clusters.push(off);
-    const on = await startCluster({ logLevel: 'warn', startTimeoutMs: 120_000, env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    const on = await startCluster({ logLevel: 'warn', startTimeoutMs: 120_000, gatewayEnv: SLOW_MACHINE, env: { ...profiled('on'), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...ON_ENV } });
     clusters.push(on);
     const targets = [await seeded('off', off), await seeded('on', on)];
+    for (const t of targets) {
+      const before = cpuTicks(t);
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const after = cpuTicks(t);
+      say(`idle ${t.label}: CPU ms/s ${Object.entries(cpuMs(before, after)).map(([g, ms]) => `${g} ${(ms / 5).toFixed(1)}`).join(', ')}`);
+    }
     const results: Record<Target['label'], Measured[]> = { off: [], on: [] };
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const t of targets) results[t.label].push(await measure(t));
+      if (TOGETHER) {
+        // Both systems loaded at once: whatever else the machine runs slows both alike.
+        const ms = await Promise.all(targets.map((t) => measure(t)));
+        targets.forEach((t, i) => results[t.label].push(ms[i]!));
+      } else for (const t of targets) results[t.label].push(await measure(t));
     }
     if (receiver.exports === 0) throw new Error('the traced system exported nothing: is tracing on?');
     const summary = (label: Target['label']) => ({
@@ -73,15 +147,16 @@ async function main(): Promise<void> {
       p50: mean(results[label].map((m) => m.p50)),
       p99: mean(results[label].map((m) => m.p99)),
       failed: results[label].reduce((n, m) => n + m.failed, 0),
+      cpu: CPU_GROUPS.map((g) => mean(results[label].map((m) => m.cpu[g] ?? 0)).toFixed(2)).join(' / '),
     });
     const a = summary('off');
     const b = summary('on');
     const lines = [
-      `| GET /tasks/{id}/ through the gateway (${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s each) | req/s | p50 ms | p99 ms | failed |`,
-      '|---|---|---|---|---|',
-      `| tracing off | ${a.rps.toFixed(0)} | ${a.p50.toFixed(1)} | ${a.p99.toFixed(1)} | ${a.failed} |`,
-      `| tracing on (OTLP/HTTP to a local receiver, ${receiver.exports} exports) | ${b.rps.toFixed(0)} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.failed} |`,
-      `| on / off | ${(b.rps / a.rps).toFixed(3)}x | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | |`,
+      `| GET /tasks/{id}/ through the gateway (${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s each${TOGETHER ? ', both at once' : ''}) | req/s | p50 ms | p99 ms | failed | CPU ms/request (${CPU_GROUPS.join(' / ')}) |`,
+      '|---|---|---|---|---|---|',
+      `| tracing off | ${a.rps.toFixed(0)} | ${a.p50.toFixed(1)} | ${a.p99.toFixed(1)} | ${a.failed} | ${a.cpu} |`,
+      `| tracing on${Object.keys(ON_ENV).length ? ` (${Object.entries(ON_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}, ${receiver.exports} exports | ${b.rps.toFixed(0)} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.failed} | ${b.cpu} |`,
+      `| on / off | ${(b.rps / a.rps).toFixed(3)}x | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | | |`,
     ];
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   } finally {

@@ -93,7 +93,7 @@ export function runService<C extends { LOG_LEVEL: string }>(
   }
   const logger = createLogger(name, config.LOG_LEVEL);
   const tracing = activeTracing();
-  if (tracing) logger.info({ endpoint: tracing.endpoint, service_name: tracing.serviceName }, 'tracing on: exporting spans over OTLP/HTTP');
+  if (tracing) logger.info({ endpoint: tracing.endpoint, protocol: tracing.protocol, service_name: tracing.serviceName }, 'tracing on: exporting spans over OTLP');
   start(config, logger).then(
     (service) => {
       logger.info({ url: service.url }, `${name} listening`);

@@ -3,7 +3,13 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { envelopeSchema } from '../src/events';
+import { decodeOtlpProtobufTraces, decodeOtlpTraces } from '../src/testing/otlp';
+import { otlpProtocol } from '../src/tracing/sdk';
 
 const run = promisify(execFile);
 const TRACING = path.resolve(__dirname, '../src/tracing/index.ts');
@@ -13,6 +19,7 @@ interface Probe {
   enabled: boolean;
   sdkModules: number;
   provider: string;
+  protocol?: string;
 }
 
 /** startTracing('work') in a fresh Node process with `env`; reports what it loaded and registered. */
@@ -23,7 +30,7 @@ async function probe(env: Record<string, string>): Promise<Probe> {
     const { trace } = require('@opentelemetry/api');
     const sdkModules = Object.keys(require.cache).filter((p) => /@opentelemetry[\\\\/](sdk-|exporter-|instrumentation)/.test(p)).length;
     const provider = trace.getTracerProvider().getDelegate().constructor.name;
-    process.stdout.write(JSON.stringify({ started: handle !== undefined, enabled: tracingEnabled(), sdkModules, provider }));
+    process.stdout.write(JSON.stringify({ started: handle !== undefined, enabled: tracingEnabled(), sdkModules, provider, protocol: handle?.protocol }));
     process.exit(0);
   `;
   const { stdout } = await run(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
@@ -40,9 +47,36 @@ describe('tracing start-up', () => {
 
   it('starts the SDK with an OTLP exporter when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
     const probed = await probe({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
-    expect(probed).toEqual({ started: true, enabled: true, sdkModules: expect.any(Number), provider: 'NodeTracerProvider' });
+    expect(probed).toEqual({ started: true, enabled: true, sdkModules: expect.any(Number), provider: 'NodeTracerProvider', protocol: 'http/protobuf' });
     expect(probed.sdkModules).toBeGreaterThan(0);
   }, 30_000);
+});
+
+describe('OTLP encoding', () => {
+  it('is protobuf unless OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL says http/json, and refuses what it cannot speak', () => {
+    expect(otlpProtocol({})).toBe('http/protobuf');
+    expect(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toBe('http/json');
+    expect(otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' })).toBe('http/protobuf');
+    expect(() => otlpProtocol({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/grpc is not supported/);
+  });
+
+  it('the test receiver decodes a protobuf export to the same spans as its JSON twin', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'work' }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('taskflow');
+    const parent = tracer.startSpan('GET /api/v1/tasks/:id', { kind: SpanKind.SERVER, attributes: { 'http.route': '/api/v1/tasks/:id', 'http.response.status_code': 200 } });
+    const child = tracer.startSpan('pg.query', { kind: SpanKind.CLIENT, attributes: { 'db.query.text': 'select 1 -- é', 'db.ok': true, 'db.ratio': 0.5 } }, trace.setSpan(ROOT_CONTEXT, parent));
+    child.end();
+    parent.end();
+    const spans = exporter.getFinishedSpans();
+    const fromProto = decodeOtlpProtobufTraces(Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!));
+    const fromJson = decodeOtlpTraces(JSON.parse(Buffer.from(JsonTraceSerializer.serializeRequest(spans)!).toString('utf8')));
+    expect(fromProto).toEqual(fromJson);
+    expect(fromProto).toEqual([
+      expect.objectContaining({ service: 'work', kind: 3, name: 'pg.query', parentSpanId: parent.spanContext().spanId, attributes: { 'db.query.text': 'select 1 -- é', 'db.ok': true, 'db.ratio': 0.5 } }),
+      expect.objectContaining({ service: 'work', kind: 2, traceId: parent.spanContext().traceId, parentSpanId: '', attributes: { 'http.route': '/api/v1/tasks/:id', 'http.response.status_code': 200 } }),
+    ]);
+  });
 });
 
 describe('trace_context in the event envelope', () => {

@@ -1,5 +1,5 @@
-// A small OTLP/HTTP trace receiver on 127.0.0.1 (JSON encoding, what the services' exporter sends):
-// keeps the decoded spans for a test, or only counts them (benchmarks).
+// A small OTLP/HTTP trace receiver on 127.0.0.1 (both encodings: protobuf, the services' default, and
+// JSON): keeps the decoded spans for a test, or only counts them (benchmarks).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -62,6 +62,94 @@ export function decodeOtlpTraces(body: OtlpExport): ReceivedSpan[] {
   return spans;
 }
 
+// Protobuf wire format, just enough of it for ExportTraceServiceRequest (opentelemetry/proto trace/v1).
+type Field = { n: number; varint?: number; bytes?: Buffer };
+
+function* protoFields(buf: Buffer): Generator<Field> {
+  let at = 0;
+  const varint = () => {
+    let value = 0;
+    for (let shift = 1; ; shift *= 128) {
+      const byte = buf[at++];
+      if (byte === undefined) throw new Error('truncated protobuf');
+      value += (byte & 0x7f) * shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  while (at < buf.length) {
+    const tag = varint();
+    const wire = tag % 8;
+    const n = Math.floor(tag / 8);
+    if (wire === 0) yield { n, varint: varint() };
+    else if (wire === 2) {
+      const len = varint();
+      yield { n, bytes: buf.subarray(at, at + len) };
+      at += len;
+    } else if (wire === 1 || wire === 5) {
+      const len = wire === 1 ? 8 : 4;
+      yield { n, bytes: buf.subarray(at, at + len) };
+      at += len;
+    } else throw new Error(`unsupported protobuf wire type ${wire}`);
+  }
+}
+
+function protoAnyValue(buf: Buffer): unknown {
+  for (const f of protoFields(buf)) {
+    if (f.n === 1) return f.bytes!.toString('utf8');
+    if (f.n === 2) return f.varint !== 0;
+    if (f.n === 3) return f.varint;
+    if (f.n === 4) return f.bytes!.readDoubleLE(0);
+  }
+  return undefined;
+}
+
+function protoAttribute(buf: Buffer): [string, unknown] {
+  let key = '';
+  let value: unknown;
+  for (const f of protoFields(buf)) {
+    if (f.n === 1) key = f.bytes!.toString('utf8');
+    else if (f.n === 2) value = protoAnyValue(f.bytes!);
+  }
+  return [key, value];
+}
+
+/** Decodes one OTLP/protobuf trace export (ExportTraceServiceRequest) into flat spans. */
+export function decodeOtlpProtobufTraces(body: Buffer): ReceivedSpan[] {
+  const spans: ReceivedSpan[] = [];
+  for (const rs of protoFields(body)) {
+    if (rs.n !== 1) continue;
+    let service = '';
+    const scopes: Buffer[] = [];
+    for (const f of protoFields(rs.bytes!)) {
+      if (f.n === 1) {
+        for (const a of protoFields(f.bytes!)) if (a.n === 1) {
+          const [key, value] = protoAttribute(a.bytes!);
+          if (key === 'service.name') service = String(value);
+        }
+      } else if (f.n === 2) scopes.push(f.bytes!);
+    }
+    for (const scope of scopes) {
+      for (const sp of protoFields(scope)) {
+        if (sp.n !== 2) continue;
+        const span: ReceivedSpan = { service, traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, attributes: {} };
+        for (const f of protoFields(sp.bytes!)) {
+          if (f.n === 1) span.traceId = f.bytes!.toString('hex');
+          else if (f.n === 2) span.spanId = f.bytes!.toString('hex');
+          else if (f.n === 4) span.parentSpanId = f.bytes!.toString('hex');
+          else if (f.n === 5) span.name = f.bytes!.toString('utf8');
+          else if (f.n === 6) span.kind = f.varint!;
+          else if (f.n === 9) {
+            const [key, value] = protoAttribute(f.bytes!);
+            span.attributes[key] = value;
+          }
+        }
+        spans.push(span);
+      }
+    }
+  }
+  return spans;
+}
+
 export async function startOtlpReceiver(options: { keepSpans?: boolean } = {}): Promise<OtlpReceiver> {
   const keep = options.keepSpans ?? true;
   const receiver = { spans: [] as ReceivedSpan[], exports: 0 };
@@ -78,13 +166,20 @@ export async function startOtlpReceiver(options: { keepSpans?: boolean } = {}): 
       receiver.exports += 1;
       if (keep) {
         try {
-          receiver.spans.push(...decodeOtlpTraces(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport));
+          const body = Buffer.concat(chunks);
+          receiver.spans.push(
+            ...(String(req.headers['content-type']).startsWith('application/x-protobuf')
+              ? decodeOtlpProtobufTraces(body)
+              : decodeOtlpTraces(JSON.parse(body.toString('utf8')) as OtlpExport)),
+          );
         } catch {
           res.writeHead(400, { 'content-type': 'application/json' }).end('{}');
           return;
         }
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      // An empty ExportTraceServiceResponse, in the request's encoding (zero bytes in protobuf).
+      if (String(req.headers['content-type']).startsWith('application/x-protobuf')) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,7 +1,7 @@
 // The few spans TaskFlow makes by hand (incoming request, the gateway's upstream call, outbox publish,
 // event consumption) and the W3C trace context they carry. Each helper is a no-op unless tracing is on.
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, type Context as TraceContext, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, type Context as TraceContext, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { tracingEnabled } from './state';
 
 /** A W3C trace context as it travels in an event envelope (`trace_context`). */
@@ -16,7 +16,14 @@ export interface TraceIds {
   spanId: string;
 }
 
-const tracer = () => trace.getTracer('taskflow');
+// Looked up once per provider rather than per span (the global provider is a proxy; startTracing resets it).
+let cachedTracer: Tracer | undefined;
+const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('taskflow'));
+
+/** Forgets the tracer, for startTracing after a shutdown (a new provider). */
+export function resetTracer(): void {
+  cachedTracer = undefined;
+}
 
 function idsOf(span: Span): TraceIds {
   const { traceId, spanId } = span.spanContext();
