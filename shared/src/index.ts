@@ -28,3 +28,4 @@ export * from './membership';
 export * from './mail';
 export * from './service';
 export * from './tracing';
+export * from './users/profiles';

@@ -1,5 +1,5 @@
 // Audit settings, read once from the environment and validated as a whole.
-import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, mailConfigFields, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
 import { z } from 'zod';
 
 export const auditConfigSchema = baseConfigSchema.extend({
@@ -12,6 +12,8 @@ export const auditConfigSchema = baseConfigSchema.extend({
   /** Identity publishes the keys that sign access tokens at `${IDENTITY_URL}/api/v1/auth/jwks/`. */
   IDENTITY_URL: httpUrl('http://127.0.0.1:4001'),
   SERVICE_TOKEN: serviceToken,
+  /** Notification mail (`task.assigned`, `invite.received`) through the shared mail outbox. */
+  ...mailConfigFields,
   /** Open event streams (change feed and notifications together) per user and process; beyond: 429. */
   STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
   /** A comment line this often keeps proxies from closing an idle stream. */

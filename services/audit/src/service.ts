@@ -1,11 +1,14 @@
 // The audit service, composed: database + migrations -> broker -> consumer of every event (queue `audit`)
-// -> membership replica -> feed tails (activity, notifications) + their LISTEN connection -> app -> listen. `close()` undoes it in reverse.
+// -> notification mailer (shared mail outbox) -> membership replica -> feed tails (activity, notifications) + their LISTEN connection -> app -> listen. `close()` undoes it in reverse.
 import {
   Broker,
   Closers,
   createDb,
   EventConsumer,
   type Logger,
+  MAIL_OUTBOX_TABLE,
+  Mailer,
+  mailTransportFor,
   MembershipReplica,
   MessagingMetrics,
   migrate,
@@ -38,6 +41,11 @@ export async function startAuditService(config: AuditConfig, logger: Logger, opt
     const consumer = new EventConsumer({ broker, db, queue: QUEUES.audit.name, handlers: auditHandlers, logger, retryDelayMs: options.retryDelayMs, metrics: messagingMetrics });
     await consumer.start();
     closers.add(() => consumer.stop());
+    messagingMetrics.watchBacklog('taskflow_mail_outbox', 'Mail', db, MAIL_OUTBOX_TABLE, 'sent_at');
+    const transport = mailTransportFor(config);
+    const mailer = new Mailer({ db, databaseUrl: config.DATABASE_URL, schema: AUDIT_SCHEMA, transport, from: config.MAIL_FROM, logger, logBodies: config.NODE_ENV === 'development' });
+    await mailer.start();
+    closers.add(() => mailer.stop());
     const replica = new MembershipReplica({ db, tenancyUrl: config.TENANCY_URL, serviceToken: config.SERVICE_TOKEN });
     const activityTail = new FeedTail<FeedActivity>({
       name: 'activity',

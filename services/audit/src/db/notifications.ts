@@ -13,14 +13,15 @@ export interface NotificationPosition {
 
 const columns = ['id', 'recipient_id', 'kind', 'organization_id', 'actor_id', 'actor_email', 'target_type', 'target_id', 'message', 'created_at', 'read_at'] as const;
 
-/** Stores the drafts; one already stored for the same event, person and kind is left alone. */
-export async function insertNotifications(trx: Knex.Transaction, drafts: NotificationDraft[]): Promise<void> {
-  if (drafts.length === 0) return;
+/** Stores the drafts and returns those that were new; one already stored for the same event, person and kind is left alone. */
+export async function insertNotifications(trx: Knex.Transaction, drafts: NotificationDraft[]): Promise<NotificationRecord[]> {
+  if (drafts.length === 0) return [];
   await claimFeedOrder(trx, 'notifications');
-  await trx(NOTIFICATIONS_TABLE)
+  return trx(NOTIFICATIONS_TABLE)
     .insert(drafts.map((draft) => ({ id: randomUUID(), ...draft })))
     .onConflict(['event_id', 'recipient_id', 'kind'])
-    .ignore();
+    .ignore()
+    .returning([...columns]);
 }
 
 /** Whether the replica holds `userId`'s removal from the organization (its tombstone): no new notifications from it. */
@@ -63,7 +64,7 @@ export async function markRead(db: Knex, recipientId: string, which: { ids: stri
 }
 
 /** The stored email choices of a user (only those they made). */
-export async function readEmailPreferences(db: Knex, userId: string): Promise<Record<string, boolean>> {
+export async function readEmailPreferences(db: Knex | Knex.Transaction, userId: string): Promise<Record<string, boolean>> {
   const row = await db(NOTIFICATION_PREFERENCES_TABLE).where('user_id', userId).first('email');
   return (row?.email as Record<string, boolean> | undefined) ?? {};
 }
