@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { createDb, type EventEnvelope, type Knex, type NewEvent } from '@taskflow/shared';
+import { createDb, type EventEnvelope, inTransaction, type Knex, type NewEvent } from '@taskflow/shared';
 import {
   createTestDatabase,
   createTestTokens,
@@ -235,7 +235,7 @@ describe('GET /api/v1/activity/stream/', () => {
       const recorded = tasks(orgA, ownerA, 3, 'Elsewhere').map((e) => envelopeOf(e));
       const elsewhere = createDb({ url: database.url, schema: AUDIT_SCHEMA, poolMax: 1 });
       try {
-        for (const e of recorded) await elsewhere.transaction((trx) => auditHandlers['work.task.created'](trx, e as EventEnvelope<'work.task.created'>));
+        for (const e of recorded) await inTransaction(elsewhere, (trx) => auditHandlers['work.task.created'](trx, e as EventEnvelope<'work.task.created'>));
       } finally {
         await elsewhere.destroy();
       }

@@ -2,8 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
 import type { NotificationDraft, NotificationRecord } from '../domain/notifications';
-import { claimFeedOrder } from './feed';
-import { ACTIVITY_TABLE, NOTIFICATION_PREFERENCES_TABLE, NOTIFICATIONS_TABLE } from './migrations';
+import { ACTIVITY_TABLE, NOTIFICATION_PREFERENCES_TABLE, NOTIFICATIONS_TABLE, PENDING_INVITES_TABLE } from './migrations';
 
 /** A place in the newest-first order: notifications strictly after it are older (ties broken by id). */
 export interface NotificationPosition {
@@ -13,15 +12,22 @@ export interface NotificationPosition {
 
 const columns = ['id', 'recipient_id', 'kind', 'organization_id', 'actor_id', 'actor_email', 'target_type', 'target_id', 'message', 'created_at', 'read_at'] as const;
 
-/** Stores the drafts and returns those that were new; one already stored for the same event, person and kind is left alone. */
-export async function insertNotifications(trx: Knex.Transaction, drafts: NotificationDraft[]): Promise<NotificationRecord[]> {
-  if (drafts.length === 0) return [];
-  await claimFeedOrder(trx, 'notifications');
-  return trx(NOTIFICATIONS_TABLE)
+/** Stores the drafts; one already stored for the same event, person and kind is left alone. Only db/feed.ts calls it, under the feed lock. */
+export async function insertNotifications(trx: Knex.Transaction, drafts: NotificationDraft[]): Promise<void> {
+  await trx(NOTIFICATIONS_TABLE)
     .insert(drafts.map((draft) => ({ id: randomUUID(), ...draft })))
     .onConflict(['event_id', 'recipient_id', 'kind'])
-    .ignore()
-    .returning([...columns]);
+    .ignore();
+}
+
+type NotificationKey = Pick<NotificationDraft, 'event_id' | 'recipient_id' | 'kind'>;
+
+/** Which of `drafts` are stored already (same event, person and kind). */
+export async function storedNotificationKeys(trx: Knex.Transaction, drafts: NotificationKey[]): Promise<NotificationKey[]> {
+  if (drafts.length === 0) return [];
+  return trx(NOTIFICATIONS_TABLE)
+    .select('event_id', 'recipient_id', 'kind')
+    .whereIn(['event_id', 'recipient_id', 'kind'], drafts.map((d) => [d.event_id, d.recipient_id, d.kind]));
 }
 
 /** Whether the replica holds `userId`'s removal from the organization (its tombstone): no new notifications from it. */
@@ -30,8 +36,13 @@ export async function hasLeft(trx: Knex.Transaction, userId: string, organizatio
   return row !== undefined;
 }
 
-/** The sender of an invite, from the log's `invite.sent` entry. */
+/**
+ * The sender of an invite: from the pending invite (written at once, so also when the acceptance is
+ * applied in the same transaction as the sending), else from the log's `invite.sent` entry.
+ */
 export async function inviterOf(trx: Knex.Transaction, inviteId: string): Promise<string | null> {
+  const pending = await trx(PENDING_INVITES_TABLE).where({ invite_id: inviteId }).first('inviter_id');
+  if (pending) return (pending.inviter_id as string | null) ?? null;
   const row = await trx(ACTIVITY_TABLE).where({ target_type: 'invite', target_id: inviteId, verb: 'invite.sent' }).first('actor_id');
   return (row?.actor_id as string | null | undefined) ?? null;
 }

@@ -5,7 +5,7 @@ import { type Knex, plainTextLine, queueMail } from '@taskflow/shared';
 import { verifiedAddressOf } from '../db/invites';
 import { claimMailSlot } from '../db/notification-mail';
 import { readEmailPreferences } from '../db/notifications';
-import { type MailedKind, mailedKinds, type NotificationRecord } from './notifications';
+import { type MailedKind, mailedKinds, type NotificationDraft } from './notifications';
 
 /** The rule's window: a second `task.assigned` of the same task within it is not mailed again. */
 export const MAIL_WINDOW_SECONDS = 60;
@@ -18,7 +18,7 @@ const subjects: Record<MailedKind, string> = {
 };
 
 /** The mail of one notification: who did what, as one plain line each (titles and names are user text). */
-export function mailOf(notification: NotificationRecord & { kind: MailedKind }): { subject: string; text: string } {
+export function mailOf(notification: NotificationDraft & { kind: MailedKind }): { subject: string; text: string } {
   const who = plainTextLine(notification.actor_email ?? 'TaskFlow');
   return {
     subject: subjects[notification.kind],
@@ -33,11 +33,11 @@ export function mailOf(notification: NotificationRecord & { kind: MailedKind }):
 }
 
 /**
- * Queues the mail of `notifications` (just stored, in the consumer's transaction: the inbox makes this
- * happen once per event) to each recipient's verified address, unless their preference turns the kind
+ * Queues the mail of `notifications` (new ones, about to be stored in the consumer's transaction: the
+ * inbox makes this happen once per event) to each recipient's verified address, unless their preference turns the kind
  * off or they were mailed of the same kind and target within the window.
  */
-export async function mailNotifications(trx: Knex.Transaction, notifications: NotificationRecord[]): Promise<number> {
+export async function mailNotifications(trx: Knex.Transaction, notifications: NotificationDraft[]): Promise<number> {
   let queued = 0;
   for (const notification of notifications) {
     const { kind } = notification;

@@ -2,10 +2,10 @@
 // in the consumer's transaction together with the inbox row, so every event is applied exactly once
 // (its activity entry, its notifications and their mail), however many audit replicas consume.
 import { applyMembershipEvent, applyUserEvent, canonicalEmail, type EventEnvelope, type Knex, type QueueHandlers } from '@taskflow/shared';
-import { insertActivity } from '../db/activity';
+import { appendToFeeds } from '../db/feed';
 import { forgetInvite, forgetOrganizationInvites, pendingInvitesTo, storePendingInvite, verifiedAddressOf, verifiedUserWith } from '../db/invites';
-import { hasLeft, insertNotifications, inviterOf } from '../db/notifications';
-import { activityOf } from '../domain/activity';
+import { hasLeft, inviterOf } from '../db/notifications';
+import { type ActivityRecord, activityOf } from '../domain/activity';
 import type { AnyEvent } from '../domain/describe';
 import { mailNotifications } from '../domain/notification-mail';
 import { inviteReceived, type NotificationDraft, notificationsOf, pendingInviteOf } from '../domain/notifications';
@@ -14,21 +14,19 @@ import { inviteReceived, type NotificationDraft, notificationsOf, pendingInviteO
  * Stores the notifications and mails those that were new. A member who left hears nothing more from the
  * organization, except of their own removal; an invitation reaches its invitee whatever their past there.
  */
-async function notify(trx: Knex.Transaction, drafts: NotificationDraft[]): Promise<void> {
+async function record(trx: Knex.Transaction, activity: ActivityRecord | null, drafts: NotificationDraft[]): Promise<void> {
   const kept = [];
   for (const draft of drafts) {
     const exempt = draft.kind === 'membership.removed' || draft.kind === 'invite.received';
     if (exempt || !(await hasLeft(trx, draft.recipient_id, draft.organization_id))) kept.push(draft);
   }
-  await mailNotifications(trx, await insertNotifications(trx, kept));
+  await mailNotifications(trx, await appendToFeeds(trx, activity, kept));
 }
 
 /** Records the event as one activity entry of its organization (events of no organization are skipped), and notifies the people it concerns. */
 async function recordActivity(trx: Knex.Transaction, event: EventEnvelope): Promise<void> {
-  const record = activityOf(event as AnyEvent);
-  if (record) await insertActivity(trx, record);
   const facts = { inviterOf: (inviteId: string) => inviterOf(trx, inviteId), verifiedUserWith: (email: string) => verifiedUserWith(trx, email) };
-  await notify(trx, await notificationsOf(event as AnyEvent, facts));
+  await record(trx, activityOf(event as AnyEvent), await notificationsOf(event as AnyEvent, facts));
 }
 
 type MembershipType = 'tenancy.membership.added' | 'tenancy.membership.role_changed' | 'tenancy.membership.removed';
@@ -44,10 +42,12 @@ async function recordInvite(trx: Knex.Transaction, event: EventEnvelope<'tenancy
   if (event.type === 'tenancy.invite.sent') {
     const invite = pendingInviteOf(event as EventEnvelope<'tenancy.invite.sent'>);
     if (invite) await storePendingInvite(trx, invite);
+    await recordActivity(trx, event);
   } else {
+    // The acceptance tells the inviter, whom the pending invite names: forget it after.
+    await recordActivity(trx, event);
     await forgetInvite(trx, event.data.invite.id);
   }
-  await recordActivity(trx, event);
 }
 
 async function recordOrganizationDeleted(trx: Knex.Transaction, event: EventEnvelope<'tenancy.organization.deleted'>): Promise<void> {
@@ -65,7 +65,7 @@ async function recordUser(trx: Knex.Transaction, event: EventEnvelope<'identity.
   const address = await verifiedAddressOf(trx, event.data.user.id);
   if (address && address.email_canonical === canonicalEmail(event.data.user.email)) {
     const drafts = (await pendingInvitesTo(trx, address.email_canonical)).flatMap((invite) => inviteReceived(invite, event.data.user.id));
-    await notify(trx, drafts);
+    await record(trx, null, drafts);
   }
   await recordActivity(trx, event);
 }
