@@ -11,6 +11,7 @@ import {
   mailTransportFor,
   MembershipReplica,
   MessagingMetrics,
+  NotificationListener,
   migrate,
   QUEUES,
   type RunningService,
@@ -20,8 +21,7 @@ import {
 import { buildApp } from './app';
 import type { AuditConfig } from './config';
 import { AUDIT_SCHEMA, migrations } from './db/migrations';
-import { activityAfter, type FeedActivity, lastActivitySeq } from './db/feed';
-import { FeedListener } from './db/feed-listener';
+import { activityAfter, FEED_CHANNEL, type FeedActivity, lastActivitySeq } from './db/feed';
 import { type FeedNotification, lastNotificationSeq, notificationsAfter } from './db/notifications';
 import { activityKeysOf } from './domain/activity-stream';
 import { FeedTail } from './domain/feed-tail';
@@ -66,7 +66,11 @@ export async function startAuditService(config: AuditConfig, logger: Logger, opt
     await notificationTail.start();
     closers.add(async () => notificationTail.stop());
     const tails = { activity: activityTail, notifications: notificationTail };
-    const listener = new FeedListener({ databaseUrl: config.DATABASE_URL, logger, onWake: (feed) => tails[feed].wake() });
+    // One LISTEN connection wakes the feed that grew (the payload names it), or both after a reconnect.
+    const wake = (payload?: string) => {
+      for (const [name, tail] of Object.entries(tails)) if (payload === undefined || payload === name) tail.wake();
+    };
+    const listener = new NotificationListener({ databaseUrl: config.DATABASE_URL, channel: FEED_CHANNEL, onNotify: wake, logger, worker: 'feed' });
     await listener.start();
     closers.add(() => listener.stop());
     const streams = { perUser: config.STREAMS_PER_USER, heartbeatMs: config.STREAM_HEARTBEAT_MS, maxBufferedBytes: config.STREAM_BUFFER_BYTES };

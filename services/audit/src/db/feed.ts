@@ -6,9 +6,8 @@ import { insertActivity } from './activity';
 import { ACTIVITY_COLUMNS, ACTIVITY_TABLE } from './migrations';
 import { insertNotifications, storedNotificationKeys } from './notifications';
 
-/** The NOTIFY channel every audit replica LISTENs on; the payload names the feed that grew. */
+/** The NOTIFY channel every audit replica LISTENs on; the payload names the feed that grew (`activity`, `notifications`). */
 export const FEED_CHANNEL = 'audit_feed';
-export type FeedName = 'activity' | 'notifications';
 
 /** One arbitrary constant: the advisory lock that orders feed inserts (any 64-bit number unique to this use). */
 const FEED_ORDER_LOCK = 7_315_042_611;

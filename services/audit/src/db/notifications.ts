@@ -1,14 +1,17 @@
 // All SQL on notifications and their email preferences.
 import { randomUUID } from 'node:crypto';
-import { type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
+import { type KeyValue, keyset, keysetPage, type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
 import type { NotificationDraft, NotificationRecord } from '../domain/notifications';
 import { ACTIVITY_TABLE, NOTIFICATION_PREFERENCES_TABLE, NOTIFICATIONS_TABLE, PENDING_INVITES_TABLE } from './migrations';
 
-/** A place in the newest-first order: notifications strictly after it are older (ties broken by id). */
-export interface NotificationPosition {
-  created_at: Date;
-  id: string;
-}
+/** A place in the newest-first order, `[created_at, id]`: notifications strictly after it are older (ties broken by id). */
+export type NotificationPosition = readonly [KeyValue, string];
+
+/** Newest first, ties by id; both keys descend, as the indexes do. */
+const newestFirst = keyset([
+  { column: 'created_at', descending: true },
+  { column: 'id', descending: true },
+]);
 
 const columns = ['id', 'recipient_id', 'kind', 'organization_id', 'actor_id', 'actor_email', 'target_type', 'target_id', 'message', 'created_at', 'read_at'] as const;
 
@@ -57,9 +60,7 @@ export async function listNotifications(
 ): Promise<NotificationRecord[]> {
   const query = db(NOTIFICATIONS_TABLE).select(columns).where('recipient_id', recipientId);
   if (options.unread) query.whereNull('read_at');
-  // Both keys descend, so a row comparison is exact and stays one index range.
-  if (after) query.whereRaw('(created_at, id) < (?, ?)', [after.created_at, after.id]);
-  return query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  return keysetPage(query, newestFirst, NOTIFICATIONS_TABLE, after).limit(limit);
 }
 
 export async function countUnread(db: Knex, recipientId: string): Promise<number> {
