@@ -25,6 +25,7 @@ import { activityAfter, FEED_CHANNEL, type FeedActivity, lastActivitySeq } from 
 import { type FeedNotification, lastNotificationSeq, notificationsAfter } from './db/notifications';
 import { activityKeysOf } from './domain/activity-stream';
 import { FeedTail } from './domain/feed-tail';
+import { StreamSlots } from './domain/stream-slots';
 import { notificationKeysOf } from './domain/notification-stream';
 import { auditHandlers } from './events/handlers';
 
@@ -73,8 +74,10 @@ export async function startAuditService(config: AuditConfig, logger: Logger, opt
     const listener = new NotificationListener({ databaseUrl: config.DATABASE_URL, channel: FEED_CHANNEL, onNotify: wake, logger, worker: 'feed' });
     await listener.start();
     closers.add(() => listener.stop());
-    const streams = { perUser: config.STREAMS_PER_USER, heartbeatMs: config.STREAM_HEARTBEAT_MS, maxBufferedBytes: config.STREAM_BUFFER_BYTES };
-    const app = buildApp({ logger, db, broker, replica, verifier: options.verifier ?? verifierFor(config), activityTail, notificationTail, streams });
+    const slots = new StreamSlots({ db, perUser: config.STREAMS_PER_USER, leaseMs: config.STREAM_LEASE_MS, logger });
+    closers.add(() => slots.close());
+    const streams = { heartbeatMs: config.STREAM_HEARTBEAT_MS, maxBufferedBytes: config.STREAM_BUFFER_BYTES };
+    const app = buildApp({ logger, db, broker, replica, verifier: options.verifier ?? verifierFor(config), activityTail, notificationTail, streams, slots });
     app.metrics.include(messagingMetrics.registry);
     return closers.serve(app, options.port ?? config.PORT, config.HOST, options.closeGraceMs);
   });

@@ -22,6 +22,7 @@ export const NOTIFICATIONS_TABLE = 'notifications';
 export const NOTIFICATION_PREFERENCES_TABLE = 'notification_preferences';
 export const PENDING_INVITES_TABLE = 'pending_invites';
 export const MAIL_THROTTLE_TABLE = 'notification_mail_throttle';
+export const STREAM_LEASES_TABLE = 'stream_leases';
 
 const activityMigration: Migration = {
   name: '001_activity',
@@ -152,6 +153,25 @@ const invitesAndMailMigration: Migration = {
   },
 };
 
+/** One row per open event stream, on any replica, renewed while it is open (STREAMS_PER_USER across replicas). */
+const streamLeasesMigration: Migration = {
+  name: '006_stream_leases',
+  async up(db) {
+    await db.raw(`
+      create table ${STREAM_LEASES_TABLE} (
+        id uuid primary key,
+        user_id uuid not null,
+        holder text not null,
+        expires_at timestamptz not null
+      )`);
+    await db.raw(`create index stream_leases_by_user on ${STREAM_LEASES_TABLE} (user_id, expires_at)`);
+    await db.raw(`create index stream_leases_by_holder on ${STREAM_LEASES_TABLE} (holder)`);
+  },
+  async down(db) {
+    await db.raw(`drop table if exists ${STREAM_LEASES_TABLE}`);
+  },
+};
+
 export const migrations: readonly Migration[] = [
   inboxMigration,
   membershipReplicaMigration,
@@ -163,4 +183,5 @@ export const migrations: readonly Migration[] = [
   userProfilesMigration,
   mailOutboxMigration,
   invitesAndMailMigration,
+  streamLeasesMigration,
 ];

@@ -151,7 +151,7 @@ export async function runEventStream<T>(
   present: (item: T) => StreamEvent,
   start: (sink: StreamSink<T>) => Promise<() => void>,
 ): Promise<void> {
-  const release = deps.slots.take(currentUser(ctx).id);
+  const release = await deps.slots.take(currentUser(ctx).id);
   const stream = new EventStream(ctx, { ...deps.settings, endsAt: tokenExpiresAt(ctx) });
   const sink: StreamSink<T> = {
     deliver(item) {
