@@ -17,6 +17,8 @@ import { beforeCommit, createDb, inTransaction, type Knex, storeMembership } fro
 import { createTestDatabase, createTestTokens, createTestVhost, eventually } from '@taskflow/shared/testing';
 import { appendToFeeds } from '../services/audit/src/db/feed';
 import { AUDIT_SCHEMA } from '../services/audit/src/db/migrations';
+import { activityOf } from '../services/audit/src/domain/activity';
+import { envelopeOf, events } from '../services/audit/test/support';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -107,20 +109,8 @@ function measuredStream(url: string, user: { id: string; email: string }, org: s
   return isOpen;
 }
 
-const entry = (org: string, i: number) => ({
-  id: randomUUID(),
-  organization_id: org,
-  actor_id: owner.id,
-  actor_email: owner.email,
-  verb: 'task.created',
-  action: `Created task 'Bench ${i}'`,
-  member_action: `Created task 'Bench ${i}'`,
-  target_type: 'task',
-  target_id: randomUUID(),
-  changes: {},
-  created_at: new Date(),
-  request_id: null,
-});
+/** The entry audit records for a task created in `org`. */
+const entry = (org: string, i: number) => activityOf(envelopeOf(events.taskCreated(org, `Bench ${i}`, owner)))!;
 
 /**
  * RATE entries a second for SECONDS, written as audit's consumer writes them: WRITERS transactions at a
@@ -204,7 +194,7 @@ async function main(): Promise<void> {
       AMQP_URL: vhost.url,
       PORT: String(auditPort),
       IDENTITY_URL: jwks.url,
-      STREAMS_PER_USER: String(STREAMS + 10),
+      STREAMS_PER_USER: '100',
       MAIL_OUTBOX_DIR: mailDir,
     });
     await eventually(async () => (await fetch(`${auditUrl}/readyz`).catch(() => undefined))?.status === 200, 30_000, 100);

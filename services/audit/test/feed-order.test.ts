@@ -6,24 +6,12 @@ import { createDb, inTransaction, type Knex, migrate } from '@taskflow/shared';
 import { createTestDatabase, eventually, type TestDatabase } from '@taskflow/shared/testing';
 import { activityAfter, appendToFeeds, type FeedActivity, lastActivitySeq } from '../src/db/feed';
 import { AUDIT_SCHEMA, migrations } from '../src/db/migrations';
-import type { ActivityRecord } from '../src/domain/activity';
+import { type ActivityRecord, activityOf } from '../src/domain/activity';
 import { FeedTail } from '../src/domain/feed-tail';
-import { silent } from './support';
+import { envelopeOf, events, newUser, silent } from './support';
 
-const entry = (organizationId: string, title: string): ActivityRecord => ({
-  id: randomUUID(),
-  organization_id: organizationId,
-  actor_id: null,
-  actor_email: null,
-  verb: 'task.created',
-  action: `Created task '${title}'`,
-  member_action: `Created task '${title}'`,
-  target_type: 'task',
-  target_id: randomUUID(),
-  changes: {},
-  created_at: new Date(),
-  request_id: null,
-});
+/** The entry audit records for a task created in `organizationId`. */
+const entry = (organizationId: string, title: string): ActivityRecord => activityOf(envelopeOf(events.taskCreated(organizationId, title, newUser('writer'))))!;
 
 describe('feed order', () => {
   let database: TestDatabase;
