@@ -32,6 +32,19 @@ export const memberKey = (userId: string): StreamKey => `member:${userId}`;
 export const activityKeysOf = (row: FeedActivity): StreamKey[] =>
   row.target_type === 'member' ? [organizationKey(row.organization_id), memberKey(row.target_id)] : [organizationKey(row.organization_id)];
 
+/**
+ * The row as a reader with `role` sees it, one object per row and role: every stream of this process
+ * that delivers the row live gets the same object (so it is serialized once, see http/event-stream.ts).
+ */
+const readable = new WeakMap<FeedActivity, Map<Role, ReadableActivity>>();
+function readableAs(row: FeedActivity, role: Role): ReadableActivity {
+  let byRole = readable.get(row);
+  if (!byRole) readable.set(row, (byRole = new Map()));
+  let entry = byRole.get(role);
+  if (!entry) byRole.set(role, (entry = { ...row, reader_role: role }));
+  return entry;
+}
+
 const newRoleOf = (row: FeedActivity): Role | null => {
   const change = row.changes.role;
   return change ? ((change[1] as Role | null) ?? null) : null;
@@ -82,7 +95,7 @@ export async function openActivityStream(deps: ActivityStreamDeps, actor: { id: 
           const role = roles.get(org);
           if (!role) return;
           // The entry telling them is the last they see: a reconnect resumes after it.
-          sink.deliver({ ...row, reader_role: role });
+          sink.deliver(readableAs(row, role));
           stream.close();
           sink.end('access_revoked');
           return;
@@ -91,7 +104,7 @@ export async function openActivityStream(deps: ActivityStreamDeps, actor: { id: 
         if (role) roles.set(org, role);
       }
       const role = roles.get(org);
-      if (role) sink.deliver({ ...row, reader_role: role });
+      if (role) sink.deliver(readableAs(row, role));
     },
     sink,
     maxPendingRows: deps.maxPendingRows,

@@ -83,7 +83,12 @@ export class EventStream {
   }
 
   send(id: string, event: string, data: unknown): void {
-    this.write(`id: ${field(id)}\nevent: ${field(event)}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.sendFrame(eventFrame({ id, event, data }));
+  }
+
+  /** An event already formatted by `eventFrame` (one text for every stream that sends it). */
+  sendFrame(frame: string): void {
+    this.write(frame);
   }
 
   /** Ends the stream politely: a last comment saying why, then the end of the response. */
@@ -140,12 +145,24 @@ export interface StreamEvent {
   data: unknown;
 }
 
+/** The text of one event on the wire. */
+export function eventFrame({ id, event, data }: StreamEvent): string {
+  return `id: ${field(id)}\nevent: ${field(event)}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Frames by delivered item: a live row reaches every stream subscribed to it as the same object (per
+ * reader role, see the activity stream), so it is presented and serialized once per process rather than
+ * once per stream. Weak: a frame lives as long as its item.
+ */
+const frames = new WeakMap<object, string>();
+
 /**
  * Runs one event stream for the caller: a slot under STREAMS_PER_USER, then `start` (which checks access
  * and position and may throw an ordinary problem response before the first byte), headers, and events
  * until the client leaves, the token expires or the sink is ended.
  */
-export async function runEventStream<T>(
+export async function runEventStream<T extends object>(
   ctx: Context,
   deps: StreamRouteDeps,
   present: (item: T) => StreamEvent,
@@ -156,8 +173,9 @@ export async function runEventStream<T>(
   const sink: StreamSink<T> = {
     deliver(item) {
       stream.open(ctx);
-      const { id, event, data } = present(item);
-      stream.send(id, event, data);
+      let frame = frames.get(item as object);
+      if (frame === undefined) frames.set(item as object, (frame = eventFrame(present(item))));
+      stream.sendFrame(frame);
     },
     end: (reason) => stream.end(reason),
     get closed() {
