@@ -30,3 +30,4 @@ export * from './membership';
 export * from './mail';
 export * from './service';
 export * from './tracing';
+export * from './users/profiles';

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { afterCommit, createDb, currentDb, inTransaction, requestContext } from '@taskflow/shared';
+import { afterCommit, beforeCommit, createDb, currentDb, inTransaction, requestContext } from '@taskflow/shared';
 import { createTestDatabase, eventually, type TestDatabase } from '@taskflow/shared/testing';
 
 describe('inTransaction', () => {
@@ -91,5 +91,36 @@ describe('inTransaction', () => {
     ).rejects.toThrow('refused');
     await eventually(() => effects.length > 0);
     expect(effects).toEqual(['committed']);
+  });
+
+  it('runs beforeCommit steps after the rest of the work, in the transaction, in order (steps may add steps)', async () => {
+    const order: string[] = [];
+    const ids = await inTransaction(db, async (trx) => {
+      beforeCommit(trx, async () => {
+        order.push('first step');
+        await trx('notes').insert({ text: 'from-step' });
+        beforeCommit(trx, async () => void order.push('added by a step'));
+      });
+      beforeCommit(trx, async () => void order.push('second step'));
+      await inTransaction(db, async (nested) => void beforeCommit(nested, async () => void order.push('nested step')));
+      order.push('work');
+      return txid(trx);
+    });
+    expect(order).toEqual(['work', 'first step', 'second step', 'nested step', 'added by a step']);
+    expect(ids).toMatch(/^\d+$/);
+    expect(await stored()).toEqual(expect.arrayContaining(['from-step']));
+  });
+
+  it('rolls back when a beforeCommit step throws, and refuses a transaction nothing would run the steps of', async () => {
+    await expect(
+      inTransaction(db, async (trx) => {
+        await trx('notes').insert({ text: 'before-failed-step' });
+        beforeCommit(trx, async () => {
+          throw new Error('step refused');
+        });
+      }),
+    ).rejects.toThrow('step refused');
+    expect(await stored()).not.toEqual(expect.arrayContaining(['before-failed-step']));
+    await expect(db.transaction(async (trx) => beforeCommit(trx, async () => undefined))).rejects.toThrow(/inTransaction/);
   });
 });

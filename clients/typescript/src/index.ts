@@ -26,3 +26,5 @@ export function createTaskflowClient(baseUrl: string, options: ClientOptions = {
   client.use(auth);
   return client;
 }
+
+export { allItems, followActivity, followNotifications, followStream, PageError, StreamRefusedError, type FollowOptions, type PageResult, type StreamEvent } from './streams';

@@ -4,8 +4,9 @@ import { Gauge } from 'prom-client';
 import type { FeedActivity } from './db/feed';
 import type { FeedNotification } from './db/notifications';
 import type { FeedTail } from './domain/feed-tail';
-import { StreamSlots } from './domain/stream-slots';
-import { activityStreamRoutes, type StreamSettings } from './http/activity-stream.routes';
+import type { StreamSlots } from './domain/stream-slots';
+import { activityStreamRoutes } from './http/activity-stream.routes';
+import type { StreamSettings } from './http/event-stream';
 import { activityRoutes } from './http/activity.routes';
 import { notificationStreamRoutes } from './http/notification-stream.routes';
 import { notificationRoutes } from './http/notifications.routes';
@@ -20,12 +21,13 @@ export interface AuditAppOptions {
   verifier: Pick<AccessTokenVerifier, 'verify'>;
   activityTail: FeedTail<FeedActivity>;
   notificationTail: FeedTail<FeedNotification>;
-  streams: StreamSettings & { perUser: number };
+  streams: StreamSettings;
+  /** Open streams per user, counted across replicas. */
+  slots: StreamSlots;
 }
 
 export function buildApp(deps: AuditAppOptions): ServiceApp {
-  const { logger, db, broker, replica, verifier, activityTail, notificationTail } = deps;
-  const slots = new StreamSlots(deps.streams.perUser);
+  const { logger, db, broker, replica, verifier, activityTail, notificationTail, slots } = deps;
   const settings = { heartbeatMs: deps.streams.heartbeatMs, maxBufferedBytes: deps.streams.maxBufferedBytes };
   const app = createApp({
     service: 'audit',

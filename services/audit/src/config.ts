@@ -1,5 +1,5 @@
 // Audit settings, read once from the environment and validated as a whole.
-import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
+import { amqpUrl, baseConfigSchema, databaseUrl, httpUrl, loadConfig, mailConfigFields, port, statementTimeoutMs, serviceToken } from '@taskflow/shared';
 import { z } from 'zod';
 
 export const auditConfigSchema = baseConfigSchema.extend({
@@ -12,8 +12,12 @@ export const auditConfigSchema = baseConfigSchema.extend({
   /** Identity publishes the keys that sign access tokens at `${IDENTITY_URL}/api/v1/auth/jwks/`. */
   IDENTITY_URL: httpUrl('http://127.0.0.1:4001'),
   SERVICE_TOKEN: serviceToken,
-  /** Open event streams (change feed and notifications together) per user and process; beyond: 429. */
+  /** Notification mail (`task.assigned`, `invite.received`) through the shared mail outbox. */
+  ...mailConfigFields,
+  /** Open event streams (change feed and notifications together) per user, across every audit replica; beyond: 429. */
   STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(5),
+  /** A stream's lease (what counts it across replicas) outlives its replica by at most this long. */
+  STREAM_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(30_000),
   /** A comment line this often keeps proxies from closing an idle stream. */
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
   /** Bytes a stream may hold for a client that does not read before it is dropped. */

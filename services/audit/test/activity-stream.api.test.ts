@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { createDb, type EventEnvelope, type Knex, type NewEvent } from '@taskflow/shared';
+import { createDb, type EventEnvelope, inTransaction, type Knex, type NewEvent } from '@taskflow/shared';
 import {
   createTestDatabase,
   createTestTokens,
@@ -211,6 +211,40 @@ describe('GET /api/v1/activity/stream/', () => {
     await eventually(async () => (await follow(user)).status === 200);
   });
 
+  it('counts STREAMS_PER_USER across replicas and both stream kinds; a dead replica\'s expired leases do not count', async () => {
+    const user = newUser('spread');
+    await publish(events.membershipAdded(orgB, user, 'member', 1, ownerB));
+    const second = await startAudit({
+      databaseUrl: database.url,
+      amqpUrl: vhost.url,
+      tenancyUrl: tenancy.url,
+      verifier: tokens.verifier,
+      serviceToken,
+      env: { STREAMS_PER_USER: '3', STREAM_HEARTBEAT_MS: '100' },
+    });
+    try {
+      // A lease left by a replica that died: expired, so it does not count.
+      await db('stream_leases').insert({ id: randomUUID(), user_id: user.id, holder: 'dead-replica', expires_at: new Date(Date.now() - 1000) });
+      const notifications = await openEventStream(audit.url, '/api/v1/notifications/stream/', { token: tokens.sign(user) });
+      open.push(notifications);
+      const onFirst = [await follow(user), notifications];
+      const onSecond = await follow(user, '', {}, second.url);
+      expect([...onFirst, onSecond].map((s) => s.status)).toEqual([200, 200, 200]);
+      const refusedThere = await follow(user, '', {}, second.url);
+      const refusedHere = await follow(user);
+      expect([refusedThere.status, refusedHere.status]).toEqual([429, 429]);
+      expect(refusedThere.body).toMatchObject({ code: 'too_many_streams' });
+      expect(Number((await db('stream_leases').where('user_id', user.id).count({ n: '*' }).first())!.n)).toBe(3);
+      onFirst[0]!.close();
+      await eventually(async () => (await follow(user, '', {}, second.url)).status === 200);
+    } finally {
+      for (const s of open.splice(0)) s.close();
+      await second.close();
+    }
+    // A closed replica gives its leases back.
+    await eventually(async () => Number((await db('stream_leases').where('user_id', user.id).whereNot('holder', 'dead-replica').count({ n: '*' }).first())!.n) === 0);
+  });
+
   it('drops a client that does not read once its buffer limit is passed, instead of growing', async () => {
     await eventually(async () => (await openStreams()) === 0);
     const socket = net.connect(new URL(audit.url).port as unknown as number, '127.0.0.1');
@@ -235,7 +269,7 @@ describe('GET /api/v1/activity/stream/', () => {
       const recorded = tasks(orgA, ownerA, 3, 'Elsewhere').map((e) => envelopeOf(e));
       const elsewhere = createDb({ url: database.url, schema: AUDIT_SCHEMA, poolMax: 1 });
       try {
-        for (const e of recorded) await elsewhere.transaction((trx) => auditHandlers['work.task.created'](trx, e as EventEnvelope<'work.task.created'>));
+        for (const e of recorded) await inTransaction(elsewhere, (trx) => auditHandlers['work.task.created'](trx, e as EventEnvelope<'work.task.created'>));
       } finally {
         await elsewhere.destroy();
       }

@@ -1,4 +1,4 @@
-// Wakes a background worker (outbox relay, mailer) on PostgreSQL NOTIFY: LISTEN on a connection of its
+// Wakes a background worker (outbox relay, mailer, audit's feeds) on PostgreSQL NOTIFY: LISTEN on a connection of its
 // own; when that connection is lost the worker's polling covers until it is back.
 import { Client } from 'pg';
 import type { Logger } from '../logging';
@@ -6,8 +6,11 @@ import type { Logger } from '../logging';
 export interface NotificationListenerOptions {
   databaseUrl: string;
   channel: string;
-  /** Called on every notification, and once (re)connected: what was committed meanwhile is due now. */
-  onNotify: () => void;
+  /**
+   * Called on every notification with its payload, and once (re)connected without one: what was
+   * committed meanwhile (on any payload) is due now.
+   */
+  onNotify: (payload?: string) => void;
   logger: Logger;
   /** Names the worker in the log ("outbox relay", "mailer"). */
   worker: string;
@@ -39,7 +42,7 @@ export class NotificationListener {
       setTimeout(() => void this.connect().catch(() => undefined), this.options.reconnectMs ?? 1000).unref();
     };
     client.on('error', (err) => retry(err, 'lost'));
-    client.on('notification', () => onNotify());
+    client.on('notification', (message) => onNotify(message.payload));
     try {
       await client.connect();
       await client.query(`LISTEN "${channel}"`);

@@ -3,6 +3,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Knex } from 'knex';
 import type { Migration } from '../db';
+import { inTransaction } from '../db/transaction';
 import { envelopeSchema, type EventEnvelope, type EventType } from '../events';
 import { type Logger, requestContext } from '../logging';
 import { inConsumeSpan } from '../tracing/spans';
@@ -189,7 +190,7 @@ export class EventConsumer {
 
   /** Applies `batch` in one transaction; handlers run only for ids the inbox has not seen. */
   private async apply(batch: Delivery[]): Promise<void> {
-    await this.options.db.transaction(async (trx) => {
+    await inTransaction(this.options.db, async (trx) => {
       const inserted: Array<{ message_id: string }> = await trx(INBOX_TABLE)
         .insert(batch.map((d) => ({ message_id: d.event.id, type: d.event.type })))
         .onConflict('message_id')

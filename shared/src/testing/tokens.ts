@@ -9,6 +9,8 @@ export interface TestTokens {
   sign(user: { id: string; email: string }, options?: jwt.SignOptions): string;
   issuer: string;
   audience: string;
+  /** The public key as identity's JWKS document would serve it (for a stand-in identity in another process). */
+  jwks: { keys: Jwk[] };
 }
 
 export function createTestTokens(issuer = 'taskflow-identity', audience = 'taskflow-api'): TestTokens {
@@ -18,6 +20,7 @@ export function createTestTokens(issuer = 'taskflow-identity', audience = 'taskf
   return {
     issuer,
     audience,
+    jwks: { keys: [jwk] },
     verifier: new AccessTokenVerifier({ issuer, audience, fetchKeys: async () => [jwk] }),
     sign: (user, options = {}) =>
       jwt.sign({ email: user.email }, privateKey, {

@@ -1,7 +1,6 @@
 // All SQL on the activity log.
 import { acrossOrganizations, type KeyValue, keyset, keysetPage, type Knex, type Role, rowsOf, type Sql, sqlOf } from '@taskflow/shared';
 import type { ActivityRecord } from '../domain/activity';
-import { claimFeedOrder } from './feed';
 import { ACTIVITY_COLUMNS, ACTIVITY_TABLE } from './migrations';
 
 export interface ActivityFilters {
@@ -25,15 +24,12 @@ const newestFirst = keyset([
   { column: 'id', descending: true },
 ]);
 
-/** Records an entry unless one for the same event exists. Returns whether it was new. */
-export async function insertActivity(trx: Knex.Transaction, record: ActivityRecord): Promise<boolean> {
-  await claimFeedOrder(trx, 'activity');
-  const inserted = await trx(ACTIVITY_TABLE)
-    .insert({ ...record, changes: JSON.stringify(record.changes) })
+/** Records entries, leaving alone any already recorded for the same event. Only db/feed.ts calls it, under the feed lock. */
+export async function insertActivity(trx: Knex.Transaction, records: ActivityRecord[]): Promise<void> {
+  await trx(ACTIVITY_TABLE)
+    .insert(records.map((record) => ({ ...record, changes: JSON.stringify(record.changes) })))
     .onConflict('id')
-    .ignore()
-    .returning('id');
-  return inserted.length > 0;
+    .ignore();
 }
 
 function filtered<Q extends Knex.QueryBuilder>(query: Q, alias: string, filters: ActivityFilters, after: ActivityPosition | undefined, limit: number): Q {

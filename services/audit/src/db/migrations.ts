@@ -1,5 +1,5 @@
 // The audit schema: the shared inbox and membership replica, the activity log and its feed order, notifications.
-import { inboxMigration, inboxRetentionMigration, type Migration, membershipReplicaMigration } from '@taskflow/shared';
+import { inboxMigration, inboxRetentionMigration, mailOutboxMigration, type Migration, membershipReplicaMigration, userProfilesMigration } from '@taskflow/shared';
 
 export const AUDIT_SCHEMA = 'audit';
 export const ACTIVITY_TABLE = 'activity';
@@ -20,6 +20,9 @@ export const ACTIVITY_COLUMNS = [
 ] as const;
 export const NOTIFICATIONS_TABLE = 'notifications';
 export const NOTIFICATION_PREFERENCES_TABLE = 'notification_preferences';
+export const PENDING_INVITES_TABLE = 'pending_invites';
+export const MAIL_THROTTLE_TABLE = 'notification_mail_throttle';
+export const STREAM_LEASES_TABLE = 'stream_leases';
 
 const activityMigration: Migration = {
   name: '001_activity',
@@ -113,6 +116,62 @@ const notificationsFeedOrderMigration: Migration = {
   },
 };
 
+/**
+ * What `invite.received` and notification mail need: the invites still pending (so an address verified
+ * after the invite was sent is told of it then), and when each person was last mailed of each kind and
+ * target (at most one mail per kind per task per minute).
+ */
+const invitesAndMailMigration: Migration = {
+  name: '005_pending_invites_and_mail_throttle',
+  async up(db) {
+    await db.raw(`
+      create table ${PENDING_INVITES_TABLE} (
+        invite_id uuid primary key,
+        event_id uuid not null,
+        organization_id uuid not null,
+        organization_name text not null,
+        email_canonical text not null,
+        inviter_id uuid,
+        inviter_email text,
+        sent_at timestamptz not null,
+        expires_at timestamptz not null
+      )`);
+    await db.raw(`create index pending_invites_by_email on ${PENDING_INVITES_TABLE} (email_canonical)`);
+    await db.raw(`create index pending_invites_by_organization on ${PENDING_INVITES_TABLE} (organization_id)`);
+    await db.raw(`
+      create table ${MAIL_THROTTLE_TABLE} (
+        recipient_id uuid not null,
+        kind text not null,
+        target_id uuid not null,
+        last_mailed_at timestamptz not null,
+        primary key (recipient_id, kind, target_id)
+      )`);
+  },
+  async down(db) {
+    await db.raw(`drop table if exists ${MAIL_THROTTLE_TABLE}`);
+    await db.raw(`drop table if exists ${PENDING_INVITES_TABLE}`);
+  },
+};
+
+/** One row per open event stream, on any replica, renewed while it is open (STREAMS_PER_USER across replicas). */
+const streamLeasesMigration: Migration = {
+  name: '006_stream_leases',
+  async up(db) {
+    await db.raw(`
+      create table ${STREAM_LEASES_TABLE} (
+        id uuid primary key,
+        user_id uuid not null,
+        holder text not null,
+        expires_at timestamptz not null
+      )`);
+    await db.raw(`create index stream_leases_by_user on ${STREAM_LEASES_TABLE} (user_id, expires_at)`);
+    await db.raw(`create index stream_leases_by_holder on ${STREAM_LEASES_TABLE} (holder)`);
+  },
+  async down(db) {
+    await db.raw(`drop table if exists ${STREAM_LEASES_TABLE}`);
+  },
+};
+
 export const migrations: readonly Migration[] = [
   inboxMigration,
   membershipReplicaMigration,
@@ -121,4 +180,8 @@ export const migrations: readonly Migration[] = [
   notificationsMigration,
   notificationsFeedOrderMigration,
   inboxRetentionMigration,
+  userProfilesMigration,
+  mailOutboxMigration,
+  invitesAndMailMigration,
+  streamLeasesMigration,
 ];

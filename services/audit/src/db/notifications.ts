@@ -1,26 +1,36 @@
 // All SQL on notifications and their email preferences.
 import { randomUUID } from 'node:crypto';
-import { type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
+import { type KeyValue, keyset, keysetPage, type Knex, MEMBERSHIP_TABLE } from '@taskflow/shared';
 import type { NotificationDraft, NotificationRecord } from '../domain/notifications';
-import { claimFeedOrder } from './feed';
-import { ACTIVITY_TABLE, NOTIFICATION_PREFERENCES_TABLE, NOTIFICATIONS_TABLE } from './migrations';
+import { ACTIVITY_TABLE, NOTIFICATION_PREFERENCES_TABLE, NOTIFICATIONS_TABLE, PENDING_INVITES_TABLE } from './migrations';
 
-/** A place in the newest-first order: notifications strictly after it are older (ties broken by id). */
-export interface NotificationPosition {
-  created_at: Date;
-  id: string;
-}
+/** A place in the newest-first order, `[created_at, id]`: notifications strictly after it are older (ties broken by id). */
+export type NotificationPosition = readonly [KeyValue, string];
+
+/** Newest first, ties by id; both keys descend, as the indexes do. */
+const newestFirst = keyset([
+  { column: 'created_at', descending: true },
+  { column: 'id', descending: true },
+]);
 
 const columns = ['id', 'recipient_id', 'kind', 'organization_id', 'actor_id', 'actor_email', 'target_type', 'target_id', 'message', 'created_at', 'read_at'] as const;
 
-/** Stores the drafts; one already stored for the same event, person and kind is left alone. */
+/** Stores the drafts; one already stored for the same event, person and kind is left alone. Only db/feed.ts calls it, under the feed lock. */
 export async function insertNotifications(trx: Knex.Transaction, drafts: NotificationDraft[]): Promise<void> {
-  if (drafts.length === 0) return;
-  await claimFeedOrder(trx, 'notifications');
   await trx(NOTIFICATIONS_TABLE)
     .insert(drafts.map((draft) => ({ id: randomUUID(), ...draft })))
     .onConflict(['event_id', 'recipient_id', 'kind'])
     .ignore();
+}
+
+type NotificationKey = Pick<NotificationDraft, 'event_id' | 'recipient_id' | 'kind'>;
+
+/** Which of `drafts` are stored already (same event, person and kind). */
+export async function storedNotificationKeys(trx: Knex.Transaction, drafts: NotificationKey[]): Promise<NotificationKey[]> {
+  if (drafts.length === 0) return [];
+  return trx(NOTIFICATIONS_TABLE)
+    .select('event_id', 'recipient_id', 'kind')
+    .whereIn(['event_id', 'recipient_id', 'kind'], drafts.map((d) => [d.event_id, d.recipient_id, d.kind]));
 }
 
 /** Whether the replica holds `userId`'s removal from the organization (its tombstone): no new notifications from it. */
@@ -29,8 +39,13 @@ export async function hasLeft(trx: Knex.Transaction, userId: string, organizatio
   return row !== undefined;
 }
 
-/** The sender of an invite, from the log's `invite.sent` entry. */
+/**
+ * The sender of an invite: from the pending invite (written at once, so also when the acceptance is
+ * applied in the same transaction as the sending), else from the log's `invite.sent` entry.
+ */
 export async function inviterOf(trx: Knex.Transaction, inviteId: string): Promise<string | null> {
+  const pending = await trx(PENDING_INVITES_TABLE).where({ invite_id: inviteId }).first('inviter_id');
+  if (pending) return (pending.inviter_id as string | null) ?? null;
   const row = await trx(ACTIVITY_TABLE).where({ target_type: 'invite', target_id: inviteId, verb: 'invite.sent' }).first('actor_id');
   return (row?.actor_id as string | null | undefined) ?? null;
 }
@@ -45,9 +60,7 @@ export async function listNotifications(
 ): Promise<NotificationRecord[]> {
   const query = db(NOTIFICATIONS_TABLE).select(columns).where('recipient_id', recipientId);
   if (options.unread) query.whereNull('read_at');
-  // Both keys descend, so a row comparison is exact and stays one index range.
-  if (after) query.whereRaw('(created_at, id) < (?, ?)', [after.created_at, after.id]);
-  return query.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+  return keysetPage(query, newestFirst, NOTIFICATIONS_TABLE, after).limit(limit);
 }
 
 export async function countUnread(db: Knex, recipientId: string): Promise<number> {
@@ -63,7 +76,7 @@ export async function markRead(db: Knex, recipientId: string, which: { ids: stri
 }
 
 /** The stored email choices of a user (only those they made). */
-export async function readEmailPreferences(db: Knex, userId: string): Promise<Record<string, boolean>> {
+export async function readEmailPreferences(db: Knex | Knex.Transaction, userId: string): Promise<Record<string, boolean>> {
   const row = await db(NOTIFICATION_PREFERENCES_TABLE).where('user_id', userId).first('email');
   return (row?.email as Record<string, boolean> | undefined) ?? {};
 }

@@ -2,6 +2,7 @@
 // at the seam, under the same visibility rules as the activity list; ends when the caller loses access.
 import { AppError, type Knex, MEMBERSHIP_TABLE, type MembershipReplica, type Role } from '@taskflow/shared';
 import { activitySeqOf, type FeedActivity, organizationsActivityAfter } from '../db/feed';
+import { followFeed, type StreamSink } from './feed-stream';
 import type { FeedTail } from './feed-tail';
 import type { ReadableActivity } from './list-activity';
 
@@ -20,25 +21,29 @@ export interface ActivityStreamInput {
   after?: string;
 }
 
-export interface ActivityStreamSink {
-  deliver(entry: ReadableActivity): void;
-  end(reason: 'access_revoked'): void;
-  /** True once the client is gone; the stream stops reading. */
-  readonly closed: boolean;
-  /** The client is behind: a replay waits for `drained()` rather than buffering more. */
-  readonly backlogged: boolean;
-  drained(): Promise<void>;
-}
+export type ActivityStreamSink = StreamSink<ReadableActivity>;
 
 export type StreamKey = string;
-export const organizationKey = (id: string): StreamKey => `organization:${id}`;
+const ORGANIZATION = 'organization:';
+export const organizationKey = (id: string): StreamKey => `${ORGANIZATION}${id}`;
 export const memberKey = (userId: string): StreamKey => `member:${userId}`;
 
 /** Where a feed row is delivered: its organization, and the member it is about (so a stream sees its owner join another organization). */
 export const activityKeysOf = (row: FeedActivity): StreamKey[] =>
   row.target_type === 'member' ? [organizationKey(row.organization_id), memberKey(row.target_id)] : [organizationKey(row.organization_id)];
 
-const REPLAY_PAGE = 500;
+/**
+ * The row as a reader with `role` sees it, one object per row and role: every stream of this process
+ * that delivers the row live gets the same object (so it is serialized once, see http/event-stream.ts).
+ */
+const readable = new WeakMap<FeedActivity, Map<Role, ReadableActivity>>();
+function readableAs(row: FeedActivity, role: Role): ReadableActivity {
+  let byRole = readable.get(row);
+  if (!byRole) readable.set(row, (byRole = new Map()));
+  let entry = byRole.get(role);
+  if (!entry) byRole.set(role, (entry = { ...row, reader_role: role }));
+  return entry;
+}
 
 const newRoleOf = (row: FeedActivity): Role | null => {
   const change = row.changes.role;
@@ -71,80 +76,37 @@ export async function openActivityStream(deps: ActivityStreamDeps, actor: { id: 
     cursor = seq;
   }
 
-  const unsubscribers = new Map<StreamKey, () => void>();
-  const follow = (key: StreamKey) => {
-    if (!unsubscribers.has(key)) unsubscribers.set(key, activityTail.subscribe(key, onRow));
-  };
-  const close = () => {
-    for (const unsubscribe of unsubscribers.values()) unsubscribe();
-    unsubscribers.clear();
-  };
-  let ended = false;
-  let replaying = true;
-  let pending: FeedActivity[] = [];
-  let overflowed = false;
-  const maxPending = deps.maxPendingRows ?? 1000;
-
-  /** One row in feed order, replayed or live: membership changes of the caller first, then delivery. */
-  function handle(row: FeedActivity): void {
-    if (ended || row.seq <= cursor) return;
-    cursor = row.seq;
-    const org = row.organization_id;
-    const aboutCaller = row.target_type === 'member' && row.target_id === actor.id;
-    if (aboutCaller && (!input.organization || input.organization === org)) {
-      if (row.verb === 'membership.removed') {
-        const role = roles.get(org);
-        if (!role) return;
-        // The entry telling them is the last they see: a reconnect resumes after it.
-        sink.deliver({ ...row, reader_role: role });
-        ended = true;
-        close();
-        sink.end('access_revoked');
-        return;
-      }
-      const role = newRoleOf(row);
-      if (role) roles.set(org, role);
-    }
-    const role = roles.get(org);
-    if (role) sink.deliver({ ...row, reader_role: role });
-  }
-
-  function onRow(row: FeedActivity): void {
-    if (sink.closed) return close();
+  const organizationsOf = (keys: readonly StreamKey[]) => keys.filter((k) => k.startsWith(ORGANIZATION)).map((k) => k.slice(ORGANIZATION.length));
+  return followFeed({
+    tail: activityTail,
+    after: cursor,
+    keys: [memberKey(actor.id), ...[...roles.keys()].map(organizationKey)],
+    replay: (keys, after, limit) => organizationsActivityAfter(db, organizationsOf(keys), after, limit),
     // Joining another organization: follow it now, synchronously, so none of its later rows is missed.
-    if (!input.organization && row.verb === 'membership.added' && row.target_id === actor.id) follow(organizationKey(row.organization_id));
-    if (!replaying) return handle(row);
-    if (pending.length >= maxPending) {
-      overflowed = true;
-      pending = [];
-    } else pending.push(row);
-  }
-
-  // Subscribe first, then replay: rows committed meanwhile arrive in `pending`, and `cursor` drops duplicates.
-  follow(memberKey(actor.id));
-  for (const org of roles.keys()) follow(organizationKey(org));
-  try {
-    for (;;) {
-      overflowed = false;
-      for (;;) {
-        const orgs = [...unsubscribers.keys()].filter((k) => k.startsWith('organization:')).map((k) => k.slice('organization:'.length));
-        const rows = await organizationsActivityAfter(db, orgs, cursor, REPLAY_PAGE);
-        for (const row of rows) {
-          handle(row);
-          if (sink.backlogged) await sink.drained();
+    arrived(row, stream) {
+      if (!input.organization && row.verb === 'membership.added' && row.target_id === actor.id) stream.follow(organizationKey(row.organization_id));
+    },
+    // Membership changes of the caller first, then delivery under their role.
+    handle(row, stream) {
+      const org = row.organization_id;
+      const aboutCaller = row.target_type === 'member' && row.target_id === actor.id;
+      if (aboutCaller && (!input.organization || input.organization === org)) {
+        if (row.verb === 'membership.removed') {
+          const role = roles.get(org);
+          if (!role) return;
+          // The entry telling them is the last they see: a reconnect resumes after it.
+          sink.deliver(readableAs(row, role));
+          stream.close();
+          sink.end('access_revoked');
+          return;
         }
-        if (rows.length < REPLAY_PAGE || ended || sink.closed) break;
+        const role = newRoleOf(row);
+        if (role) roles.set(org, role);
       }
-      // Held rows were dropped: everything they held is in the table, after `cursor`.
-      if (!overflowed || ended || sink.closed) break;
-    }
-  } catch (err) {
-    close();
-    throw err;
-  }
-  replaying = false;
-  const held = pending;
-  pending = [];
-  for (const row of held) handle(row);
-  return close;
+      const role = roles.get(org);
+      if (role) sink.deliver(readableAs(row, role));
+    },
+    sink,
+    maxPendingRows: deps.maxPendingRows,
+  });
 }

@@ -1,5 +1,5 @@
 // Which person an event concerns and what they are told: never the actor themself (API.md, Notifications).
-import type { EventEnvelope } from '@taskflow/shared';
+import { canonicalEmail, type EventEnvelope } from '@taskflow/shared';
 import type { AnyEvent } from './describe';
 
 export const notificationKinds = [
@@ -44,6 +44,60 @@ const WATCHED_TASK_FIELDS = ['status', 'priority', 'due_date', 'title'] as const
 export interface NotificationFacts {
   /** Who sent the invite with this id (from its `invite.sent` entry), if known. */
   inviterOf(inviteId: string): Promise<string | null>;
+  /** The user whose verified address is `emailCanonical`, if identity has told us of one. */
+  verifiedUserWith(emailCanonical: string): Promise<string | null>;
+}
+
+/** An invite still waiting for its invitee, as audit keeps it (so an address verified later hears of it). */
+export interface PendingInvite {
+  invite_id: string;
+  /** The `tenancy.invite.sent` event: its notification is keyed by it, however it comes about. */
+  event_id: string;
+  organization_id: string;
+  organization_name: string;
+  email_canonical: string;
+  inviter_id: string | null;
+  inviter_email: string | null;
+  sent_at: Date;
+  expires_at: Date;
+}
+
+export function pendingInviteOf(event: EventEnvelope<'tenancy.invite.sent'>): PendingInvite | null {
+  if (!event.organization_id) return null;
+  const { invite, organization } = event.data;
+  return {
+    invite_id: invite.id,
+    event_id: event.id,
+    organization_id: event.organization_id,
+    organization_name: organization.name,
+    email_canonical: canonicalEmail(invite.email),
+    inviter_id: event.actor_id,
+    inviter_email: event.actor_email,
+    sent_at: new Date(event.occurred_at),
+    expires_at: new Date(invite.expires_at),
+  };
+}
+
+/**
+ * `invite.received` for the user whose verified address the invite names: when the invite is sent, or
+ * when that address is verified later while the invite is pending. Never for the inviter themself.
+ */
+export function inviteReceived(invite: PendingInvite, recipientId: string): NotificationDraft[] {
+  if (recipientId === invite.inviter_id) return [];
+  return [
+    {
+      event_id: invite.event_id,
+      recipient_id: recipientId,
+      kind: 'invite.received',
+      organization_id: invite.organization_id,
+      actor_id: invite.inviter_id,
+      actor_email: invite.inviter_email,
+      target_type: 'invite',
+      target_id: invite.invite_id,
+      message: `Invited you to ${invite.organization_name}`,
+      created_at: invite.sent_at,
+    },
+  ];
 }
 
 const asId = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : null);
@@ -92,6 +146,11 @@ async function draftsOf(event: AnyEvent, facts: NotificationFacts, build: Build)
         drafts.push(build(current, 'task.changed', target, `Changed ${changed.join(', ').replace('due_date', 'due date')} of task '${task.title}'`));
       }
       return drafts;
+    }
+    case 'tenancy.invite.sent': {
+      const invite = pendingInviteOf(event as EventEnvelope<'tenancy.invite.sent'>);
+      const recipient = invite ? await facts.verifiedUserWith(invite.email_canonical) : null;
+      return invite && recipient ? inviteReceived(invite, recipient) : [];
     }
     case 'tenancy.invite.accepted': {
       const { invite, organization } = (event as EventEnvelope<'tenancy.invite.accepted'>).data;

@@ -1,7 +1,10 @@
 // Server-Sent Events on a Koa response: events, heartbeat comments, and a bounded send buffer (a client
 // that does not read is dropped rather than buffered without limit).
 import type { ServerResponse } from 'node:http';
+import { AppError, currentUser, type Logger, tokenExpiresAt } from '@taskflow/shared';
 import type { Context } from 'koa';
+import type { StreamSink } from '../domain/feed-stream';
+import type { StreamSlots } from '../domain/stream-slots';
 
 export interface EventStreamOptions {
   heartbeatMs: number;
@@ -80,7 +83,12 @@ export class EventStream {
   }
 
   send(id: string, event: string, data: unknown): void {
-    this.write(`id: ${field(id)}\nevent: ${field(event)}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.sendFrame(eventFrame({ id, event, data }));
+  }
+
+  /** An event already formatted by `eventFrame` (one text for every stream that sends it). */
+  sendFrame(frame: string): void {
+    this.write(frame);
   }
 
   /** Ends the stream politely: a last comment saying why, then the end of the response. */
@@ -107,3 +115,98 @@ export class EventStream {
     this.resolveEnded(reason);
   }
 }
+
+export interface StreamSettings {
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+}
+
+/** What every stream route needs besides its own use case. */
+export interface StreamRouteDeps {
+  slots: StreamSlots;
+  settings: StreamSettings;
+  logger: Logger;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The position a client resumes from: the Last-Event-ID header an EventSource sends on reconnect, else `?after=`. */
+export function resumeFrom(ctx: Context, after: string | undefined): string | undefined {
+  const header = ctx.get('last-event-id').trim();
+  if (header === '') return after;
+  if (!UUID.test(header)) throw new AppError(400, 'invalid_last_event_id', 'Last-Event-ID must be the id of an event.', { after: ['Must be an event id (UUID).'] });
+  return header.toLowerCase();
+}
+
+/** One item as an event: `id`, `event` name, `data` (JSON). */
+export interface StreamEvent {
+  id: string;
+  event: string;
+  data: unknown;
+}
+
+/** The text of one event on the wire. */
+export function eventFrame({ id, event, data }: StreamEvent): string {
+  return `id: ${field(id)}\nevent: ${field(event)}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Frames by delivered item: a live row reaches every stream subscribed to it as the same object (per
+ * reader role, see the activity stream), so it is presented and serialized once per process rather than
+ * once per stream. Weak: a frame lives as long as its item.
+ */
+const frames = new WeakMap<object, string>();
+
+/**
+ * Runs one event stream for the caller: a slot under STREAMS_PER_USER, then `start` (which checks access
+ * and position and may throw an ordinary problem response before the first byte), headers, and events
+ * until the client leaves, the token expires or the sink is ended.
+ */
+export async function runEventStream<T extends object>(
+  ctx: Context,
+  deps: StreamRouteDeps,
+  present: (item: T) => StreamEvent,
+  start: (sink: StreamSink<T>) => Promise<() => void>,
+): Promise<void> {
+  const release = await deps.slots.take(currentUser(ctx).id);
+  const stream = new EventStream(ctx, { ...deps.settings, endsAt: tokenExpiresAt(ctx) });
+  const sink: StreamSink<T> = {
+    deliver(item) {
+      stream.open(ctx);
+      let frame = frames.get(item as object);
+      if (frame === undefined) frames.set(item as object, (frame = eventFrame(present(item))));
+      stream.sendFrame(frame);
+    },
+    end: (reason) => stream.end(reason),
+    get closed() {
+      return stream.closed;
+    },
+    get backlogged() {
+      return stream.backlogged;
+    },
+    drained: () => stream.drained(),
+  };
+  let stop: (() => void) | undefined;
+  try {
+    try {
+      stop = await start(sink);
+    } catch (err) {
+      // Before the first byte an error is an ordinary problem response; after it, the stream just ends.
+      if (!stream.isOpen) throw err;
+      deps.logger.warn({ err }, 'event stream failed');
+      stream.end('failed');
+    }
+    stream.open(ctx);
+    const reason = await stream.ended;
+    deps.logger.debug({ reason }, 'event stream ended');
+  } finally {
+    stop?.();
+    stream.end('server_closing');
+    release();
+  }
+}
+
+/** The responses every stream route documents besides its own. */
+export const streamResponses = {
+  429: { description: 'STREAMS_PER_USER streams are already open', problem: { code: 'too_many_streams', detail: 'At most 5 open streams per user; close one first.' } },
+} as const;

@@ -1,17 +1,15 @@
 // GET /api/v1/notifications/stream/: the caller's new notifications as Server-Sent Events (replay after Last-Event-ID, then live).
 import { type AccessTokenVerifier, ApiRoutes, authenticate, currentUser } from '@taskflow/shared';
 import { z } from 'zod';
-import { type NotificationStreamDeps, openNotificationStream } from '../domain/notification-stream';
-import { resumeFrom, runEventStream, type StreamRouteDeps } from './activity-stream.routes';
+import { type FeedNotification, type NotificationStreamDeps, openNotificationStream } from '../domain/notification-stream';
+import { resumeFrom, runEventStream, type StreamRouteDeps, streamResponses } from './event-stream';
 import { presentNotification } from './notifications.routes';
-
-export type NotificationStreamRouteDeps = NotificationStreamDeps & Pick<StreamRouteDeps, 'slots' | 'settings' | 'logger'>;
 
 export const notificationStreamQuery = z.strictObject({
   after: z.uuid().optional().meta({ description: 'Replay every notification after this one first (like `Last-Event-ID`, which wins when both are sent).' }),
 });
 
-export function notificationStreamRoutes(deps: NotificationStreamRouteDeps, verifier: Pick<AccessTokenVerifier, 'verify'>): ApiRoutes {
+export function notificationStreamRoutes(deps: NotificationStreamDeps & StreamRouteDeps, verifier: Pick<AccessTokenVerifier, 'verify'>): ApiRoutes {
   const routes = new ApiRoutes({ authenticate: authenticate(verifier) });
   routes.add(
     {
@@ -26,26 +24,17 @@ export function notificationStreamRoutes(deps: NotificationStreamRouteDeps, veri
             '`text/event-stream`: each notification as `id: <notification id>`, `event: <kind>`, `data: <notification JSON>`; a reconnect with `Last-Event-ID` replays what was missed first. Comment lines keep it open; it ends when the token expires.',
         },
         400: { description: "`Last-Event-ID` / `after` is not one of the caller's notifications" },
-        429: { description: 'STREAMS_PER_USER streams are already open', problem: { code: 'too_many_streams', detail: 'At most 5 open streams per user; close one first.' } },
+        ...streamResponses,
       },
     },
     async (ctx, { query }) => {
       const userId = currentUser(ctx).id;
       const after = resumeFrom(ctx, query.after);
-      await runEventStream(ctx, deps, (stream) =>
-        openNotificationStream(deps, userId, after, {
-          deliver: (row) => {
-            stream.open(ctx);
-            stream.send(row.id, row.kind, presentNotification(row));
-          },
-          get closed() {
-            return stream.closed;
-          },
-          get backlogged() {
-            return stream.backlogged;
-          },
-          drained: () => stream.drained(),
-        }),
+      await runEventStream(
+        ctx,
+        deps,
+        (row: FeedNotification) => ({ id: row.id, event: row.kind, data: presentNotification(row) }),
+        (sink) => openNotificationStream(deps, userId, after, sink),
       );
     },
   );

@@ -17,7 +17,6 @@ import {
   listNotificationsForUser,
   markNotificationsRead,
   type NotificationDeps,
-  type NotificationPosition,
   unreadCountOf,
   updateEmailPreferences,
 } from '../domain/notification-inbox';
@@ -87,13 +86,6 @@ export const notificationPreferencesSchema = z.object({ email: emailChoices }).m
 
 export const notificationPreferencesPatchSchema = z.strictObject({ email: emailChoices.partial() }).meta({ id: 'NotificationPreferencesPatch' });
 
-/** The decoded cursor `[created_at, id]` as the position the notifications query reads after. */
-function positionOf(after: readonly [string, string] | undefined): NotificationPosition | undefined {
-  if (after === undefined) return undefined;
-  const [createdAt, id] = after;
-  return { created_at: new Date(createdAt), id };
-}
-
 export function presentNotification(row: NotificationRecord): NotificationBody {
   return {
     id: row.id,
@@ -122,7 +114,7 @@ export function notificationRoutes(deps: NotificationDeps, verifier: Pick<Access
     },
     async (ctx, { query }) => {
       const { limit, cursor, unread } = query;
-      const rows = await listNotificationsForUser(deps, currentUser(ctx).id, { unread }, positionOf(cursor), limit + 1);
+      const rows = await listNotificationsForUser(deps, currentUser(ctx).id, { unread }, cursor, limit + 1);
       ctx.body = toPage(ctx, rows, limit, (row) => [row.created_at.toISOString(), row.id], presentNotification);
     },
   );

@@ -133,29 +133,6 @@ export async function ensureProfile(trx: Knex.Transaction, user: { id: string; e
     .ignore();
 }
 
-/**
- * Stores the profile unless the replica already holds the same or a newer version. Verification of one
- * address only ever goes from false to true, so an older event (or one without the flag) never undoes it;
- * a new address starts from what the event says.
- */
-export async function storeProfile(trx: Knex.Transaction, user: UserSummary, version: number, emailVerified: boolean): Promise<void> {
-  await trx.raw(
-    `INSERT INTO user_profiles AS p (user_id, email, email_canonical, first_name, last_name, version, email_verified, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, now())
-     ON CONFLICT (user_id) DO UPDATE
-       SET email = CASE WHEN p.version < excluded.version THEN excluded.email ELSE p.email END,
-           email_canonical = CASE WHEN p.version < excluded.version THEN excluded.email_canonical ELSE p.email_canonical END,
-           first_name = CASE WHEN p.version < excluded.version THEN excluded.first_name ELSE p.first_name END,
-           last_name = CASE WHEN p.version < excluded.version THEN excluded.last_name ELSE p.last_name END,
-           version = GREATEST(p.version, excluded.version),
-           email_verified = CASE WHEN p.email_canonical = excluded.email_canonical THEN p.email_verified OR excluded.email_verified
-                                 WHEN p.version < excluded.version THEN excluded.email_verified ELSE p.email_verified END,
-           updated_at = now()
-       WHERE p.version < excluded.version OR (excluded.email_verified AND NOT p.email_verified AND p.email_canonical = excluded.email_canonical)`,
-    [user.id, user.email, canonicalEmail(user.email), user.first_name, user.last_name, version, emailVerified],
-  );
-}
-
 /** True when the replica knows `email` as the user's verified address. */
 export async function isEmailVerified(db: Db, userId: string, email: string): Promise<boolean> {
   const row = await db('user_profiles').where({ user_id: userId, email_canonical: canonicalEmail(email), email_verified: true }).first('user_id');
