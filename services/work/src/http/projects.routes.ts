@@ -1,9 +1,8 @@
 // /api/v1/projects: validate, call the use case, shape the answer.
-import { ApiRoutes, currentUser, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, ifMatchOf, idempotent, sendJsonPage } from '@taskflow/shared';
 import type { Middleware } from 'koa';
 import type { WorkDeps } from '../domain/model';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects';
-import { projectCursorOf } from './cursors';
 import { presentProject, sendResource } from './present';
 import { createProjectBody, idParams, patchProjectBody, projectListQuery, projectPageSchema, projectSchema, putProjectBody } from './schemas';
 
@@ -23,8 +22,8 @@ export function projectRoutes(deps: WorkDeps, authenticate: Middleware): ApiRout
       responses: { 200: { description: 'A page of projects', schema: projectPageSchema }, 404: { description: '`organization` is not one of the caller’s' } },
     },
     async (ctx, { query }) => {
-      const rows = await listProjects(deps, currentUser(ctx), { organization: query.organization, after: query.cursor, limit: query.limit + 1 });
-      ctx.body = toPage(ctx, rows, query.limit, projectCursorOf, presentProject);
+      const page = await listProjects(deps, currentUser(ctx), { organization: query.organization, after: query.cursor, limit: query.limit });
+      sendJsonPage(ctx, page, query.limit);
     },
   );
 
