@@ -241,6 +241,8 @@ export async function plannedForFilters<T>(db: Knex, filters: TaskFilters, read:
   if (filters.q === undefined) return read(db);
   return db.transaction(async (trx) => {
     await trx.raw(`set local cpu_operator_cost = ${TEXT_SEARCH_OPERATOR_COST}`);
+    // Planned for its own pattern every time: a prepared statement's generic plan would not know it.
+    await trx.raw('set local plan_cache_mode = force_custom_plan');
     return read(trx);
   });
 }
