@@ -28,6 +28,8 @@ const CHUNK = 100_000;
 const ONLY = process.env.ONLY ? new RegExp(process.env.ONLY, 'i') : undefined;
 /** Services to run under `node --cpu-prof` (comma-separated names); profiles land in CPU_PROF_DIR on exit. */
 const CPU_PROF = new Set((process.env.CPU_PROF ?? '').split(',').map((n) => n.trim()).filter(Boolean));
+/** Services to run with bench/heap-sample.cjs: what they allocate per request during the scenarios (profiles in CPU_PROF_DIR). */
+const HEAP_PROF = new Set((process.env.HEAP_PROF ?? '').split(',').map((n) => n.trim()).filter(Boolean));
 
 const ROOT = path.resolve(__dirname, '..');
 const CPU_PROF_DIR = path.resolve(process.env.CPU_PROF_DIR ?? path.join(ROOT, 'bench/profiles'));
@@ -121,9 +123,17 @@ async function waitReady(child: Child, url: string): Promise<void> {
 
 function startServices(database: TestDatabase, vhost: TestVhost): { backends: Child[]; gateway: () => Child } {
   const urls = Object.fromEntries(BACKENDS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${PORTS[n]}`]));
-  const env = (name: ServiceName) => ({ ...urls, DATABASE_URL: database.url, AMQP_URL: vhost.url, PORT: String(PORTS[name]), LOG_LEVEL: 'warn' });
+  const env = (name: ServiceName) => ({
+    ...urls,
+    DATABASE_URL: database.url,
+    AMQP_URL: vhost.url,
+    PORT: String(PORTS[name]),
+    LOG_LEVEL: 'warn',
+    ...(HEAP_PROF.has(name) ? { HEAP_PROF_DIR: CPU_PROF_DIR, HEAP_PROF_NAME: name } : {}),
+  });
   const main = (name: ServiceName) => [
     ...(CPU_PROF.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
+    ...(HEAP_PROF.has(name) ? ['--require', path.join(ROOT, 'bench/heap-sample.cjs')] : []),
     path.join(ROOT, 'services', name, 'dist/main.js'),
   ];
   const backends = BACKENDS.map((name) => spawnChild(name, main(name), env(name)));
@@ -414,12 +424,18 @@ async function main(): Promise<void> {
   say(`ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
   const rows: Row[] = [];
+  let heapSampling = false;
   // A fresh token before each scenario: access tokens live 15 minutes, a long DURATION outlasts one.
   const selected = (name: string) => !ONLY || ONLY.test(name);
   const run = async (scenario: Omit<Scenario, 'headers'> & { headers?: Record<string, string> }, withToken = true) => {
     // The references always run: every ratio needs its own, from the same run.
     if (!/^(baseline|ceiling):/.test(scenario.name) && !selected(scenario.name)) return;
     if (withToken) token = await login();
+    if (!heapSampling && !/^(baseline|ceiling):/.test(scenario.name)) {
+      // From here on, what the services allocate is the scenarios' (bench/heap-sample.cjs).
+      heapSampling = true;
+      for (const child of children) if (HEAP_PROF.has(child.name)) child.proc.kill('SIGUSR2');
+    }
     rows.push(await measure({ ...scenario, headers: { ...(withToken ? auth(token) : {}), ...scenario.headers } }));
   };
 
@@ -559,6 +575,7 @@ async function finish(code: number): Promise<never> {
     finishing = (async () => {
       report();
       await cleanup?.();
+      for (const child of children) for (const line of child.lines.filter((l) => l.startsWith('{"heap_sampled_bytes"'))) say(`${child.name} allocated: ${line}`);
     })();
     await finishing;
     process.exit(code);
