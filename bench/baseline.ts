@@ -25,9 +25,11 @@ const POOL_MAX = Number(process.env.POOL_MAX ?? 10);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TASK_PATH = /^\/tasks\/([^/]+)\/?$/;
 const PAGE_PATH = /^\/pages\/tasks\/?$/;
-/** The page ceiling: the database writes the page; the process only relays its text. */
+/** The page ceiling: the database writes the page; the process only relays its text (read through the project index, which leads with the organization). */
 const PAGE_SQL = `select coalesce(json_agg(t), '[]')::text as results
-                    from (select * from work.tasks where project_id = $1 order by created_at desc, id desc limit $2) t`;
+                    from (select * from work.tasks
+                           where organization_id = (select organization_id from work.projects where id = $1) and project_id = $1
+                           order by created_at desc, id desc limit $2) t`;
 
 /** The signing keys, fetched once at start and turned into KeyObjects once (never a PEM per call). */
 async function loadKeys(url: string): Promise<Map<string, KeyObject>> {

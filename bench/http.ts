@@ -1,5 +1,6 @@
-// HTTP load through the gateway, against a one-process baseline (bench/baseline.ts) measured in the
-// same run, plus the scaling figure: two task pages at ~1k and again at ~1M tasks in an organization.
+// HTTP load through the gateway and straight from the services, each read right after its one-process
+// reference (bench/baseline.ts: the single-row baseline, or the page ceiling of as many rows), plus the
+// scaling figure: two task pages at ~1k and again at ~1M tasks in an organization.
 //   npm run build && npx tsx bench/http.ts      (DURATION=10 seconds per scenario, CONNECTIONS=50)
 // Starts the built services (services/<name>/dist/main.js) on their normal ports against a throwaway
 // database and vhost on the local servers, seeds through the gateway, loads with autocannon, prints
