@@ -1,7 +1,10 @@
-// The baseline of ARCHITECTURE.md: one Koa process that verifies an RS256 access token and reads one
-// row by primary key from PostgreSQL, answering JSON. No gateway hop, no membership check, no
-// validation library, no logging: what a request costs at the least. bench/http.ts runs it beside the
-// services, in the same run, with the same tokens.
+// The baselines of ARCHITECTURE.md: one Koa process that verifies an RS256 access token and
+//  - GET /tasks/{id}: reads one row by primary key from PostgreSQL, answering JSON (the single-row baseline);
+//  - GET /pages/tasks?project=&limit=: has PostgreSQL build a page of a project's tasks as JSON text
+//    (`json_agg` over the newest `limit` rows), passed through as a string, never parsed (the page
+//    ceiling of issue 11: the best one process can do for a list).
+// No gateway hop, no membership check, no validation library, no logging: what a request costs at the
+// least. bench/http.ts runs it beside the services, in the same run, with the same tokens.
 //   node --import tsx bench/baseline.ts
 //   env: DATABASE_URL (required: the database the services use), JWKS_URL (default identity's),
 //        PORT (default 0: any free port), JWT_ISSUER, JWT_AUDIENCE, POOL_MAX (default 10, as the services)
@@ -21,6 +24,12 @@ const POOL_MAX = Number(process.env.POOL_MAX ?? 10);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TASK_PATH = /^\/tasks\/([^/]+)\/?$/;
+const PAGE_PATH = /^\/pages\/tasks\/?$/;
+/** The page ceiling: the database writes the page; the process only relays its text (read through the project index, which leads with the organization). */
+const PAGE_SQL = `select coalesce(json_agg(t), '[]')::text as results
+                    from (select * from work.tasks
+                           where organization_id = (select organization_id from work.projects where id = $1) and project_id = $1
+                           order by created_at desc, id desc limit $2) t`;
 
 /** The signing keys, fetched once at start and turned into KeyObjects once (never a PEM per call). */
 async function loadKeys(url: string): Promise<Map<string, KeyObject>> {
@@ -48,7 +57,8 @@ async function main(): Promise<void> {
   const app = new Koa();
   app.use(async (ctx) => {
     const match = ctx.method === 'GET' ? TASK_PATH.exec(ctx.path) : null;
-    if (!match) return problem(ctx, 404, 'not_found');
+    const page = ctx.method === 'GET' && PAGE_PATH.test(ctx.path);
+    if (!match && !page) return problem(ctx, 404, 'not_found');
     const token = /^Bearer +([A-Za-z0-9._~+/=-]+)$/i.exec(ctx.get('authorization'))?.[1];
     if (!token) return problem(ctx, 401, 'not_authenticated');
     let claims: jwt.JwtPayload;
@@ -61,7 +71,16 @@ async function main(): Promise<void> {
       return problem(ctx, 401, 'token_not_valid');
     }
     if (typeof claims.sub !== 'string') return problem(ctx, 401, 'token_not_valid');
-    const id = match[1]!;
+    if (page) {
+      const project = String(ctx.query.project ?? '');
+      const limit = Math.min(200, Math.max(1, Number(ctx.query.limit ?? 50) || 50));
+      if (!UUID.test(project)) return problem(ctx, 404, 'not_found');
+      const { rows } = await pool.query({ name: 'page', text: PAGE_SQL, values: [project, limit] });
+      ctx.type = 'application/json';
+      ctx.body = `{"results":${rows[0].results as string},"next":null}`;
+      return;
+    }
+    const id = match![1]!;
     if (!UUID.test(id)) return problem(ctx, 404, 'not_found');
     const { rows } = await pool.query('select * from work.tasks where id = $1', [id]);
     if (!rows.length) return problem(ctx, 404, 'not_found');

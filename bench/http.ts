@@ -1,5 +1,6 @@
-// HTTP load through the gateway, against a one-process baseline (bench/baseline.ts) measured in the
-// same run, plus the scaling figure: two task pages at ~1k and again at ~1M tasks in an organization.
+// HTTP load through the gateway and straight from the services, each read right after its one-process
+// reference (bench/baseline.ts: the single-row baseline, or the page ceiling of as many rows), plus the
+// scaling figure: two task pages at ~1k and again at ~1M tasks in an organization.
 //   npm run build && npx tsx bench/http.ts      (DURATION=10 seconds per scenario, CONNECTIONS=50)
 // Starts the built services (services/<name>/dist/main.js) on their normal ports against a throwaway
 // database and vhost on the local servers, seeds through the gateway, loads with autocannon, prints
@@ -28,11 +29,17 @@ const CHUNK = 100_000;
 const ONLY = process.env.ONLY ? new RegExp(process.env.ONLY, 'i') : undefined;
 /** Services to run under `node --cpu-prof` (comma-separated names); profiles land in CPU_PROF_DIR on exit. */
 const CPU_PROF = new Set((process.env.CPU_PROF ?? '').split(',').map((n) => n.trim()).filter(Boolean));
+/** Services to run with bench/heap-sample.cjs: what they allocate per request during the scenarios (profiles in CPU_PROF_DIR). */
+const HEAP_PROF = new Set((process.env.HEAP_PROF ?? '').split(',').map((n) => n.trim()).filter(Boolean));
 
 const ROOT = path.resolve(__dirname, '..');
 const CPU_PROF_DIR = path.resolve(process.env.CPU_PROF_DIR ?? path.join(ROOT, 'bench/profiles'));
-const GATEWAY = 'http://127.0.0.1:8080';
-const PORTS = { identity: 4001, tenancy: 4002, work: 4003, audit: 4004, webhooks: 4005, gateway: 8080 } as const;
+/** Added to every service port, so two copies of the benchmark (or a running `npm start`) can coexist. */
+const PORT_OFFSET = Number(process.env.PORT_OFFSET ?? 0);
+const PORTS = { identity: 4001 + PORT_OFFSET, tenancy: 4002 + PORT_OFFSET, work: 4003 + PORT_OFFSET, audit: 4004 + PORT_OFFSET, webhooks: 4005 + PORT_OFFSET, gateway: 8080 + PORT_OFFSET } as const;
+const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
+const WORK = `http://127.0.0.1:${PORTS.work}`;
+const AUDIT = `http://127.0.0.1:${PORTS.audit}`;
 type ServiceName = keyof typeof PORTS;
 const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit', 'webhooks'];
 const START_TIMEOUT_MS = 60_000;
@@ -117,9 +124,17 @@ async function waitReady(child: Child, url: string): Promise<void> {
 
 function startServices(database: TestDatabase, vhost: TestVhost): { backends: Child[]; gateway: () => Child } {
   const urls = Object.fromEntries(BACKENDS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${PORTS[n]}`]));
-  const env = (name: ServiceName) => ({ ...urls, DATABASE_URL: database.url, AMQP_URL: vhost.url, PORT: String(PORTS[name]), LOG_LEVEL: 'warn' });
+  const env = (name: ServiceName) => ({
+    ...urls,
+    DATABASE_URL: database.url,
+    AMQP_URL: vhost.url,
+    PORT: String(PORTS[name]),
+    LOG_LEVEL: 'warn',
+    ...(HEAP_PROF.has(name) ? { HEAP_PROF_DIR: CPU_PROF_DIR, HEAP_PROF_NAME: name } : {}),
+  });
   const main = (name: ServiceName) => [
     ...(CPU_PROF.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
+    ...(HEAP_PROF.has(name) ? ['--require', path.join(ROOT, 'bench/heap-sample.cjs')] : []),
     path.join(ROOT, 'services', name, 'dist/main.js'),
   ];
   const backends = BACKENDS.map((name) => spawnChild(name, main(name), env(name)));
@@ -243,8 +258,13 @@ async function settle(db: pg.Client, timeoutMs = 120_000): Promise<void> {
 }
 
 // --- load ------------------------------------------------------------------------------------------------
+/** What a scenario is compared with: the single-row baseline, or the page ceiling of the same number of rows. */
+type Reference = 'row' | 'page50' | 'page200';
+const REFERENCE_NAMES: Record<Reference, string> = { row: 'single-row baseline', page50: '50-row ceiling', page200: '200-row ceiling' };
+
 interface Row {
   scenario: string;
+  vs: Reference;
   rps: number;
   p50: number;
   p99: number;
@@ -255,6 +275,8 @@ interface Row {
 
 interface Scenario {
   name: string;
+  /** The reference of its ratio (default the single-row baseline). */
+  vs?: Reference;
   url: string;
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
@@ -274,15 +296,16 @@ async function measure(s: Scenario): Promise<Row> {
   const statuses = Object.entries(r.statusCodeStats ?? {})
     .map(([code, v]) => `${code}:${(v as { count: number }).count}`)
     .join(' ');
-  const row = { scenario: s.name, rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, statuses };
+  const row = { scenario: s.name, vs: s.vs ?? 'row', rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, statuses };
   say(`  ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, status ${statuses}${row.errors ? `, ${r.errors} errors ${r.timeouts} timeouts` : ''}`);
   return row;
 }
 
 /** One page must answer 200 and be full before it is worth loading. */
-async function expectFullPage(pathname: string, token: string): Promise<void> {
+async function expectFullPage(pathname: string, token: string, rows = 50): Promise<void> {
   const page = await api<{ results: unknown[]; next: string | null }>('GET', pathname, undefined, token);
-  if (page.results.length !== 50 || !page.next) throw new Error(`${pathname}: expected a full page of 50 with a next link, got ${page.results.length}`);
+  // The 200-task page is the whole seeded project: no next page.
+  if (page.results.length !== rows || (rows === 50 && !page.next)) throw new Error(`${pathname}: expected a full page of ${rows}${rows === 50 ? ' with a next link' : ''}, got ${page.results.length}`);
 }
 
 /**
@@ -354,7 +377,7 @@ let cleanup: (() => Promise<void>) | undefined;
 
 async function main(): Promise<void> {
   if (await portInUse(PORTS.gateway)) {
-    throw new Error('Port 8080 is already in use: is TaskFlow running (`npm start`)? Stop it (Ctrl-C in its terminal) and run the benchmark again.');
+    throw new Error(`Port ${PORTS.gateway} is already in use: is TaskFlow running (\`npm start\`)? Stop it (Ctrl-C in its terminal), or set PORT_OFFSET, and run the benchmark again.`);
   }
   for (const name of BACKENDS) {
     if (await portInUse(PORTS[name])) throw new Error(`Port ${PORTS[name]} (${name}) is already in use: stop whatever runs there (\`npm start\`?) first.`);
@@ -395,23 +418,52 @@ async function main(): Promise<void> {
   const projectPage = `/api/v1/tasks/?project=${s.project}&limit=50`;
   const minePage = `/api/v1/tasks/?assigned_to=me&organization=${s.org}&limit=50`;
   const activityPage = `/api/v1/activity/?organization=${s.org}&limit=50`;
-  for (const page of [projectPage, minePage, activityPage]) await expectFullPage(page, token);
+  const project200Page = `/api/v1/tasks/?project=${s.project}&limit=200`;
+  const filteredPage = `/api/v1/tasks/?project=${s.project}&status=todo&status=in_progress&ordering=-priority&limit=50`;
+  for (const page of [projectPage, minePage, activityPage, filteredPage]) await expectFullPage(page, token);
+  await expectFullPage(project200Page, token, 200);
   say(`ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
   const rows: Row[] = [];
+  let heapSampling = false;
   // A fresh token before each scenario: access tokens live 15 minutes, a long DURATION outlasts one.
   const selected = (name: string) => !ONLY || ONLY.test(name);
   const run = async (scenario: Omit<Scenario, 'headers'> & { headers?: Record<string, string> }, withToken = true) => {
-    if (rows.length && !selected(scenario.name)) return;
+    // The references always run: every ratio needs its own, from the same run.
+    if (!/^(baseline|ceiling):/.test(scenario.name) && !selected(scenario.name)) return;
     if (withToken) token = await login();
+    if (!heapSampling && !/^(baseline|ceiling):/.test(scenario.name)) {
+      // From here on, what the services allocate is the scenarios' (bench/heap-sample.cjs).
+      heapSampling = true;
+      for (const child of children) if (HEAP_PROF.has(child.name)) child.proc.kill('SIGUSR2');
+    }
     rows.push(await measure({ ...scenario, headers: { ...(withToken ? auth(token) : {}), ...scenario.headers } }));
   };
 
-  await run({ name: 'baseline: one process, RS256 verify + PK select (start)', url: `${baseline.url}/tasks/${s.taskId}` });
-  await run({ name: 'GET /tasks/{id}/ (task detail)', url: `${GATEWAY}/api/v1/tasks/${s.taskId}/` });
-  await run({ name: 'GET /tasks/?project=&limit=50', url: `${GATEWAY}${projectPage}` });
-  await run({ name: 'GET /tasks/?assigned_to=me&organization=&limit=50', url: `${GATEWAY}${minePage}` });
-  await run({ name: 'GET /activity/?organization=&limit=50', url: `${GATEWAY}${activityPage}` });
+  const ceiling = (limit: number) => `${baseline.url}/pages/tasks?project=${s.project}&limit=${limit}`;
+  const references: Record<Reference, Scenario> = {
+    row: { name: 'baseline: one process, RS256 verify + PK select', url: `${baseline.url}/tasks/${s.taskId}` },
+    page50: { name: 'ceiling: one process, RS256 verify + json_agg page of 50 as text', vs: 'page50', url: ceiling(50) },
+    page200: { name: 'ceiling: one process, RS256 verify + json_agg page of 200 as text', vs: 'page200', url: ceiling(200) },
+  };
+  const baselines = async (when: string) => {
+    for (const ref of Object.values(references)) await run({ ...ref, name: `${ref.name} (${when})` });
+  };
+  // Each read twice, through the gateway and straight from the service that answers it, right after its
+  // reference: on a shared machine the load changes within minutes, so each ratio compares neighbours.
+  const both = async (name: string, pathname: string, vs: Reference, service = WORK) => {
+    if (!selected(`${name} via gateway`) && !selected(`${name} direct`)) return;
+    await run(references[vs]);
+    await run({ name: `${name} via gateway`, vs, url: `${GATEWAY}${pathname}` });
+    await run({ name: `${name} direct`, vs, url: `${service}${pathname}` });
+  };
+  await baselines('start');
+  await both('GET /tasks/{id}/ (task detail)', `/api/v1/tasks/${s.taskId}/`, 'row');
+  await both('GET /tasks/?project=&limit=50', projectPage, 'page50');
+  await both('GET /tasks/?project=&limit=200', project200Page, 'page200');
+  await both('GET /tasks/?assigned_to=me&organization=&limit=50', minePage, 'page50');
+  await both('GET /tasks/?project=&status=todo&status=in_progress&ordering=-priority&limit=50', filteredPage, 'page50');
+  await both('GET /activity/?organization=&limit=50', activityPage, 'page50', AUDIT);
   await run({ name: 'GET /auth/me/', url: `${GATEWAY}/api/v1/auth/me/` });
   let n = 0;
   const runId = Date.now().toString(36);
@@ -468,29 +520,31 @@ async function main(): Promise<void> {
   let large = small;
   if (selected(projectAt(small)) || selected(mineAt(small))) {
     for (const page of [scaleProjectPage, scaleMinePage]) await expectFullPage(page, token);
-    await run({ name: projectAt(small), url: `${GATEWAY}${scaleProjectPage}` });
-    await run({ name: mineAt(small), url: `${GATEWAY}${scaleMinePage}` });
+    await run({ name: projectAt(small), vs: 'page50', url: `${GATEWAY}${scaleProjectPage}` });
+    await run({ name: mineAt(small), vs: 'page50', url: `${GATEWAY}${scaleMinePage}` });
     say(`inserting ${SCALE_SQL_ROWS.toLocaleString('en')} tasks with SQL in chunks of ${CHUNK.toLocaleString('en')}`);
     await insertRows(db, s);
     large = await count();
-    await run({ name: projectAt(large), url: `${GATEWAY}${scaleProjectPage}` });
-    await run({ name: mineAt(large), url: `${GATEWAY}${scaleMinePage}` });
+    await run({ name: projectAt(large), vs: 'page50', url: `${GATEWAY}${scaleProjectPage}` });
+    await run({ name: mineAt(large), vs: 'page50', url: `${GATEWAY}${scaleMinePage}` });
   }
 
-  await run({ name: 'baseline: one process, RS256 verify + PK select (end)', url: `${baseline.url}/tasks/${s.taskId}` });
+  await baselines('end');
 
-  // --- the table ---
-  const base = rows[0]!.rps;
+  // --- the table: each ratio against the latest measurement of its reference before it ---
+  const isReference = (r: Row) => /^(baseline|ceiling):/.test(r.scenario);
+  const reference = (row: Row) => rows.slice(0, rows.indexOf(row) + 1).reverse().find((r) => r.vs === row.vs && isReference(r));
   const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
   const lines = [
     `DURATION=${DURATION}s per scenario, CONNECTIONS=${CONNECTIONS}, warm-up ${WARMUP}s; autocannon on the same machine (${os.cpus().length} cores); ` +
       `load average ${load(loadBefore)} before the run, ${load(os.loadavg())} after.`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | non-2xx | ratio vs baseline req/s |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| scenario | req/s | p50 ms | p99 ms | non-2xx | req/s ratio | vs (the one measured last before it) |',
+    '|---|---:|---:|---:|---:|---:|---|',
     ...rows.map(
-      (r) => `| ${r.scenario} | ${f(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx}${r.errors ? ` (+${r.errors} errors/timeouts)` : ''} | ${(r.rps / base).toFixed(2)}x |`,
+      (r) =>
+        `| ${r.scenario} | ${f(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx}${r.errors ? ` (+${r.errors} errors/timeouts)` : ''} | ${(r.rps / (reference(r)?.rps ?? NaN)).toFixed(2)}x | ${REFERENCE_NAMES[r.vs]} |`,
     ),
   ];
   const scaled = rows.filter((r) => r.scenario.endsWith('tasks in org'));
@@ -498,7 +552,7 @@ async function main(): Promise<void> {
     ['project page', scaled[0], scaled[2]],
     ['assigned-to-me page', scaled[1], scaled[3]],
   ] as const) {
-    if (a && b) lines.push(`| scaling ${label}: ${large.toLocaleString('en')} / ${small.toLocaleString('en')} tasks | ${(b.rps / a.rps).toFixed(2)}x | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | - | - |`);
+    if (a && b) lines.push(`| scaling ${label}: ${large.toLocaleString('en')} / ${small.toLocaleString('en')} tasks | ${(b.rps / a.rps).toFixed(2)}x | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | - | - | - |`);
   }
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 
@@ -522,6 +576,7 @@ async function finish(code: number): Promise<never> {
     finishing = (async () => {
       report();
       await cleanup?.();
+      for (const child of children) for (const line of child.lines.filter((l) => l.startsWith('{"heap_sampled_bytes"'))) say(`${child.name} allocated: ${line}`);
     })();
     await finishing;
     process.exit(code);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createDb, encodeCursor, type EventEnvelope, type Knex, type Role } from '@taskflow/shared';
 import { createTestDatabase, createTestTokens, createTestVhost, eventually, request, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
-import { AUDIT_SCHEMA } from '../src/db/migrations';
+import { ACTIVITY_COLUMNS, AUDIT_SCHEMA } from '../src/db/migrations';
+import type { ActivityRecord } from '../src/domain/activity';
+import { presentActivity } from '../src/http/activity.routes';
 import { startAudit } from './start';
 import { envelopeOf, events, newUser, publishEnvelopes, startTenancyStandIn, type TestUser } from './support';
 
@@ -167,6 +169,37 @@ describe('GET /api/v1/activity/', () => {
       const res = await get(memberA, `?organization=${orgA}&verb=invite.sent`);
       expect(res.body.results).toEqual([expect.objectContaining({ action: 'Invited someone to organization', changes: { role: [null, 'member'] } })]);
       expect(JSON.stringify(res.body)).not.toContain(inviteeA);
+    });
+  });
+
+  describe('pages written by PostgreSQL', () => {
+    /** What JSON.stringify makes of the stored rows as `presentActivity` shows them to `role`. */
+    const expected = async (orgRoles: Record<string, Role>, limit: number) => {
+      const rows = (await db('activity')
+        .select(ACTIVITY_COLUMNS)
+        .whereIn('organization_id', Object.keys(orgRoles))
+        .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])) as ActivityRecord[];
+      return rows.slice(0, limit + 1).map((row) => presentActivity({ ...row, reader_role: orgRoles[row.organization_id]! }));
+    };
+    const raw = async (user: TestUser, query: string) => {
+      const res = await fetch(`${audit.url}/api/v1/activity${query}`, { headers: { authorization: `Bearer ${tokens.sign(user)}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      return res.text();
+    };
+
+    it.each([
+      ['an owner', ownerA, { [orgA]: 'owner' }],
+      ['a member', memberA, { [orgA]: 'member' }],
+    ] as Array<[string, TestUser, Record<string, Role>]>)('are byte for byte what JSON.stringify makes of the entries an %s may see', async (_label, user, roles) => {
+      const all = await expected(roles, 200);
+      expect(await raw(user, `?organization=${orgA}&limit=200`)).toBe(JSON.stringify({ results: all, next: null }));
+    });
+
+    it('are so across organizations with a role each, next link included', async () => {
+      const entries = await expected({ [orgA]: 'member', [orgC]: 'admin' }, 3);
+      const next = `/api/v1/activity?limit=3&cursor=${encodeCursor([entries[2]!.created_at, entries[2]!.id])}`;
+      expect(await raw(memberA, '?limit=3')).toBe(JSON.stringify({ results: entries.slice(0, 3), next }));
     });
   });
 

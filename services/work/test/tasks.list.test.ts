@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { oneOrganization, sqlOf } from '@taskflow/shared';
-import { type TaskOrdering, taskPageQuery } from '../src/db/tasks';
+import { encodeCursor, oneOrganization, sqlOf } from '@taskflow/shared';
+import { type TaskOrdering, type TaskRow, taskPageQuery, toTask } from '../src/db/tasks';
 import { type Harness, seedProject, seedTask, startHarness, type TestUser } from './harness';
 
 type Task = {
@@ -239,7 +239,7 @@ describe('task lists', () => {
         organization === 'all'
           ? sqlOf(h.db('membership_replica').select('organization_id').where({ user_id: user.id }).whereNotNull('role'))
           : oneOrganization(organization);
-      const query = taskPageQuery(h.db, organizations, filters, { ordering, after }, 51);
+      const query = taskPageQuery(organizations, filters, { ordering, after }, 51);
       const result = await h.db.raw(`explain (analyze, format json) ${query.text}`, query.values);
       return result.rows[0]['QUERY PLAN'][0].Plan as PlanNode;
     }
@@ -306,6 +306,51 @@ describe('task lists', () => {
       expect(mine.body.results.every((x: Task) => x.assigned_to === user.id)).toBe(true);
       const ofProject = await h.call('GET', `/api/v1/tasks/?project=${projects[big]}&limit=50`, user);
       expect(ofProject.body.results).toHaveLength(50);
+    });
+  });
+
+  describe('pages written by PostgreSQL', () => {
+    let org: Awaited<ReturnType<Harness['organization']>>;
+    let project: { id: string };
+
+    beforeAll(async () => {
+      org = await h.organization();
+      project = await seedProject(h, org.admin, org.id, 'Bytes');
+      // Text JSON escapes (quotes, backslashes, newlines, tabs, non-ASCII), nulls and dates.
+      await seedTask(h, org.admin, project.id, { title: 'Quote " and \\ backslash', description: 'Line one\nline\ttwo', priority: 'high', due_date: '2030-02-03' });
+      await seedTask(h, org.admin, project.id, { title: 'Ünïcødé ✓ 🚀 </script>', assigned_to: org.member.id, status: 'in_progress' });
+      await seedTask(h, org.admin, project.id, { title: 'Plain', priority: 'low' });
+    });
+
+    /** The body as the service sends it, as text. */
+    const raw = async (path: string, user: TestUser) => {
+      const res = await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${user.token}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      return { text: await res.text(), link: res.headers.get('link') };
+    };
+
+    it.each([
+      ['-created_at', 'created_at desc, id desc', (r: TaskRow) => r.created_at.toISOString()],
+      ['priority', 'priority_rank asc, id asc', (r: TaskRow) => r.priority_rank],
+      ['-due_date', 'due_key desc, id desc', (r: TaskRow) => r.due_cursor],
+    ] as const)('are byte for byte what JSON.stringify makes of the rows (ordering=%s), next link included', async (ordering, orderBy, sortValue) => {
+      const rows = (
+        await h.db.raw(`select *, due_date::text as due_date, due_key::text as due_cursor from work.tasks where project_id = ? order by ${orderBy}`, [project.id])
+      ).rows as TaskRow[];
+      const path = `/api/v1/tasks?project=${project.id}&ordering=${ordering}&limit=2`;
+      const next = `${path}&cursor=${encodeCursor([ordering, sortValue(rows[1]!), rows[1]!.id])}`;
+      const first = await raw(path, org.member);
+      expect(first.text).toBe(JSON.stringify({ results: rows.slice(0, 2).map(toTask), next }));
+      expect(first.link).toBe(`<${next}>; rel="next"`);
+      const last = await raw(next, org.member);
+      expect(last.text).toBe(JSON.stringify({ results: rows.slice(2).map(toTask), next: null }));
+      expect(last.link).toBeNull();
+    });
+
+    it('writes an empty page as an empty list', async () => {
+      const empty = await raw(`/api/v1/tasks?project=${project.id}&status=review`, org.member);
+      expect(empty.text).toBe('{"results":[],"next":null}');
     });
   });
 });

@@ -43,7 +43,7 @@ describe('task text search', () => {
   async function plan(filters: TaskFilters): Promise<PlanNode> {
     // The statement the service runs, planned with the settings the service plans it with.
     const result = await plannedForFilters(h.db, filters, (planned) => {
-      const query = taskPageQuery(planned, oneOrganization(org.id), filters, { ordering: '-created_at' }, 51);
+      const query = taskPageQuery(oneOrganization(org.id), filters, { ordering: '-created_at' }, 51);
       return planned.raw(`explain (analyze, format json) ${query.text}`, query.values);
     });
     return result.rows[0]['QUERY PLAN'][0].Plan as PlanNode;

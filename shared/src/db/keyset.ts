@@ -2,6 +2,8 @@
 // the merge of per-organization pages, as SQL text with `?` parameters (knex.raw takes it as it is;
 // `numbered` turns it into $n text for a prepared statement).
 import type { Knex } from 'knex';
+import type { ReplicaRow } from '../membership/replica';
+import { preparedRead } from './index';
 
 /** SQL text with `?` placeholders and their values, in order. */
 export interface Sql {
@@ -124,3 +126,61 @@ export function numbered(sql: Sql, first = 1): { text: string; values: Knex.Valu
   let n = first;
   return { text: sql.text.replace(/\?/g, () => `$${n++}`), values: sql.values };
 }
+
+/**
+ * A timestamp column as RFC 3339 UTC text with milliseconds, exactly as `Date.prototype.toISOString`
+ * writes it (`2026-03-02T09:31:05.267Z`, fractions below a millisecond truncated as node-pg truncates
+ * them), so a page PostgreSQL writes reads byte for byte like one written from JS objects.
+ */
+export const isoTimestamp = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** A page as `jsonPage` returns it: PostgreSQL's JSON text of the results, and what `next` needs. */
+export interface JsonPage {
+  /** The JSON array of the page's first `limit` rows, never parsed here. */
+  results: string;
+  /** How many rows the statement found: `limit + 1` means there is a next page. */
+  fetched: number;
+  /** The cursor values of the page's last row (the `limit`-th), when there is one. */
+  last: KeyValue[];
+}
+
+/**
+ * One page of `limit` rows written by PostgreSQL as JSON text, so no row ever becomes a JS object:
+ * `rows` (its rows in `keyset`'s order over its columns, at most `limit + 1` of them: the extra one
+ * tells that a next page exists) is aliased `r`; `fields` lists
+ * the API's fields of one row in the API's order (`r.organization_id as organization, ...`: each
+ * row becomes `row_to_json` of them, compact, nulls as `null`); `cursor` the values `next` resumes
+ * after, read from the `limit`-th row. `extra` adds select-list items to the single result row (for
+ * example the caller's membership, read in the same round trip).
+ */
+export function jsonPage(input: { rows: Sql; keyset: Keyset; fields: string; cursor: readonly string[]; limit: number; extra?: Sql }): Sql {
+  const cursor = input.cursor.map((expression, i) => `${expression} as c${i}`).join(', ');
+  const last = input.cursor.map((_, i) => `(array_agg(p.c${i}) filter (where p.n = ?))[1] as c${i}`).join(', ');
+  return {
+    text:
+      `select coalesce('[' || string_agg(p.json, ',' order by p.n) filter (where p.n <= ?) || ']', '[]') as results, count(*)::int as fetched, ${last}` +
+      `${input.extra ? `, ${input.extra.text}` : ''}` +
+      ` from (select row_to_json(j)::text as json, row_number() over (order by ${input.keyset.orderBy('r')}) as n, ${cursor}` +
+      ` from (${input.rows.text}) as r cross join lateral (select ${input.fields}) as j) as p`,
+    values: [input.limit, ...input.cursor.map(() => input.limit), ...(input.extra?.values ?? []), ...input.rows.values],
+  };
+}
+
+/**
+ * Runs a `jsonPage` statement as a named prepared statement (its text is constant per filter shape) and
+ * returns the page, with the replica row when `extra` asked for it (`MembershipReplica.readScoped`).
+ */
+export async function readJsonPage(db: Knex | Knex.Transaction, input: Parameters<typeof jsonPage>[0]): Promise<JsonPage & ReplicaRow> {
+  const statement = numbered(jsonPage(input));
+  const [row] = await preparedRead<Record<string, unknown>>(db as Knex, statement.text, statement.values);
+  return {
+    results: row!.results as string,
+    fetched: row!.fetched as number,
+    last: input.cursor.map((_, i) => row![`c${i}`] as KeyValue),
+    member_row: row!.member_row as ReplicaRow['member_row'],
+    member_role: row!.member_role as ReplicaRow['member_role'],
+  };
+}
+
+/** The page of a list that is empty without asking the database. */
+export const emptyJsonPage: JsonPage = { results: '[]', fetched: 0, last: [] };

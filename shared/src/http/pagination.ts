@@ -36,14 +36,33 @@ export function toPage<Row, T>(
 ): Page<T> {
   const hasMore = rows.length > limit;
   const pageRows = hasMore ? rows.slice(0, limit) : rows;
-  let next: string | null = null;
-  if (hasMore) {
-    const params = new URLSearchParams(ctx.querystring);
-    params.set('cursor', encodeCursor(cursorOf(pageRows[pageRows.length - 1]!)));
-    next = `${ctx.path}?${params.toString()}`;
-    ctx.set('Link', `<${next}>; rel="next"`);
-  }
+  const next = hasMore ? nextLink(ctx, cursorOf(pageRows[pageRows.length - 1]!)) : null;
   return { results: pageRows.map(present), next };
+}
+
+/** The request path with the cursor replaced, also sent as the `Link` header. */
+function nextLink(ctx: Context, cursor: readonly CursorValue[]): string {
+  const params = new URLSearchParams(ctx.querystring);
+  params.set('cursor', encodeCursor(cursor));
+  const next = `${ctx.path}?${params.toString()}`;
+  ctx.set('Link', `<${next}>; rel="next"`);
+  return next;
+}
+
+/**
+ * Sends a page PostgreSQL wrote as JSON text (`jsonPage` in db/keyset.ts), byte for byte the body
+ * `toPage` gives for the same rows: the results pass through as a string, only `next` is made here,
+ * from the last row's cursor values (`cursorOf` adds what the cursor carries besides them).
+ */
+export function sendJsonPage(
+  ctx: Context,
+  page: { results: string; fetched: number; last: readonly CursorValue[] },
+  limit: number,
+  cursorOf: (last: readonly CursorValue[]) => readonly CursorValue[] = (last) => last,
+): void {
+  const next = page.fetched > limit ? nextLink(ctx, cursorOf(page.last)) : null;
+  ctx.type = 'application/json';
+  ctx.body = `{"results":${page.results},"next":${next === null ? 'null' : JSON.stringify(next)}}`;
 }
 
 export const pageSchema = <T extends z.ZodType>(item: T) =>

@@ -4,6 +4,7 @@
 // Tenancy's "not a member" is remembered briefly (refusals.ts); see `readThrough` for why a join still works.
 import type { Knex } from 'knex';
 import { currentDb, type Migration } from '../db';
+import type { Sql } from '../db/keyset';
 import type { EventEnvelope, Role } from '../events';
 import { notFound, unavailable } from '../http/errors';
 import { RefusalCache, type RefusalCacheOptions } from './refusals';
@@ -62,6 +63,32 @@ export async function applyMembershipEvent(trx: Knex.Transaction, event: Members
 export const internalMembershipPath = (organizationId: string, userId: string) =>
   `/internal/v1/organizations/${organizationId}/members/${userId}`;
 
+/**
+ * The organizations (`organization_id`, `role`) a list reads, as constant SQL for a list statement: every
+ * one the replica says the user belongs to, or one of them only if the replica says so.
+ */
+export const organizationsOfUser = (userId: string): Sql => ({
+  text: `select organization_id, role from ${MEMBERSHIP_TABLE} where user_id = ? and role is not null`,
+  values: [userId],
+});
+const organizationIfMember = (organizationId: string, userId: string): Sql => ({
+  text: `select organization_id, role from ${MEMBERSHIP_TABLE} where organization_id = ? and user_id = ? and role is not null`,
+  values: [organizationId, userId],
+});
+/** Select-list items telling, in the list's own statement, whether the replica has the pair's row and its role. */
+const replicaRowColumns = (organizationId: string, userId: string): Sql => ({
+  text:
+    `exists (select 1 from ${MEMBERSHIP_TABLE} where organization_id = ? and user_id = ?) as member_row, ` +
+    `(select role from ${MEMBERSHIP_TABLE} where organization_id = ? and user_id = ?) as member_role`,
+  values: [organizationId, userId, organizationId, userId],
+});
+
+/** What a list statement of `MembershipReplica.readScoped` returns besides its page. */
+export interface ReplicaRow {
+  member_row?: boolean;
+  member_role?: Role | null;
+}
+
 export interface ReplicaOptions {
   db: Knex;
   tenancyUrl: string;
@@ -111,6 +138,21 @@ export class MembershipReplica {
     }
     if (!joined.role) throw notFound();
     return joined.role;
+  }
+
+  /**
+   * A list scoped by the caller's memberships in one round trip: `read` runs one statement over
+   * `organizations` (`organization_id`, `role` rows) and, when `extra` is given, adds its select-list
+   * items (the replica row of the one organization asked for). Without `organization`, every
+   * organization the replica lists; with it, as `requireRole` decides: a role reads at once, a tombstone
+   * is 404, no row asks tenancy and, when tenancy answers with a role, reads that organization again.
+   */
+  async readScoped<R extends ReplicaRow>(userId: string, organization: string | undefined, read: (organizations: Sql, extra?: Sql) => Promise<R>): Promise<R> {
+    if (organization === undefined) return read(organizationsOfUser(userId));
+    const page = await read(organizationIfMember(organization, userId), replicaRowColumns(organization, userId));
+    if (page.member_role) return page;
+    const role = await this.requireJoinedRole(userId, organization, { found: page.member_row === true, role: null });
+    return read({ text: 'select ?::uuid as organization_id, ?::text as role', values: [organization, role] });
   }
 
   /** Organizations the user belongs to according to the replica (for scoping lists). */

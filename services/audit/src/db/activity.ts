@@ -1,5 +1,15 @@
 // All SQL on the activity log.
-import { acrossOrganizations, type KeyValue, keyset, keysetPage, type Knex, type Role, rowsOf, type Sql, sqlOf } from '@taskflow/shared';
+import {
+  acrossOrganizations,
+  isoTimestamp,
+  type JsonPage,
+  type KeyValue,
+  keyset,
+  type Knex,
+  readJsonPage,
+  type ReplicaRow,
+  type Sql,
+} from '@taskflow/shared';
 import type { ActivityRecord } from '../domain/activity';
 import { ACTIVITY_COLUMNS, ACTIVITY_TABLE } from './migrations';
 
@@ -32,48 +42,69 @@ export async function insertActivity(trx: Knex.Transaction, records: ActivityRec
     .ignore();
 }
 
-function filtered<Q extends Knex.QueryBuilder>(query: Q, alias: string, filters: ActivityFilters, after: ActivityPosition | undefined, limit: number): Q {
-  const c = (name: string) => `${alias}.${name}`;
-  if (filters.actor) query.where(c('actor_id'), filters.actor);
-  if (filters.verb) query.where(c('verb'), filters.verb);
-  if (filters.target_type) query.where(c('target_type'), filters.target_type);
-  if (filters.target_id) query.where(c('target_id'), filters.target_id);
-  if (filters.since) query.where(c('created_at'), '>=', filters.since);
-  if (filters.until) query.where(c('created_at'), '<', filters.until);
-  keysetPage(query, newestFirst, alias, after).limit(limit);
-  return query;
-}
-
-/** One organization's entries, newest first. */
-export async function listOrganizationActivity(
-  db: Knex,
-  organizationId: string,
-  filters: ActivityFilters,
-  after: ActivityPosition | undefined,
-  limit: number,
-): Promise<ActivityRecord[]> {
-  const query = db(`${ACTIVITY_TABLE} as a`).select(ACTIVITY_COLUMNS.map((name) => `a.${name}`)).where('a.organization_id', organizationId);
-  return filtered(query, 'a', filters, after, limit);
-}
+/**
+ * An entry as the API shows it to a reader whose role in its organization is `r.role`, over a page's
+ * row `r`: `visibleTo` in SQL (owners and admins read `action` and every change; others `member_action`,
+ * and an invite's changes without `email`), `presentActivity`'s field names and order. `changes` is
+ * jsonb, whose text has a space after each `:` and `,`: they are removed outside strings, so the text
+ * is what JSON.stringify writes of the same value (no `?` in the pattern: `numbered` takes each for a parameter).
+ */
+const ACTIVITY_FIELDS = [
+  'r.id',
+  'r.organization_id as organization',
+  'r.actor_id as actor',
+  'r.actor_email',
+  'r.verb',
+  `case when r.role in ('owner', 'admin') then r.action else r.member_action end as action`,
+  '(select t from (select r.target_type as type, r.target_id as id) as t) as target',
+  `regexp_replace((case when r.role in ('owner', 'admin') or left(r.verb, 7) <> 'invite.' then r.changes else r.changes - 'email' end)::text,` +
+    ` '("([^"\\\\]|\\\\.)*")|([:,]) ', '\\1\\3', 'g')::json as changes`,
+  `${isoTimestamp('r.created_at')} as created_at`,
+  'r.request_id',
+].join(', ');
 
 /**
- * Entries of every organization in `memberships` (a query of `organization_id, role` rows), newest
- * first, each with that role. Takes the newest `limit` of each organization through its index, then
- * the newest `limit` of those, so the cost does not grow with the size of the log.
+ * One page of `limit` entries, newest first, of the organizations in `memberships` (`organization_id,
+ * role` rows: each entry is shown as that role may see it), written by PostgreSQL as JSON (`jsonPage`)
+ * with `extra` select-list items. Takes the newest `limit + 1` of each organization through its index,
+ * then the newest of those, so the cost does not grow with the size of the log. One prepared statement
+ * per filter shape.
  */
-export async function listMembershipsActivity(
+export async function listActivityPage(
   db: Knex,
   memberships: Sql,
   filters: ActivityFilters,
   after: ActivityPosition | undefined,
   limit: number,
-): Promise<Array<ActivityRecord & { role: Role }>> {
-  const perOrganization = filtered(
-    db(`${ACTIVITY_TABLE} as a`).select(ACTIVITY_COLUMNS.map((name) => `a.${name}`)).where('a.organization_id', db.ref('o.organization_id')),
-    'a',
-    filters,
-    after,
+  extra?: Sql,
+): Promise<JsonPage & ReplicaRow> {
+  const where = ['a.organization_id = o.organization_id'];
+  const values: Knex.Value[] = [];
+  const add = (condition: string, value: Knex.Value) => {
+    where.push(condition);
+    values.push(value);
+  };
+  if (filters.actor) add('a.actor_id = ?', filters.actor);
+  if (filters.verb) add('a.verb = ?', filters.verb);
+  if (filters.target_type) add('a.target_type = ?', filters.target_type);
+  if (filters.target_id) add('a.target_id = ?', filters.target_id);
+  if (filters.since) add('a.created_at >= ?', filters.since);
+  if (filters.until) add('a.created_at < ?', filters.until);
+  if (after) {
+    const bound = newestFirst.after('a', after);
+    where.push(bound.text);
+    values.push(...bound.values);
+  }
+  const perOrganization: Sql = {
+    text: `select ${ACTIVITY_COLUMNS.map((name) => `a.${name}`).join(', ')} from ${ACTIVITY_TABLE} as a where ${where.join(' and ')} order by ${newestFirst.orderBy('a')} limit ?`,
+    values: [...values, limit + 1],
+  };
+  return readJsonPage(db, {
+    rows: acrossOrganizations({ organizations: memberships, perOrganization, keyset: newestFirst, limit: limit + 1, select: 'page.*, o.role' }),
+    keyset: newestFirst,
+    fields: ACTIVITY_FIELDS,
+    cursor: [isoTimestamp('r.created_at'), 'r.id'],
     limit,
-  );
-  return rowsOf(db, acrossOrganizations({ organizations: memberships, perOrganization: sqlOf(perOrganization), keyset: newestFirst, limit, select: 'page.*, o.role' }));
+    extra,
+  });
 }

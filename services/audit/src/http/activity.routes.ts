@@ -10,7 +10,7 @@ import {
   isoDateTime,
   pageQuery,
   pageSchema,
-  toPage,
+  sendJsonPage,
 } from '@taskflow/shared';
 import { z } from 'zod';
 import { visibleTo } from '../domain/activity';
@@ -115,8 +115,8 @@ export function activityRoutes(deps: AuditDeps, verifier: Pick<AccessTokenVerifi
     },
     async (ctx, { query }) => {
       const { limit, cursor, ...filters } = query;
-      const rows = await listActivityForUser(deps, currentUser(ctx).id, filters, cursor, limit + 1);
-      ctx.body = toPage(ctx, rows, limit, (row) => [row.created_at.toISOString(), row.id], presentActivity);
+      const page = await listActivityForUser(deps, currentUser(ctx).id, filters, cursor, limit);
+      sendJsonPage(ctx, page, limit);
     },
   );
 

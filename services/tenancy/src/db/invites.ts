@@ -1,7 +1,7 @@
 // Invites: every SQL statement on tenancy.invites. Tokens are stored only as their SHA-256 hash; addresses
 // are compared by their canonical form (shared canonicalEmail), kept in email_canonical.
-import type { CursorValue, KeyValue, Knex, Role } from '@taskflow/shared';
-import { canonicalEmail, keyset, keysetPage } from '@taskflow/shared';
+import type { JsonPage, KeyValue, Knex, Role, Sql } from '@taskflow/shared';
+import { canonicalEmail, isoTimestamp, keyset, readJsonPage } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -126,37 +126,52 @@ const newestFirst = keyset([
   { column: 'id', descending: true },
 ]);
 
-function page(query: Knex.QueryBuilder, limit: number, after?: readonly KeyValue[]): Knex.QueryBuilder {
-  return keysetPage(query.limit(limit + 1), newestFirst, 'i', after);
+/** An invite's row for a page: `inviteColumns`' values, as SQL text over `i`. */
+const PAGE_COLUMNS =
+  "i.id, i.organization_id, (select o.name from organizations o where o.id = i.organization_id) as organization_name, i.email, i.role, i.invited_by, i.created_at, i.expires_at, " +
+  "case when i.status = 'pending' and i.expires_at <= now() then 'expired' else i.status end as effective_status";
+
+/** An invite as `presentInvite` writes it, over a page's row `r`. */
+const INVITE_FIELDS = [
+  'r.id',
+  'r.organization_id as organization',
+  'r.organization_name',
+  'r.email',
+  'r.role',
+  'r.effective_status as status',
+  'r.invited_by',
+  `${isoTimestamp('r.created_at')} as created_at`,
+  `${isoTimestamp('r.expires_at')} as expires_at`,
+].join(', ');
+
+/** One page of `limit` invites matching `where` (over `i`), newest first, written by PostgreSQL (`jsonPage`). */
+function invitePage(db: Db, where: Sql, limit: number, after?: readonly KeyValue[]): Promise<JsonPage> {
+  const bound = after ? newestFirst.after('i', after) : undefined;
+  return readJsonPage(db, {
+    rows: {
+      text: `select ${PAGE_COLUMNS} from invites as i where ${where.text}${bound ? ` and ${bound.text}` : ''} order by ${newestFirst.orderBy('i')} limit ?`,
+      values: [...where.values, ...(bound?.values ?? []), limit + 1],
+    },
+    keyset: newestFirst,
+    fields: INVITE_FIELDS,
+    cursor: [isoTimestamp('r.created_at'), 'r.id'],
+    limit,
+  });
 }
 
-function whereStatus(db: Db, query: Knex.QueryBuilder, status: InviteStatus): void {
-  if (status === 'pending') query.where('i.status', 'pending').where('i.expires_at', '>', db.fn.now());
-  else if (status === 'expired')
-    query.where((q) => q.where('i.status', 'expired').orWhere((p) => p.where('i.status', 'pending').where('i.expires_at', '<=', db.fn.now())));
-  else query.where('i.status', status);
+/** The invites a status filter selects, as the client sees statuses (a pending invite past its expiry is `expired`). */
+const STATUS_WHERE: Record<InviteStatus, string> = {
+  pending: "i.status = 'pending' and i.expires_at > now()",
+  expired: "(i.status = 'expired' or (i.status = 'pending' and i.expires_at <= now()))",
+  accepted: "i.status = 'accepted'",
+  revoked: "i.status = 'revoked'",
+};
+
+export async function listInvites(db: Db, organizationId: string, filter: { status?: InviteStatus }, limit: number, after?: readonly KeyValue[]): Promise<JsonPage> {
+  const status = filter.status ? ` and ${STATUS_WHERE[filter.status]}` : '';
+  return invitePage(db, { text: `i.organization_id = ?${status}`, values: [organizationId] }, limit, after);
 }
 
-export async function listInvites(
-  db: Db,
-  organizationId: string,
-  filter: { status?: InviteStatus },
-  limit: number,
-  after?: readonly KeyValue[],
-): Promise<InviteRow[]> {
-  const query = db({ i: 'invites' }).where('i.organization_id', organizationId).select(inviteColumns(db));
-  if (filter.status) whereStatus(db, query, filter.status);
-  return page(query, limit, after);
+export async function listPendingInvitesTo(db: Db, email: string, limit: number, after?: readonly KeyValue[]): Promise<JsonPage> {
+  return invitePage(db, { text: `i.email_canonical = ? and ${STATUS_WHERE.pending}`, values: [canonicalEmail(email)] }, limit, after);
 }
-
-/** Pending, unexpired invites addressed to `email` (in any of its forms). */
-export async function listPendingInvitesTo(db: Db, email: string, limit: number, after?: readonly KeyValue[]): Promise<InviteRow[]> {
-  const query = db({ i: 'invites' })
-    .where('i.email_canonical', canonicalEmail(email))
-    .where('i.status', 'pending')
-    .where('i.expires_at', '>', db.fn.now())
-    .select(inviteColumns(db));
-  return page(query, limit, after);
-}
-
-export const inviteCursor = (row: InviteRow): CursorValue[] => [row.created_at.toISOString(), row.id];

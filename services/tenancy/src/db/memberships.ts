@@ -1,7 +1,7 @@
 // Memberships and the user profile replica: every SQL statement on tenancy.memberships and tenancy.user_profiles.
 // Each change takes its version from membership_version_seq.
-import type { KeyValue, Knex, Role, UserSummary } from '@taskflow/shared';
-import { canonicalEmail, keyset, keysetPage } from '@taskflow/shared';
+import type { JsonPage, KeyValue, Knex, Role, UserSummary } from '@taskflow/shared';
+import { canonicalEmail, isoTimestamp, keyset, readJsonPage } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -103,13 +103,21 @@ const byJoining = keyset([
   { column: 'user_id', descending: false },
 ]);
 
-export async function listMembers(db: Db, organizationId: string, limit: number, after?: readonly KeyValue[]): Promise<MemberRow[]> {
-  const query = db({ m: 'memberships' })
-    .join({ p: 'user_profiles' }, 'p.user_id', 'm.user_id')
-    .where('m.organization_id', organizationId)
-    .select(memberColumns)
-    .limit(limit + 1);
-  return (await keysetPage(query, byJoining, 'm', after)).map(withNumericVersion);
+/** One page of `limit` members in the order they joined, after `[joined_at, user_id]`, written by PostgreSQL as `presentMember` writes one (`jsonPage`). */
+export async function listMembers(db: Db, organizationId: string, limit: number, after?: readonly KeyValue[]): Promise<JsonPage> {
+  const bound = after ? byJoining.after('m', after) : undefined;
+  return readJsonPage(db, {
+    rows: {
+      text:
+        'select m.user_id, m.role, m.joined_at, p.email, p.first_name, p.last_name from memberships as m join user_profiles as p on p.user_id = m.user_id' +
+        ` where m.organization_id = ?${bound ? ` and ${bound.text}` : ''} order by ${byJoining.orderBy('m')} limit ?`,
+      values: [organizationId, ...(bound?.values ?? []), limit + 1],
+    },
+    keyset: byJoining,
+    fields: `(select u from (select r.user_id as id, r.email, r.first_name, r.last_name) as u) as user, r.role, ${isoTimestamp('r.joined_at')} as joined_at`,
+    cursor: [isoTimestamp('r.joined_at'), 'r.user_id'],
+    limit,
+  });
 }
 
 export async function isMemberByEmail(db: Db, organizationId: string, email: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 // Organizations: every SQL statement on tenancy.organizations.
-import { type KeyValue, type Knex, keyset, keysetPage, type Role } from '@taskflow/shared';
+import { isoTimestamp, type JsonPage, type KeyValue, type Knex, keyset, readJsonPage, type Role } from '@taskflow/shared';
 
 type Db = Knex | Knex.Transaction;
 
@@ -44,13 +44,22 @@ const byCreation = keyset([
   { column: 'id', descending: false },
 ]);
 
-export async function listOrganizationsForUser(db: Db, userId: string, limit: number, after?: readonly KeyValue[]): Promise<OrganizationForUser[]> {
-  const query = db({ o: 'organizations' })
-    .join({ m: 'memberships' }, 'm.organization_id', 'o.id')
-    .where('m.user_id', userId)
-    .select(columns)
-    .limit(limit + 1);
-  return keysetPage(query, byCreation, 'o', after);
+/**
+ * One page of `limit` organizations of the user (oldest first, each with the user's role), after
+ * `[created_at, id]`, written by PostgreSQL as `presentOrganization` writes one (`jsonPage`).
+ */
+export async function listOrganizationsForUser(db: Db, userId: string, limit: number, after?: readonly KeyValue[]): Promise<JsonPage> {
+  const bound = after ? byCreation.after('o', after) : undefined;
+  return readJsonPage(db, {
+    rows: {
+      text: `select o.id, o.name, o.created_at, m.role from organizations as o join memberships as m on m.organization_id = o.id where m.user_id = ?${bound ? ` and ${bound.text}` : ''} order by ${byCreation.orderBy('o')} limit ?`,
+      values: [userId, ...(bound?.values ?? []), limit + 1],
+    },
+    keyset: byCreation,
+    fields: `r.id, r.name, ${isoTimestamp('r.created_at')} as created_at, r.role`,
+    cursor: [isoTimestamp('r.created_at'), 'r.id'],
+    limit,
+  });
 }
 
 /** Renames when `expectedVersion` (if given) still matches; returns the new row, or undefined on a version mismatch. */

@@ -1,20 +1,7 @@
 // Invites: send (replacing a pending one to the same address), list, revoke, accept.
 // The token exists in clear only in the create response and in the queued mail; the table keeps its hash.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import {
-  afterCommit,
-  AppError,
-  canonicalEmail,
-  conflict,
-  inTransaction,
-  type KeyValue,
-  linkWithToken,
-  notFound,
-  plainTextLine,
-  queueMail,
-  type Role,
-  validationFailed,
-} from '@taskflow/shared';
+import { afterCommit, AppError, canonicalEmail, conflict, emptyJsonPage, inTransaction, type JsonPage, type KeyValue, linkWithToken, notFound, plainTextLine, queueMail, type Role, validationFailed } from '@taskflow/shared';
 import * as invites from '../db/invites';
 import type { InviteRow, InviteStatus } from '../db/invites';
 import * as memberships from '../db/memberships';
@@ -27,8 +14,6 @@ import { authorize } from './policy';
 import { callerEmailVerified } from './verification';
 
 export type { InviteRow } from '../db/invites';
-export { inviteCursor } from '../db/invites';
-
 export const INVITE_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export const INVITE_ERRORS = {
@@ -100,15 +85,15 @@ export async function listInvites(
   status: InviteStatus | undefined,
   limit: number,
   after?: readonly KeyValue[],
-): Promise<InviteRow[]> {
+): Promise<JsonPage> {
   const me = await memberships.membershipOf(deps.db, organizationId, actor.id);
   authorize(me?.role ?? null, 'invite.list');
   return invites.listInvites(deps.db, organizationId, { status }, limit, after);
 }
 
 /** An unverified address sees none: whoever registered it may not own it. */
-export async function listMyInvites(deps: TenancyDeps, actor: Actor, limit: number, after?: readonly KeyValue[]): Promise<InviteRow[]> {
-  if (!(await callerEmailVerified(deps, deps.db, actor))) return [];
+export async function listMyInvites(deps: TenancyDeps, actor: Actor, limit: number, after?: readonly KeyValue[]): Promise<JsonPage> {
+  if (!(await callerEmailVerified(deps, deps.db, actor))) return emptyJsonPage;
   return invites.listPendingInvitesTo(deps.db, actor.email, limit, after);
 }
 

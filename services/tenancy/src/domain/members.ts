@@ -1,7 +1,7 @@
 // Members: list, change a role, remove (yourself = leave). Changes of one organization are serialized
 // by locking its row, so the last-owner rule, and the revocation of invites their sender can no longer
 // send, hold under concurrency (invite creation and accept take the same lock).
-import { inTransaction, type Knex, type KeyValue, type MembershipFact, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
+import { type IfMatch, inTransaction, type JsonPage, type KeyValue, type Knex, type MembershipFact, notFound, requireIfMatch, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import type { MemberRow } from '../db/memberships';
 import * as organizations from '../db/organizations';
@@ -18,13 +18,11 @@ export async function listMembers(
   organizationId: string,
   limit: number,
   after?: readonly KeyValue[],
-): Promise<MemberRow[]> {
+): Promise<JsonPage> {
   const me = await memberships.membershipOf(deps.db, organizationId, actor.id);
   authorize(me?.role ?? null, 'organization.view');
   return memberships.listMembers(deps.db, organizationId, limit, after);
 }
-
-export const memberCursor = (m: MemberRow): KeyValue[] => [m.joined_at.toISOString(), m.user_id];
 
 const userOf = (m: MemberRow) => ({ id: m.user_id, email: m.email, first_name: m.first_name, last_name: m.last_name });
 

@@ -1,6 +1,6 @@
 // Organizations: create (the actor becomes owner), list, read, rename, delete.
 import { randomUUID } from 'node:crypto';
-import { inTransaction, type KeyValue, notFound, requireIfMatch, type IfMatch, type Role } from '@taskflow/shared';
+import { type IfMatch, inTransaction, type JsonPage, type KeyValue, notFound, requireIfMatch, type Role } from '@taskflow/shared';
 import * as memberships from '../db/memberships';
 import * as organizations from '../db/organizations';
 import type { Actor, TenancyDeps } from './context';
@@ -37,11 +37,9 @@ export async function getOrganization(deps: TenancyDeps, actor: Actor, organizat
   return org!;
 }
 
-export async function listOrganizations(deps: TenancyDeps, actor: Actor, limit: number, after?: readonly KeyValue[]): Promise<OrganizationView[]> {
+export async function listOrganizations(deps: TenancyDeps, actor: Actor, limit: number, after?: readonly KeyValue[]): Promise<JsonPage> {
   return organizations.listOrganizationsForUser(deps.db, actor.id, limit, after);
 }
-
-export const organizationCursor = (org: OrganizationView): KeyValue[] => [org.created_at.toISOString(), org.id];
 
 export async function renameOrganization(
   deps: TenancyDeps,

@@ -1,8 +1,8 @@
 // /api/v1/invites (and the original's /api/v1/organizations/invite aliases): send, list, revoke, accept.
-import { ApiRoutes, bearerToken, currentUser, idempotent, type RouteHandler, toPage } from '@taskflow/shared';
+import { ApiRoutes, bearerToken, currentUser, idempotent, type RouteHandler, sendJsonPage } from '@taskflow/shared';
 import type { z } from 'zod';
 import type { TenancyDeps } from '../domain/context';
-import { acceptInvite, createInvite, inviteCursor, listInvites, listMyInvites, revokeInvite } from '../domain/invites';
+import { acceptInvite, createInvite, listInvites, listMyInvites, revokeInvite } from '../domain/invites';
 import { presentInvite, presentOrganization } from './presenters';
 import {
   acceptedInviteSchema,
@@ -79,15 +79,13 @@ export function inviteRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
         responses: { 200: { description: 'A page of invites', schema: invitePage }, 403: { description: 'Members may not list invites' }, 404: { description: 'Not a member of that organization' } },
       },
       async (ctx, { query }: { query: z.output<typeof invitesQuery> }) => {
-        const rows = await listInvites(deps, currentUser(ctx), query.organization, query.status, query.limit, query.cursor);
-        ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
+        sendJsonPage(ctx, await listInvites(deps, currentUser(ctx), query.organization, query.status, query.limit, query.cursor), query.limit);
       },
     )
     .add(
       { method: 'get', path: '/api/v1/invites/mine', summary: "Pending invites addressed to the caller's email, newest first (none until the email is verified)", tags, query: listQuery, responses: { 200: { description: 'A page of invites', schema: invitePage } } },
       async (ctx, { query }) => {
-        const rows = await listMyInvites(deps, { ...currentUser(ctx), accessToken: bearerToken(ctx) }, query.limit, query.cursor);
-        ctx.body = toPage(ctx, rows, query.limit, inviteCursor, presentInvite);
+        sendJsonPage(ctx, await listMyInvites(deps, { ...currentUser(ctx), accessToken: bearerToken(ctx) }, query.limit, query.cursor), query.limit);
       },
     )
     .add(

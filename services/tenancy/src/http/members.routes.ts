@@ -1,7 +1,7 @@
 // /api/v1/organizations/:id/members: list, change a role, remove (yourself = leave).
-import { ApiRoutes, currentUser, etagOf, ifMatchOf, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, etagOf, ifMatchOf, sendJsonPage } from '@taskflow/shared';
 import type { TenancyDeps } from '../domain/context';
-import { changeMemberRole, listMembers, memberCursor, removeMember } from '../domain/members';
+import { changeMemberRole, listMembers, removeMember } from '../domain/members';
 import { presentMember } from './presenters';
 import { listQuery, memberPage, memberParams, memberRoleBody, memberSchema, organizationParams } from './schemas';
 
@@ -17,8 +17,7 @@ export function memberRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRoutes {
     .add(
       { method: 'get', path: '/api/v1/organizations/:id/members', summary: 'Members of an organization', tags, params: organizationParams, query: listQuery, responses: { 200: { description: 'A page of members', schema: memberPage } } },
       async (ctx, { params, query }) => {
-        const rows = await listMembers(deps, currentUser(ctx), params.id, query.limit, query.cursor);
-        ctx.body = toPage(ctx, rows, query.limit, memberCursor, presentMember);
+        sendJsonPage(ctx, await listMembers(deps, currentUser(ctx), params.id, query.limit, query.cursor), query.limit);
       },
     )
     .add(

@@ -1,12 +1,11 @@
 // /api/v1/organizations: create, list, read, rename, delete.
-import { ApiRoutes, currentUser, etagOf, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, etagOf, ifMatchOf, idempotent, sendJsonPage } from '@taskflow/shared';
 import type { TenancyDeps } from '../domain/context';
 import {
   createOrganization,
   deleteOrganization,
   getOrganization,
   listOrganizations,
-  organizationCursor,
   renameOrganization,
 } from '../domain/organizations';
 import { presentOrganization } from './presenters';
@@ -19,8 +18,7 @@ export function organizationRoutes(routes: ApiRoutes, deps: TenancyDeps): ApiRou
     .add(
       { method: 'get', path: '/api/v1/organizations', summary: 'Organizations the caller belongs to', tags, query: listQuery, responses: { 200: { description: 'A page of organizations', schema: organizationPage } } },
       async (ctx, { query }) => {
-        const rows = await listOrganizations(deps, currentUser(ctx), query.limit, query.cursor);
-        ctx.body = toPage(ctx, rows, query.limit, organizationCursor, presentOrganization);
+        sendJsonPage(ctx, await listOrganizations(deps, currentUser(ctx), query.limit, query.cursor), query.limit);
       },
     )
     .add(

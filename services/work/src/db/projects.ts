@@ -1,5 +1,17 @@
 // Projects table: every statement about projects.
-import { acrossOrganizations, type KeyValue, keyset, keysetPage, type Knex, MEMBERSHIP_TABLE, type Role, rowsOf, type Sql, sqlOf } from '@taskflow/shared';
+import {
+  acrossOrganizations,
+  isoTimestamp,
+  type JsonPage,
+  type KeyValue,
+  keyset,
+  type Knex,
+  MEMBERSHIP_TABLE,
+  readJsonPage,
+  type ReplicaRow,
+  type Role,
+  type Sql,
+} from '@taskflow/shared';
 import type { Project } from '../domain/model';
 
 type Db = Knex | Knex.Transaction;
@@ -90,10 +102,27 @@ const newestFirst = keyset([
   { column: 'id', descending: true },
 ]);
 
-/** Newest first, in the organizations of `organizations` (a query of `organization_id`s), after `[created_at, id]`. */
-export async function listProjects(db: Knex, organizations: Sql, after: readonly [KeyValue, string] | undefined, limit: number): Promise<ProjectRow[]> {
-  const perOrganization = keysetPage(db(TABLE).select(COLUMNS).whereRaw('projects.organization_id = o.organization_id'), newestFirst, 'projects', after).limit(limit);
-  return rowsOf(db, acrossOrganizations({ organizations, perOrganization: sqlOf(perOrganization), keyset: newestFirst, limit }));
+/** A project as the API shows it (`presentProject`: no version), over a page's row `r`. */
+const PROJECT_FIELDS = ['r.id', 'r.organization_id as organization', 'r.name', 'r.description', `${isoTimestamp('r.created_at')} as created_at`, `${isoTimestamp('r.updated_at')} as updated_at`].join(', ');
+
+/**
+ * One page of `limit` projects, newest first, in the organizations of `organizations` (`organization_id`
+ * rows), after `[created_at, id]`, written by PostgreSQL as JSON (`jsonPage`); one prepared statement per shape.
+ */
+export async function listProjects(db: Knex, organizations: Sql, after: readonly [KeyValue, string] | undefined, limit: number, extra?: Sql): Promise<JsonPage & ReplicaRow> {
+  const where = after ? newestFirst.after('projects', after) : undefined;
+  const perOrganization: Sql = {
+    text: `select ${COLUMNS.map((c) => `projects.${c}`).join(', ')} from ${TABLE} as projects where projects.organization_id = o.organization_id${where ? ` and ${where.text}` : ''} order by ${newestFirst.orderBy('projects')} limit ?`,
+    values: [...(where?.values ?? []), limit + 1],
+  };
+  return readJsonPage(db, {
+    rows: acrossOrganizations({ organizations, perOrganization, keyset: newestFirst, limit: limit + 1 }),
+    keyset: newestFirst,
+    fields: PROJECT_FIELDS,
+    cursor: [isoTimestamp('r.created_at'), 'r.id'],
+    limit,
+    extra,
+  });
 }
 
 /** Deletes every project of an organization (its tasks must be gone), returning what was deleted. */

@@ -1,17 +1,18 @@
 // Tasks table: every statement about tasks.
 import {
   acrossOrganizations,
+  isoTimestamp,
+  type JsonPage,
   type KeyValue,
   type Keyset,
   keyset,
-  keysetPage,
   type Knex,
   MEMBERSHIP_TABLE,
   preparedRead,
+  readJsonPage,
+  type ReplicaRow,
   type Role,
-  rowsOf,
   type Sql,
-  sqlOf,
 } from '@taskflow/shared';
 import type { Task, TaskPriority, TaskStatus } from '../domain/model';
 import { TASK_SORT_COLUMNS } from './migrations';
@@ -198,9 +199,41 @@ export interface TaskSort {
   after?: readonly [KeyValue, string];
 }
 
-/** One page of tasks in the organizations of `organizations` (a query of `organization_id`s). */
-export async function listTasks(db: Knex, organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number): Promise<TaskRow[]> {
-  return plannedForFilters(db, filters, (planned) => rowsOf<TaskRow>(planned, taskPageQuery(planned, organizations, filters, sort, limit)));
+/** The columns a task page reads: what the API shows and the sort keys. */
+const PAGE_COLUMNS = [...COLUMNS, 'due_date', 'due_key'].map((c) => `tasks.${c}`).join(', ');
+
+/** A task as the API shows it, over a page's row `r` (the order and names of `toTask`). */
+const TASK_FIELDS = [
+  'r.id',
+  'r.organization_id as organization',
+  'r.project_id as project',
+  'r.title',
+  'r.description',
+  'r.assigned_to',
+  'r.status',
+  'r.priority',
+  'r.due_date::text as due_date',
+  'r.created_by',
+  `${isoTimestamp('r.created_at')} as created_at`,
+  `${isoTimestamp('r.updated_at')} as updated_at`,
+  'r.version',
+].join(', ');
+
+/** The sort value a cursor carries for each ordering's field, over a page's row `r` (as `taskCursorOf` took it from a row). */
+const CURSOR_VALUE: Record<keyof typeof TASK_SORT_COLUMNS, string> = {
+  created_at: isoTimestamp('r.created_at'),
+  updated_at: isoTimestamp('r.updated_at'),
+  due_date: 'r.due_key::text',
+  priority: 'r.priority_rank',
+};
+
+/**
+ * One page of `limit` tasks in the organizations of `organizations` (`organization_id` rows), written by
+ * PostgreSQL as JSON (`jsonPage`), with `extra` select-list items. One constant statement per filter shape,
+ * run as a named prepared statement; a text search runs with its planner settings (`plannedForFilters`).
+ */
+export async function listTasks(db: Knex, organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number, extra?: Sql): Promise<JsonPage & ReplicaRow> {
+  return plannedForFilters(db, filters, (planned) => readJsonPage(planned, taskPage(organizations, filters, sort, limit, extra)));
 }
 
 /** Runs `read` with the planner settings a task page with `filters` is read with (exported so a test can EXPLAIN it). */
@@ -208,27 +241,57 @@ export async function plannedForFilters<T>(db: Knex, filters: TaskFilters, read:
   if (filters.q === undefined) return read(db);
   return db.transaction(async (trx) => {
     await trx.raw(`set local cpu_operator_cost = ${TEXT_SEARCH_OPERATOR_COST}`);
+    // Planned for its own pattern every time: a prepared statement's generic plan would not know it.
+    await trx.raw('set local plan_cache_mode = force_custom_plan');
     return read(trx);
   });
 }
 
-/** The statement behind `listTasks` (exported so a test can EXPLAIN it). */
-export function taskPageQuery(db: Knex, organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number): Sql {
-  const query = db(TABLE).select(columns(db)).whereRaw('tasks.organization_id = o.organization_id');
-  if (filters.project !== undefined) query.where('tasks.project_id', filters.project);
-  if (filters.statuses?.length) query.whereIn('tasks.status', filters.statuses);
-  if (filters.priority !== undefined) query.where('tasks.priority', filters.priority);
-  if (filters.assignedTo === null) query.whereNull('tasks.assigned_to');
-  else if (filters.assignedTo !== undefined) query.where('tasks.assigned_to', filters.assignedTo);
-  if (filters.dueBefore !== undefined) query.where('tasks.due_date', '<=', filters.dueBefore);
-  if (filters.dueAfter !== undefined) query.where('tasks.due_date', '>=', filters.dueAfter);
+function taskPage(organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number, extra?: Sql) {
+  const field = sort.ordering.replace(/^-/, '') as keyof typeof TASK_SORT_COLUMNS;
+  return {
+    rows: taskPageQuery(organizations, filters, sort, limit + 1),
+    keyset: TASK_KEYSETS[sort.ordering],
+    fields: TASK_FIELDS,
+    cursor: [CURSOR_VALUE[field], 'r.id'],
+    limit,
+    extra,
+  };
+}
+
+/**
+ * The rows of a task page, in its order (exported so a test can EXPLAIN it): the text depends only on
+ * which filters are given (every value is a parameter, statuses one array), so each shape is one
+ * prepared statement.
+ */
+export function taskPageQuery(organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number): Sql {
+  const where = ['tasks.organization_id = o.organization_id'];
+  const values: Knex.Value[] = [];
+  const add = (condition: string, ...params: Knex.Value[]) => {
+    where.push(condition);
+    values.push(...params);
+  };
+  if (filters.project !== undefined) add('tasks.project_id = ?', filters.project);
+  if (filters.statuses?.length) add('tasks.status = any(?)', filters.statuses);
+  if (filters.priority !== undefined) add('tasks.priority = ?', filters.priority);
+  if (filters.assignedTo === null) add('tasks.assigned_to is null');
+  else if (filters.assignedTo !== undefined) add('tasks.assigned_to = ?', filters.assignedTo);
+  if (filters.dueBefore !== undefined) add('tasks.due_date <= ?', filters.dueBefore);
+  if (filters.dueAfter !== undefined) add('tasks.due_date >= ?', filters.dueAfter);
   if (filters.q !== undefined) {
     const pattern = likePattern(filters.q);
-    query.where((w) => w.whereRaw(`tasks.title ilike ? escape '\\'`, [pattern]).orWhereRaw(`tasks.description ilike ? escape '\\'`, [pattern]));
+    add(`(tasks.title ilike ? escape '\\' or tasks.description ilike ? escape '\\')`, pattern, pattern);
   }
   const set = TASK_KEYSETS[sort.ordering];
-  keysetPage(query, set, 'tasks', sort.after).limit(limit);
-  return acrossOrganizations({ organizations, perOrganization: sqlOf(query), keyset: set, limit });
+  if (sort.after) {
+    const after = set.after('tasks', sort.after);
+    add(after.text, ...after.values);
+  }
+  const perOrganization = {
+    text: `select ${PAGE_COLUMNS} from ${TABLE} as tasks where ${where.join(' and ')} order by ${set.orderBy('tasks')} limit ?`,
+    values: [...values, limit],
+  };
+  return acrossOrganizations({ organizations, perOrganization, keyset: set, limit });
 }
 
 /** The replica's answer for one membership, read with a share lock so a concurrent removal waits for (or is seen by) this transaction. */

@@ -1,9 +1,8 @@
 // Project use cases: who may act is decided by policy.ts; what exists is scoped by the caller's memberships.
-import { currentDb, inTransaction, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
+import { currentDb, inTransaction, type JsonPage, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { changesBetween, projectCreated, projectDeleted, projectUpdated, taskDeleted } from './events';
-import { organizationsToList } from './list-scope';
 import type { Actor, Project, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
@@ -46,10 +45,8 @@ export async function getProject(deps: WorkDeps, actor: Actor, id: string): Prom
   return found.project;
 }
 
-export async function listProjects(deps: WorkDeps, actor: Actor, query: { organization?: string; after?: readonly [string, string]; limit: number }) {
-  const organizations = await organizationsToList(deps, actor, query.organization);
-  const rows = await projects.listProjects(deps.db, organizations, query.after, query.limit);
-  return rows.map(projects.toProject);
+export async function listProjects(deps: WorkDeps, actor: Actor, query: { organization?: string; after?: readonly [string, string]; limit: number }): Promise<JsonPage> {
+  return deps.replica.readScoped(actor.id, query.organization, (organizations, extra) => projects.listProjects(deps.db, organizations, query.after, query.limit, extra));
 }
 
 /** PATCH and PUT: `changes` holds the fields sent; `ifMatch` comes from If-Match. */

@@ -1,9 +1,8 @@
 // Task use cases: scoping by membership, the role rules of policy.ts, references checked in the task's organization.
-import { currentDb, inTransaction, type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
+import { currentDb, inTransaction, type JsonPage, type Knex, notFound, requireIfMatch, type IfMatch, validationFailed } from '@taskflow/shared';
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { changesBetween, taskCreated, taskDeleted, taskUpdated } from './events';
-import { organizationsToList } from './list-scope';
 import type { Actor, Task, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
@@ -72,11 +71,12 @@ export interface TaskListQuery extends Omit<tasks.TaskFilters, 'assignedTo'> {
   limit: number;
 }
 
-export async function listTasks(deps: WorkDeps, actor: Actor, query: TaskListQuery): Promise<tasks.TaskRow[]> {
-  const organizations = await organizationsToList(deps, actor, query.organization);
-  const { organization: _organization, assigned_to, sort, limit, ...filters } = query;
+export async function listTasks(deps: WorkDeps, actor: Actor, query: TaskListQuery): Promise<JsonPage> {
+  const { organization, assigned_to, sort, limit, ...filters } = query;
   const assignedTo = assigned_to === 'me' ? actor.id : assigned_to === 'none' ? null : assigned_to;
-  return tasks.listTasks(deps.db, organizations, { ...filters, assignedTo }, sort, limit);
+  return deps.replica.readScoped(actor.id, organization, (organizations, extra) =>
+    tasks.listTasks(deps.db, organizations, { ...filters, assignedTo }, sort, limit, extra),
+  );
 }
 
 export interface TaskUpdate {

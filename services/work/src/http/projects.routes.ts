@@ -1,8 +1,7 @@
 // /api/v1/projects: validate, call the use case, shape the answer.
-import { ApiRoutes, currentUser, type RoutesOptions, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, type RoutesOptions, ifMatchOf, idempotent, sendJsonPage } from '@taskflow/shared';
 import type { WorkDeps } from '../domain/model';
 import { createProject, deleteProject, getProject, listProjects, updateProject } from '../domain/projects';
-import { projectCursorOf } from './cursors';
 import { presentProject, sendResource } from './present';
 import { createProjectBody, idParams, patchProjectBody, projectListQuery, projectPageSchema, projectSchema, putProjectBody } from './schemas';
 
@@ -22,8 +21,8 @@ export function projectRoutes(deps: WorkDeps, options: RoutesOptions): ApiRoutes
       responses: { 200: { description: 'A page of projects', schema: projectPageSchema }, 404: { description: '`organization` is not one of the caller’s' } },
     },
     async (ctx, { query }) => {
-      const rows = await listProjects(deps, currentUser(ctx), { organization: query.organization, after: query.cursor, limit: query.limit + 1 });
-      ctx.body = toPage(ctx, rows, query.limit, projectCursorOf, presentProject);
+      const page = await listProjects(deps, currentUser(ctx), { organization: query.organization, after: query.cursor, limit: query.limit });
+      sendJsonPage(ctx, page, query.limit);
     },
   );
 

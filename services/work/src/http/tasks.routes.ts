@@ -1,9 +1,7 @@
 // /api/v1/tasks: validate, call the use case, shape the answer.
-import { ApiRoutes, currentUser, type RoutesOptions, ifMatchOf, idempotent, toPage } from '@taskflow/shared';
+import { ApiRoutes, currentUser, type RoutesOptions, ifMatchOf, idempotent, sendJsonPage } from '@taskflow/shared';
 import type { WorkDeps } from '../domain/model';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks';
-import { toTask } from '../db/tasks';
-import { taskCursorOf } from './cursors';
 import { sendResource } from './present';
 import { createTaskBody, idParams, patchTaskBody, putTaskBody, taskListQuery, taskPageSchema, taskSchema } from './schemas';
 
@@ -24,15 +22,15 @@ export function taskRoutes(deps: WorkDeps, options: RoutesOptions): ApiRoutes {
     },
     async (ctx, { query }) => {
       const { limit, cursor, ordering, status, due_before, due_after, ...filters } = query;
-      const rows = await listTasks(deps, currentUser(ctx), {
+      const page = await listTasks(deps, currentUser(ctx), {
         ...filters,
         statuses: status,
         dueBefore: due_before,
         dueAfter: due_after,
         sort: { ordering, after: cursor && [cursor[1], cursor[2]] },
-        limit: limit + 1,
+        limit,
       });
-      ctx.body = toPage(ctx, rows, limit, (row) => taskCursorOf(ordering, row), toTask);
+      sendJsonPage(ctx, page, limit, (last) => [ordering, ...last]);
     },
   );
 
