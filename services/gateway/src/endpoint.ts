@@ -15,19 +15,41 @@ export interface UpstreamResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
-  /** A `text/event-stream` answer: handed over as soon as its headers arrive, read as it comes, never timed out. */
+  /**
+   * A body passed on as it arrives instead of `body`, handed over as soon as the headers arrive:
+   * a `text/event-stream` (never timed out), or a large body (the deadline still covers all of it).
+   */
   stream?: UpstreamStream;
 }
 
 export interface UpstreamStream {
   body: http.IncomingMessage;
+  /** An event stream (true) or an ordinary body too large to hold (false). */
+  events: boolean;
   /** Closes the upstream request (the client went away). */
   cancel(): void;
 }
 
+/**
+ * Answers larger than this (or of unknown length) are streamed to the client, not held whole.
+ * Smaller ones are read whole first, so an upstream failing mid-body still becomes a clean 503
+ * (and a GET another try); a streamed body that breaks can only be cut short.
+ */
+export const STREAMED_BODY_BYTES = 64 * 1024;
+
+/** Statuses that mean the upstream itself is failing; passed to the client but counted by the breaker. */
+const FAILING_STATUSES = new Set([502, 503, 504]);
+
 const isEventStream = (headers: http.IncomingHttpHeaders) => String(headers['content-type'] ?? '').startsWith('text/event-stream');
 /** A client asking for a stream: its request gets a socket of its own, not one of the pooled keep-alive ones. */
 const wantsEventStream = (request: UpstreamRequest) => (request.headers.accept ?? '').includes('text/event-stream');
+/** A successful answer whose body is large or of unknown length (a failing status's small body is always read whole). */
+function isLargeBody(res: http.IncomingMessage): boolean {
+  if (FAILING_STATUSES.has(res.statusCode ?? 502)) return false;
+  const length = res.headers['content-length'];
+  if (length === undefined) return res.headers['transfer-encoding'] !== undefined;
+  return Number(length) > STREAMED_BODY_BYTES;
+}
 
 export type BreakerState = 'closed' | 'half_open' | 'open';
 
@@ -44,8 +66,6 @@ export interface EndpointOptions {
   maxSockets?: number;
 }
 
-/** Statuses that mean the upstream itself is failing; passed to the client but counted by the breaker. */
-const FAILING_STATUSES = new Set([502, 503, 504]);
 /** Safe to send twice: retried once when a reused keep-alive socket turns out to be dead. */
 const RETRYABLE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -207,7 +227,16 @@ export class UpstreamEndpoint {
       call.on('response', (res) => {
         // The breaker and the timeout see one call that succeeded when the stream opened.
         if (isEventStream(res.headers)) {
-          settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.alloc(0), stream: { body: res, cancel: () => call.destroy() } });
+          settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.alloc(0), stream: { body: res, events: true, cancel: () => call.destroy() } });
+          return;
+        }
+        // A large body: the breaker sees a success at its headers; the deadline still cuts a body
+        // that has not finished in time (the client then sees its connection closed).
+        if (isLargeBody(res)) {
+          const cut = () => call.destroy();
+          settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.alloc(0), stream: { body: res, events: false, cancel: cut } });
+          signal.addEventListener('abort', cut, { once: true });
+          res.once('close', () => signal.removeEventListener('abort', cut));
           return;
         }
         const chunks: Buffer[] = [];
