@@ -131,6 +131,11 @@ export function management() {
       if (!res.ok) throw new Error(`connections of ${vhost}: ${res.status}`);
       return (await res.json()) as Array<{ name: string }>;
     },
+    async queuesOf(vhost: string): Promise<Array<{ name: string; consumers: number; messages: number; type?: string }>> {
+      const res = await api('GET', `/queues/${encodeURIComponent(vhost)}`);
+      if (!res.ok) throw new Error(`queues of ${vhost}: ${res.status}`);
+      return (await res.json()) as Array<{ name: string; consumers: number; messages: number; type?: string }>;
+    },
     async closeConnection(name: string): Promise<void> {
       const res = await api('DELETE', `/connections/${encodeURIComponent(name)}`);
       if (!res.ok && res.status !== 404) throw new Error(`close ${name}: ${res.status}`);
