@@ -9,7 +9,7 @@
 // Prints one markdown table on stdout (progress on stderr). Loopback only.
 import { request, waitForMailTo } from '@taskflow/shared/testing';
 import { startScaleCluster, type Instance, type ScaleCluster } from '../test/scale/cluster';
-import { orgWithProject } from '../test/faults/helpers';
+import { orgWithProject, retryingSetup } from '../test/faults/helpers';
 import { MixedLoad } from '../test/scale/load';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -32,7 +32,7 @@ interface Member {
 async function verifiedMember(cluster: ScaleCluster, gateway: string, n: number): Promise<Member> {
   const email = `revoked.${n}.${Date.now().toString(36)}@example.com`;
   const registered = await request(gateway, 'POST', '/api/v1/auth/register/', { body: { email, password: PASSWORD, first_name: 'Revoked', last_name: `${n}` } });
-  if (registered.status !== 201) throw new Error(`register: ${registered.status}`);
+  if (registered.status !== 201) throw new Error(`register: ${registered.status} `);
   const { match } = await waitForMailTo(cluster.mailDir, email, /\/api\/v1\/auth\/verify-email\/([A-Za-z0-9_-]{43})\//, 30_000);
   const verified = await request(gateway, 'POST', `/api/v1/auth/verify-email/${match[1]}/`);
   if (verified.status !== 200) throw new Error(`verify: ${verified.status}`);
@@ -72,8 +72,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
     const [gatewayA, gatewayB] = cluster.gateways.map((g) => g.url) as [string, string];
-    const { owner, org, project } = await orgWithProject(gatewayA, 'Revoker');
-    const members = await Promise.all(Array.from({ length: MEMBERS }, (_, n) => verifiedMember(cluster, n % 2 ? gatewayB : gatewayA, n)));
+    const { owner, org, project } = await retryingSetup(() => orgWithProject(gatewayA, 'Revoker'));
+    const members: Member[] = [];
+    for (let n = 0; n < MEMBERS; n += 1) members.push(await retryingSetup(() => verifiedMember(cluster, n % 2 ? gatewayB : gatewayA, n)));
     const replicas = ['work', 'audit'].map((service) => ({ service, replicas: cluster.replicasOf(service as 'work' | 'audit') }));
 
     const sample = async (i: number): Promise<Record<string, number>> => {

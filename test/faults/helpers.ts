@@ -31,6 +31,20 @@ export async function newAccount(gatewayUrl: string, name = 'user'): Promise<Acc
   };
 }
 
+/**
+ * Runs `setup` again (at most `times`) while it fails on a 5xx: registering hashes a password, which
+ * can outlast the gateway's deadline on a starved machine. Each run registers a fresh account.
+ */
+export async function retryingSetup<T>(setup: () => Promise<T>, times = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await setup();
+    } catch (err) {
+      if (attempt >= times || !/: 5\d\d /.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 /** An owner with an organization and a project in it. */
 export async function orgWithProject(gatewayUrl: string, name: string): Promise<{ owner: Account; org: { id: string; name: string }; project: { id: string } }> {
   const owner = await newAccount(gatewayUrl, name);

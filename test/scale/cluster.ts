@@ -180,7 +180,6 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
       // Clients name their address in X-Forwarded-For (one trusted proxy), so tests keep their limits apart.
       TRUST_PROXY: 'true',
       WRITE_RATE_LIMIT_PER_MINUTE: '100000',
-      UPSTREAM_TIMEOUT_MS: '5000',
       BREAKER_RESET_MS: '1000',
       ...options.gatewayEnv,
     };

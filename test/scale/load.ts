@@ -5,8 +5,8 @@
 // what was retried and that nothing was duplicated or lost.
 import { type Timed, timed } from '../faults/helpers';
 
-/** Past this a request counts as hung (the gateway's own upstream deadline is 5 s). */
-export const CLIENT_TIMEOUT_MS = 10_000;
+/** Past this a request counts as hung (the gateway's own upstream deadline is 10 s: it should have answered by then). */
+export const CLIENT_TIMEOUT_MS = 15_000;
 /** A create or update gives up after this many 503s (each retried after at most 250 ms). */
 const MAX_ATTEMPTS = 40;
 

@@ -9,7 +9,7 @@ import { migrations as auditMigrations } from '../../services/audit/src/db/migra
 import { migrations as identityMigrations } from '../../services/identity/src/db/migrations';
 import { migrations as tenancyMigrations } from '../../services/tenancy/src/db/migrations';
 import { migrations as workMigrations } from '../../services/work/src/db/migrations';
-import { activityOf, countByTarget, management, newAccount, orgWithProject } from '../faults/helpers';
+import { activityOf, countByTarget, management, newAccount, orgWithProject as orgWithProjectOnce, retryingSetup } from '../faults/helpers';
 import { BACKENDS, type Instance, REPLICAS, type ScaleCluster, startScaleCluster } from './cluster';
 import { type LoadStats, type LoadTarget, MixedLoad, summary } from './load';
 
@@ -28,6 +28,8 @@ async function endpointState(gateway: Instance, upstream: string, endpoint: Inst
     .find((l) => l.startsWith('gateway_upstream_endpoint_circuit_state{') && l.includes(`upstream="${upstream}"`) && l.includes(`endpoint="${new URL(endpoint.url).host}"`));
   return line === undefined ? undefined : Number(line.trim().split(/\s+/).pop());
 }
+
+const orgWithProject = (gateway: string, name: string) => retryingSetup(() => orgWithProjectOnce(gateway, name));
 
 const log = (line: string) => process.stdout.write(`[scale] ${line}\n`);
 
@@ -143,7 +145,7 @@ describe('two replicas of every service behind two gateways', () => {
   }, 60_000);
 
   it('locks an email out after 10 failed logins counted across both gateways: the 11th is 429 on either', async () => {
-    const victim = await newAccount(gatewayUrls[0]!, 'Lockout');
+    const victim = await retryingSetup(() => newAccount(gatewayUrls[0]!, 'Lockout'));
     const from = { 'x-forwarded-for': '198.51.100.7' };
     const login = (gateway: string, password: string) => request(gateway, 'POST', '/api/v1/auth/login/', { body: { email: victim.email, password }, headers: from });
     for (let i = 0; i < 10; i += 1) expect((await login(gatewayUrls[i % 2]!, 'not-the-password')).status).toBe(401);
