@@ -80,17 +80,17 @@ export class MixedLoad {
 
   /** One request through the next gateway; a refused or dropped connection goes once to the other one. */
   async send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Timed> {
-    this.turn += 1;
+    const first = (this.turn += 1);
     const init = {
       method,
       headers: { authorization: `Bearer ${this.target.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       timeoutMs: CLIENT_TIMEOUT_MS,
     };
-    let answer = await timed(`${this.gateways[this.turn % this.gateways.length]}${path}`, init);
+    let answer = await timed(`${this.gateways[first % this.gateways.length]}${path}`, init);
     if (connectionLost(answer)) {
       this.stats.gatewayFailovers += 1;
-      answer = await timed(`${this.gateways[(this.turn + 1) % this.gateways.length]}${path}`, init);
+      answer = await timed(`${this.gateways[(first + 1) % this.gateways.length]}${path}`, init);
     }
     if (hungUp(answer)) this.stats.hung += 1;
     if (answer.status !== 0) {
