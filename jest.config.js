@@ -3,8 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/shared', '<rootDir>/services', '<rootDir>/test'],
   testMatch: ['**/test/**/*.test.ts'],
-  // The fault tests kill processes and starve services: `npm run test:faults` runs them on their own.
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/faults/'],
+  // The fault and scale tests run built services as processes: `npm run test:faults` and `npm run test:scale` run them on their own.
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/faults/', '/test/scale/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] },
   moduleNameMapper: {
     '^@taskflow/shared$': '<rootDir>/shared/src/index.ts',

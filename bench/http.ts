@@ -465,6 +465,15 @@ async function main(): Promise<void> {
   await both('GET /tasks/?project=&status=todo&status=in_progress&ordering=-priority&limit=50', filteredPage, 'page50');
   await both('GET /activity/?organization=&limit=50', activityPage, 'page50', AUDIT);
   await run({ name: 'GET /auth/me/', url: `${GATEWAY}/api/v1/auth/me/` });
+  // The gateway's cost on a large body (~100 KB: streamed through, not held whole), against the same
+  // page read straight from work with the same token.
+  const bigPage = `/api/v1/tasks/?project=${s.scaleProject}&limit=200`;
+  if (selected('200-task page')) {
+    const page = await api<{ results: unknown[] }>('GET', bigPage, undefined, token);
+    if (page.results.length !== 200) throw new Error(`${bigPage}: expected 200 tasks, got ${page.results.length}`);
+  }
+  await run({ name: 'GET /tasks/?project=&limit=200 (200-task page) through the gateway', url: `${GATEWAY}${bigPage}` });
+  await run({ name: 'GET /tasks/?project=&limit=200 (200-task page) straight from work', url: `http://127.0.0.1:${PORTS.work}${bigPage}` });
   let n = 0;
   const runId = Date.now().toString(36);
   await run({

@@ -28,7 +28,12 @@ describe('docker-compose.yml', () => {
       for (const [, dep] of deps) expect(dep.condition).toBe('service_healthy');
     }
     expect(Object.keys(compose.services.gateway!.depends_on!).sort()).toEqual(['audit', 'identity', 'tenancy', 'webhooks', 'work']);
-    for (const infra of ['postgres', 'rabbitmq']) expect(compose.services[infra]?.healthcheck).toBeDefined();
+    for (const infra of ['postgres', 'rabbitmq', 'redis']) expect(compose.services[infra]?.healthcheck).toBeDefined();
+  });
+
+  it('gives the gateway the redis service for its shared rate limits, and no other service', () => {
+    expect(compose.services.gateway!.environment?.REDIS_URL).toBe('redis://redis:6379');
+    for (const name of appServices.filter((n) => n !== 'gateway')) expect(compose.services[name]!.environment?.REDIS_URL).toBeUndefined();
   });
 
   it('builds images whose services listen beyond the loopback of their container', () => {

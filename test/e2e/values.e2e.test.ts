@@ -206,8 +206,8 @@ describe('hostile values', () => {
       }
       expect(documenting.sort()).toEqual(answering.sort());
       expect(answering.sort()).toEqual(
-        ['organizations/{id}/', 'organizations/{id}/members/{user_id}/', 'projects/{id}/', 'tasks/{id}/']
-          .flatMap((p) => (p.includes('members') ? ['DELETE', 'PATCH'] : ['DELETE', 'PATCH', ...(p.startsWith('organizations') ? [] : ['PUT'])]).map((m) => `${m} /api/v1/${p}`))
+        ['organizations/{id}/', 'organizations/{id}/members/{user_id}/', 'projects/{id}/', 'tasks/{id}/', 'webhooks/{id}/']
+          .flatMap((p) => (p.startsWith('projects') || p.startsWith('tasks') ? ['DELETE', 'PATCH', 'PUT'] : ['DELETE', 'PATCH']).map((m) => `${m} /api/v1/${p}`))
           .sort(),
       );
     });

@@ -5,11 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { createTestDatabase, createTestVhost, testInfra, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+import { createTestDatabase, createTestVhost, freePort, testInfra, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
 
 export const SERVICES = ['identity', 'tenancy', 'work', 'audit', 'webhooks', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -50,18 +49,6 @@ export interface Cluster {
   logs(name: ServiceName, last?: number): string[];
   /** Kills every process, drops the database and the vhost. Idempotent. */
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

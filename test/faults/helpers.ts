@@ -31,6 +31,20 @@ export async function newAccount(gatewayUrl: string, name = 'user'): Promise<Acc
   };
 }
 
+/**
+ * Runs `setup` again (at most `times`) while it fails on a 5xx: registering hashes a password, which
+ * can outlast the gateway's deadline on a starved machine. Each run registers a fresh account.
+ */
+export async function retryingSetup<T>(setup: () => Promise<T>, times = 5): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await setup();
+    } catch (err) {
+      if (attempt >= times || !/: 5\d\d /.test((err as Error).message)) throw err;
+    }
+  }
+}
+
 /** An owner with an organization and a project in it. */
 export async function orgWithProject(gatewayUrl: string, name: string): Promise<{ owner: Account; org: { id: string; name: string }; project: { id: string } }> {
   const owner = await newAccount(gatewayUrl, name);
@@ -130,6 +144,11 @@ export function management() {
       const res = await api('GET', `/vhosts/${encodeURIComponent(vhost)}/connections`);
       if (!res.ok) throw new Error(`connections of ${vhost}: ${res.status}`);
       return (await res.json()) as Array<{ name: string }>;
+    },
+    async queuesOf(vhost: string): Promise<Array<{ name: string; consumers: number; messages: number; type?: string }>> {
+      const res = await api('GET', `/queues/${encodeURIComponent(vhost)}`);
+      if (!res.ok) throw new Error(`queues of ${vhost}: ${res.status}`);
+      return (await res.json()) as Array<{ name: string; consumers: number; messages: number; type?: string }>;
     },
     async closeConnection(name: string): Promise<void> {
       const res = await api('DELETE', `/connections/${encodeURIComponent(name)}`);

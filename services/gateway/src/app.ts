@@ -6,7 +6,7 @@ import { apiDocs } from './docs';
 import type { OpenApiAggregator } from './openapi';
 import { proxy, type ProxyDeps } from './proxy';
 import { upstreamNames } from './routes';
-import type { BreakerState } from './upstream';
+import { breakerStateValue } from './endpoint';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
 
@@ -15,8 +15,6 @@ export interface GatewayDeps extends ProxyDeps {
   openApi: OpenApiAggregator;
   trustProxy: boolean;
 }
-
-const breakerStateValue: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 function openApiDocument(openApi: OpenApiAggregator): Middleware {
   return async (ctx, next) => {
@@ -44,7 +42,7 @@ export function buildApp(deps: GatewayDeps): ServiceApp {
   if (deps.trustProxy) app.maxIpsCount = 1;
   new Gauge({
     name: 'gateway_upstream_circuit_state',
-    help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
+    help: 'Circuit breaker state per upstream: 0 closed (some endpoint is), 1 half-open, 2 open (every endpoint is)',
     labelNames: ['upstream'],
     registers: [app.metrics.registry],
     collect() {

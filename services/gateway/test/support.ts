@@ -1,7 +1,6 @@
 // Real HTTP upstreams for gateway tests: an echoing fake service and a token issuer with a JWKS.
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
-import { ApiRoutes, AppError, createApp, createLogger, decodeJsonBody, readRawBody, type RunningServer } from '@taskflow/shared';
-import { startTestServer } from '@taskflow/shared/testing';
+import { ApiRoutes, AppError, createApp, createLogger, decodeJsonBody, listen, readRawBody, type RunningServer } from '@taskflow/shared';
 import jwt from 'jsonwebtoken';
 import type { Context } from 'koa';
 
@@ -62,8 +61,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Answers every /api request by echoing what it received, with query switches:
  * `?fake_status=NNN` answers that status, `?fake_sleep=MS` waits first, `?fake_reset=1` destroys the socket.
  * Optional extra routes (declared with ApiRoutes, so they also appear in its /openapi.json) win.
+ * `port` 0 takes any free port; a given one brings an endpoint back where it was.
  */
-export async function startFakeService(name: string, addRoutes?: (routes: ApiRoutes) => void): Promise<FakeService> {
+export async function startFakeService(name: string, addRoutes?: (routes: ApiRoutes) => void, port = 0): Promise<FakeService> {
   const routes = new ApiRoutes();
   addRoutes?.(routes);
   let server: RunningServer;
@@ -97,7 +97,7 @@ export async function startFakeService(name: string, addRoutes?: (routes: ApiRou
     ctx.body = { service: name, method: ctx.method, url: ctx.originalUrl, headers: ctx.headers, body };
   };
   const app = createApp({ service: name, logger: createLogger(name, 'silent'), parseJson: false, middleware: [record], routes: [routes] });
-  server = await startTestServer(app);
+  server = await listen(app, port, '127.0.0.1');
   fake.url = server.url;
   return fake;
 }

@@ -45,12 +45,22 @@ export interface ServiceApp extends Koa {
   metrics: HttpMetrics;
 }
 
+/** Socket errors that only mean the client closed its connection first. */
+const CLIENT_GONE = new Set(['EPIPE', 'ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
 export function createApp(options: AppOptions): ServiceApp {
   const { logger, service } = options;
   const app = new Koa({ proxy: options.trustProxy ?? false }) as ServiceApp;
   const metrics = new HttpMetrics(service);
   app.metrics = metrics;
   const routes = options.routes ?? [];
+  // Errors that reach Koa's own handler (mostly a response the client left before it was written)
+  // go to pino, never to Koa's default console output.
+  app.on('error', (err: Error & { code?: string }, ctx?: { state?: { requestId?: string } }) => {
+    const request_id = ctx?.state?.requestId;
+    if (err.code !== undefined && CLIENT_GONE.has(err.code)) logger.debug({ code: err.code, request_id }, 'response not delivered: the client went away');
+    else logger.error({ err, request_id }, 'response failed');
+  });
 
   // 1. Request id, SERVER span (when tracing), context for logs, access log line and metrics.
   app.use(async (ctx, next) => {

@@ -1,9 +1,23 @@
 // Small helpers for tests that talk to real servers.
+import net from 'node:net';
 import type Koa from 'koa';
 import { listen, type RunningServer } from '../http/server';
 
 export async function startTestServer(app: Koa): Promise<RunningServer> {
   return listen(app, 0, '127.0.0.1');
+}
+
+/** A port on 127.0.0.1 that was free a moment ago and has nothing listening (connections to it are refused). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Retries `check` until it stops throwing (or returns a truthy value), or fails after `timeoutMs`. */

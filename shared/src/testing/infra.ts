@@ -121,6 +121,14 @@ export function testInfra(): TestInfra {
   };
 }
 
+/**
+ * The Redis that tests of shared rate limits use: TEST_REDIS_URL, else the local one on its default
+ * port (`.ci/run` starts it). Isolate a test file with a unique key prefix, e.g. `uniqueName('tf_test')`.
+ */
+export function testRedisUrl(): string {
+  return process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+}
+
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`.toLowerCase();
 }
