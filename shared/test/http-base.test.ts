@@ -66,6 +66,13 @@ describe('HTTP base', () => {
     expect(res.body).toMatchObject({ status: 400, code: 'validation_error', errors: { name: [expect.any(String)] } });
   });
 
+  it('refuses a body field the schema does not declare, naming it, though the route wrote a plain z.object', async () => {
+    const res = await request(url, 'POST', '/things', { body: { name: 'ok', email_verified: true } });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_error');
+    expect(res.body.errors).toEqual({ email_verified: ['Unknown field.'] });
+  });
+
   it('accepts paths with and without the trailing slash', async () => {
     expect((await request(url, 'POST', '/things', { body: { name: 'a' } })).status).toBe(201);
     expect((await request(url, 'POST', '/things/', { body: { name: 'a' } })).status).toBe(201);

@@ -120,8 +120,10 @@ export function proxy(deps: ProxyDeps): Middleware {
   const readBody = (ctx: Context) => (hasBody(ctx) ? readRawBody(ctx) : Promise.resolve(undefined));
 
   /**
-   * A login attempt holds one place under the failure limit while identity checks it: a 401 keeps it,
-   * a success clears the pair, anything else gives it back. So concurrent attempts never exceed the limit.
+   * A login attempt holds one place under the failure limit while identity checks it: a success clears
+   * the pair; only an answer saying identity checked nothing (a 4xx other than 401: malformed input)
+   * gives the place back. A 401 keeps it, and so does no answer, a timeout or a 5xx: identity may have
+   * checked that guess after the gateway stopped waiting. So the limit holds even when identity is slow.
    */
   const login = async (ctx: Context, rule: RouteRule, body: Buffer | undefined): Promise<UpstreamResponse> => {
     const email = loginEmail(body);
@@ -133,10 +135,10 @@ export function proxy(deps: ProxyDeps): Middleware {
       response = await forward(ctx, rule, body);
       return response;
     } finally {
-      if (response?.status === 401) {
-        /* a failure: the place stays taken */
-      } else if (response && response.status >= 200 && response.status < 300) await deps.loginFailures.reset(key);
-      else if (hit !== undefined) await deps.loginFailures.release(key, hit);
+      const status = response?.status;
+      if (status !== undefined && status >= 200 && status < 300) await deps.loginFailures.reset(key);
+      else if (status !== undefined && status >= 400 && status < 500 && status !== 401 && hit !== undefined) await deps.loginFailures.release(key, hit);
+      /* else: a failure, or an attempt whose outcome is unknown: the place stays taken */
     }
   };
 

@@ -116,6 +116,22 @@ describe('gateway rate limits on the auth endpoints', () => {
     expect(loginCalls()).toBe(calls + 2);
   });
 
+  it('counts an attempt whose outcome it never learnt (5xx, connection cut) as a failure, and gives back one identity refused unread (400)', async () => {
+    // One address per email: each stays under AUTH_RATE_LIMIT_PER_MINUTE (8).
+    const login = (email: string, password: string, fake = '') =>
+      request(gateway.url, 'POST', `/api/v1/auth/login/${fake}`, { body: { email, password }, headers: from(email.startsWith('eve') ? '10.4.0.1' : '10.4.0.2') });
+    // Identity may have checked these guesses after the gateway stopped waiting: they count.
+    expect((await login('eve@example.com', 'guess-1', '?fake_status=503')).status).toBe(503);
+    expect((await login('eve@example.com', 'guess-2', '?fake_reset=1')).status).toBe(503);
+    expect((await login('eve@example.com', 'guess-3', '?fake_status=500')).status).toBeGreaterThanOrEqual(500);
+    const calls = loginCalls();
+    expect((await login('eve@example.com', 'right')).status).toBe(429);
+    expect(loginCalls()).toBe(calls);
+    // A 400 says identity checked nothing: the place is given back, however many there are.
+    for (let i = 0; i < 4; i += 1) expect((await login('fay@example.com', 'x', '?fake_status=400')).status).toBe(400);
+    expect((await login('fay@example.com', 'right')).status).toBe(200);
+  });
+
   it('forgets earlier failures for a pair after a successful login', async () => {
     const login = (password: string) =>
       request(gateway.url, 'POST', '/api/v1/auth/login/', { body: { email: 'dan@example.com', password }, headers: from('10.3.0.1') });

@@ -78,8 +78,11 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
   throw issues.length === 0 ? invalidCursor() : validationFailed(fieldErrors({ issues }, where === 'query' ? 'Unknown query parameter.' : 'Unknown field.'));
 }
 
-/** A query schema that refuses parameters it does not declare (API.md: unknown query parameters are a 400 naming them). */
-function strictQuery(schema: z.ZodType | undefined): z.ZodType {
+/**
+ * A schema that refuses keys it does not declare (API.md: unknown query parameters and body fields are a
+ * 400 naming them), whatever the route wrote: one rule for every service, not one per schema.
+ */
+function strict(schema: z.ZodType | undefined): z.ZodType {
   if (schema === undefined) return z.strictObject({});
   return schema instanceof z.ZodObject ? schema.strict() : schema;
 }
@@ -110,7 +113,8 @@ export class ApiRoutes {
       if (!spec.internal && response.schema && !z.globalRegistry.get(response.schema)?.id) throw new Error(`Route ${spec.method} ${spec.path}: the ${status} body needs a name, .meta({ id })`);
     }
     this.specs.push(spec as AnySpec);
-    const querySchema = strictQuery(spec.query);
+    const querySchema = strict(spec.query);
+    const bodySchema = spec.body ? strict(spec.body) : undefined;
     const middleware: Middleware[] = [];
     if (spec.auth !== false) {
       if (!this.options.authenticate) throw new Error(`Route ${spec.method} ${spec.path} needs auth but no authenticate middleware was given`);
@@ -128,7 +132,7 @@ export class ApiRoutes {
       const query = spec.query ? parsedQuery : undefined;
       // No body at all validates as `{}`; a JSON `null` body is a non-object body like any other (400).
       const sent = (ctx.request as { body?: unknown }).body;
-      const body = spec.body ? parseOrThrow(spec.body, sent === undefined ? {} : sent, 'body') : undefined;
+      const body = bodySchema ? parseOrThrow(bodySchema, sent === undefined ? {} : sent, 'body') : undefined;
       const input = { body, query, params } as RouteInput<B, Q, P>;
       const admission = this.options.admission;
       if (!admission) return handler(ctx, input);
