@@ -80,11 +80,13 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
 
 /**
  * A schema that refuses keys it does not declare (API.md: unknown query parameters and body fields are a
- * 400 naming them), whatever the route wrote: one rule for every service, not one per schema.
+ * 400 naming them), whatever the route wrote: one rule for every service, not one per schema. A schema
+ * that says what to do with other keys (`.catchall(...)`: work lets its policy answer a member's extra
+ * task fields with 403) keeps its choice.
  */
 function strict(schema: z.ZodType | undefined): z.ZodType {
   if (schema === undefined) return z.strictObject({});
-  return schema instanceof z.ZodObject ? schema.strict() : schema;
+  return schema instanceof z.ZodObject && schema._zod.def.catchall === undefined ? schema.strict() : schema;
 }
 
 export interface RoutesOptions {
