@@ -2,13 +2,14 @@
 // against a fresh database and vhost, for fault tests: kill one with any signal, restart it, read its
 // logs. Readiness is awaited by polling /readyz, never by fixed sleeps. `stop()` kills everything and
 // drops the database and the vhost; it is safe to call after a partial start or a failed test.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { createTestDatabase, createTestVhost, freePort, testInfra, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+import { type Exit, ServiceProcesses } from './processes';
+
+export type { Exit };
 
 export const SERVICES = ['identity', 'tenancy', 'work', 'audit', 'webhooks', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -18,19 +19,6 @@ const ROOT = path.resolve(__dirname, '../..');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 12_000;
 const LOG_LINES_KEPT = 3000;
-
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Milliseconds from the signal to the exit. */
-  ms: number;
-}
-
-interface Proc {
-  child: ChildProcess;
-  exited: Promise<Exit>;
-  signalledAt: number;
-}
 
 export interface Cluster {
   /** The gateway: what clients use. */
@@ -93,8 +81,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   testInfra(); // fails at once, with instructions, when TEST_DATABASE_URL / TEST_AMQP_URL are missing
 
-  const procs = new Map<ServiceName, Proc>();
-  const logLines = new Map<ServiceName, string[]>(SERVICES.map((n) => [n, []]));
+  const procs = new ServiceProcesses(LOG_LINES_KEPT);
   let database: TestDatabase | undefined;
   let vhost: TestVhost | undefined;
   let mailDir: string | undefined;
@@ -111,12 +98,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const urls = Object.fromEntries(SERVICES.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<ServiceName, string>;
   let metricsPort = await freePort();
   while (taken.has(metricsPort)) metricsPort = await freePort();
-
-  const killAllNow = () => {
-    for (const p of procs.values()) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  };
-  // If jest itself goes away, take the children along.
-  process.once('exit', killAllNow);
 
   const envOf = (name: ServiceName): NodeJS.ProcessEnv => ({
     PATH: process.env.PATH,
@@ -148,77 +129,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       : {}),
   });
 
-  const spawnService = (name: ServiceName): Proc => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'services', name, 'dist', 'main.js')], {
-      cwd: ROOT,
-      env: envOf(name),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines = logLines.get(name)!;
-    for (const stream of [child.stdout!, child.stderr!]) {
-      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        lines.push(line);
-        if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
-      });
-    }
-    const proc: Proc = { child, signalledAt: Date.now(), exited: undefined as unknown as Promise<Exit> };
-    proc.exited = new Promise<Exit>((resolve) => {
-      child.once('exit', (code, signal) => {
-        lines.push(`[cluster] ${name} exited: code ${code} signal ${signal}`);
-        resolve({ code, signal, ms: Date.now() - proc.signalledAt });
-      });
-      child.once('error', (err) => {
-        lines.push(`[cluster] ${name} could not start: ${err.message}`);
-        resolve({ code: -1, signal: null, ms: Date.now() - proc.signalledAt });
-      });
-    });
-    procs.set(name, proc);
-    return proc;
-  };
-
-  const isRunning = (name: ServiceName) => {
-    const p = procs.get(name);
-    return !!p && p.child.exitCode === null && p.child.signalCode === null;
-  };
+  const isRunning = (name: ServiceName) => procs.running(name);
 
   const start = async (name: ServiceName) => {
-    if (isRunning(name)) throw new Error(`${name} is already running`);
-    spawnService(name);
+    procs.spawn(name, name, envOf(name));
     try {
       await waitReady(urls[name], options.startTimeoutMs ?? START_TIMEOUT_MS, () => isRunning(name));
     } catch (err) {
-      throw new Error(`${name} did not become ready: ${(err as Error).message}\n${logLines.get(name)!.slice(-30).join('\n')}`);
+      throw new Error(`${name} did not become ready: ${(err as Error).message}\n${procs.logLines(name).slice(-30).join('\n')}`);
     }
   };
 
-  const kill = async (name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> => {
-    const p = procs.get(name);
-    if (!p || !isRunning(name)) throw new Error(`${name} is not running`);
-    p.signalledAt = Date.now();
-    p.child.kill(signal);
-    const force = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-    try {
-      return await p.exited;
-    } finally {
-      clearTimeout(force);
-    }
-  };
+  const kill = (name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> => procs.kill(name, signal);
 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    const running = [...procs.entries()].filter(([name]) => isRunning(name));
-    // Gateway first, then the rest: a quick SIGTERM, SIGKILL for anything still there.
-    await Promise.all(
-      running.map(async ([, p]) => {
-        p.signalledAt = Date.now();
-        p.child.kill('SIGTERM');
-        const force = setTimeout(() => p.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-        await p.exited;
-        clearTimeout(force);
-      }),
-    );
-    process.removeListener('exit', killAllNow);
+    // A quick SIGTERM to every process, SIGKILL for anything still there.
+    await procs.terminate([...SERVICES], STOP_TIMEOUT_MS);
+    procs.release();
     const errors: unknown[] = [];
     for (const step of [() => database?.drop(), () => vhost?.drop(), () => (mailDir ? rm(mailDir, { recursive: true, force: true }) : undefined)]) {
       try {
@@ -251,7 +180,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     kill,
     restart: start,
     running: isRunning,
-    logs: (name, last = 200) => logLines.get(name)!.slice(-last),
+    logs: (name, last = 200) => procs.logLines(name).slice(-last),
     stop,
   };
 }

@@ -4,16 +4,15 @@
 // one URL per service, a small TCP balancer here standing in for a Kubernetes Service (the next live
 // replica takes each connection). Readiness is awaited by polling /readyz; `stop()` kills everything,
 // drops the database, the vhost and the Redis keys, and is safe after a partial start.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import Redis from 'ioredis';
 import { createTestDatabase, createTestVhost, freePort, testInfra, testRedisUrl, type TestDatabase, type TestVhost, uniqueName } from '@taskflow/shared/testing';
-import { type Exit, waitReady } from '../faults/cluster';
+import { waitReady } from '../faults/cluster';
+import { type Exit, ServiceProcesses } from '../faults/processes';
 
 /** Each backend service and the variable through which the others (and the gateway) find it: one line per service. */
 export const BACKENDS = [
@@ -141,8 +140,7 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
     return found;
   };
 
-  const procs = new Map<string, { child: ChildProcess; exited: Promise<Exit>; signalledAt: number }>();
-  const logLines = new Map<string, string[]>(instances.map((i) => [i.name, []]));
+  const procs = new ServiceProcesses(LOG_LINES_KEPT);
   const balancers: Array<{ port: number; close(): Promise<void> }> = [];
   const keyPrefix = `${uniqueName('tf_scale')}:`;
   let database: TestDatabase | undefined;
@@ -150,14 +148,7 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
   let mailDir: string | undefined;
   let stopped = false;
 
-  const isRunning = (name: string) => {
-    const p = procs.get(name);
-    return !!p && p.child.exitCode === null && p.child.signalCode === null;
-  };
-  const killAllNow = () => {
-    for (const p of procs.values()) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  };
-  process.once('exit', killAllNow);
+  const isRunning = (name: string) => procs.running(name);
 
   // Where services find each other: the balancer of each backend (over its running replicas).
   const internalUrls: Record<string, string> = {};
@@ -186,51 +177,23 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
     };
   };
 
-  const spawnInstance = (instance: Instance) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'services', instance.service, 'dist', 'main.js')], {
-      cwd: ROOT,
-      env: envOf(instance),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines = logLines.get(instance.name)!;
-    for (const stream of [child.stdout!, child.stderr!]) {
-      readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        lines.push(line);
-        if (lines.length > LOG_LINES_KEPT) lines.splice(0, lines.length - LOG_LINES_KEPT);
-      });
-    }
-    const proc = { child, signalledAt: Date.now(), exited: undefined as unknown as Promise<Exit> };
-    proc.exited = new Promise<Exit>((resolve) => {
-      child.once('exit', (code, signal) => {
-        lines.push(`[cluster] ${instance.name} exited: code ${code} signal ${signal}`);
-        resolve({ code, signal, ms: Date.now() - proc.signalledAt });
-      });
-      child.once('error', (err) => {
-        lines.push(`[cluster] ${instance.name} could not start: ${err.message}`);
-        resolve({ code: -1, signal: null, ms: Date.now() - proc.signalledAt });
-      });
-    });
-    procs.set(instance.name, proc);
-  };
-
   /**
    * Starts `name` and waits for its /readyz. PostgreSQL is shared with other test runs on this machine:
    * a start refused for want of connections ("too many clients") is tried again, a few times.
    */
   const start = async (name: string) => {
-    if (isRunning(name)) throw new Error(`${name} is already running`);
     const instance = byName(name);
-    const lines = logLines.get(name)!;
+    const lines = procs.logLines(name);
     for (let attempt = 1; ; attempt += 1) {
       const from = lines.length;
-      spawnInstance(instance);
+      procs.spawn(name, instance.service, envOf(instance));
       try {
         await waitReady(instance.url, START_TIMEOUT_MS, () => isRunning(name));
         return;
       } catch (err) {
         const starved = lines.slice(from).some((l) => l.includes('too many clients'));
         if (starved && attempt < 5) {
-          await procs.get(name)!.exited;
+          await procs.exited(name);
           continue;
         }
         throw new Error(`${name} did not become ready: ${(err as Error).message}\n${lines.slice(-30).join('\n')}`);
@@ -238,37 +201,19 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
     }
   };
 
-  const kill = async (name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> => {
-    const p = procs.get(name);
-    if (!p || !isRunning(name)) throw new Error(`${name} is not running`);
-    p.signalledAt = Date.now();
-    p.child.kill(signal);
-    const force = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-    try {
-      return await p.exited;
-    } finally {
-      clearTimeout(force);
-    }
-  };
+  const kill = (name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> => procs.kill(name, signal);
 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     // Gateways first, then the backends.
     for (const group of [instances.filter((i) => i.service === 'gateway'), instances.filter((i) => i.service !== 'gateway')]) {
-      await Promise.all(
-        group
-          .filter((i) => isRunning(i.name))
-          .map(async (i) => {
-            const p = procs.get(i.name)!;
-            p.child.kill('SIGTERM');
-            const force = setTimeout(() => p.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-            await p.exited;
-            clearTimeout(force);
-          }),
+      await procs.terminate(
+        group.map((i) => i.name),
+        STOP_TIMEOUT_MS,
       );
     }
-    process.removeListener('exit', killAllNow);
+    procs.release();
     const errors: unknown[] = [];
     const dropKeys = async () => {
       const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -324,7 +269,7 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
     kill,
     restart: start,
     running: isRunning,
-    logs: (name, last = 200) => logLines.get(name)!.slice(-last),
+    logs: (name, last = 200) => procs.logLines(name).slice(-last),
     stop,
   };
 }
