@@ -44,6 +44,12 @@ export const identityConfigSchema = baseConfigSchema.extend({
     .max(1_048_576)
     .refine(isPowerOfTwo, { message: 'must be a power of two' })
     .default(32_768),
+  /** scrypt hashes running at once (register, login, password reset); libuv's other threads stay free. */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Hashing requests of one client address waiting for a turn; one more is 429. */
+  PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(1000).default(8),
+  /** Longest a hashing request waits for a turn: then 429 (its address's own requests), or 503 `service_busy`. */
+  PASSWORD_HASH_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(1).max(60_000).default(3000),
   ...mailConfigFields,
   /** The link in the verification mail; `{token}` is replaced by the token (POST it to verify). */
   VERIFY_EMAIL_URL: linkTemplate('http://127.0.0.1:8080/api/v1/auth/verify-email/{token}/'),

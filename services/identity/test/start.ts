@@ -14,6 +14,8 @@ export async function startIdentity(options: {
   scryptCost?: number;
   /** Development mail directory (default: `.dev-mail` in the working directory). */
   mailOutboxDir?: string;
+  /** More settings, as environment variables. */
+  env?: Record<string, string>;
 }): Promise<RunningService> {
   const config = loadIdentityConfig({
     NODE_ENV: 'test',
@@ -22,6 +24,7 @@ export async function startIdentity(options: {
     ...(options.amqpUrl ? { AMQP_URL: options.amqpUrl } : {}),
     ...(options.mailOutboxDir ? { MAIL_OUTBOX_DIR: options.mailOutboxDir } : {}),
     PASSWORD_SCRYPT_COST: String(options.scryptCost ?? 1024),
+    ...options.env,
   });
   return startIdentityService(config, createLogger('identity', config.LOG_LEVEL), {
     port: 0,

@@ -17,10 +17,10 @@ export interface IdentityUnderTest {
   close(): Promise<void>;
 }
 
-export async function startIdentityUnderTest(options: { amqpUrl?: string } = {}): Promise<IdentityUnderTest> {
+export async function startIdentityUnderTest(options: { amqpUrl?: string; scryptCost?: number; env?: Record<string, string> } = {}): Promise<IdentityUnderTest> {
   const database = await createTestDatabase('identity');
   const mailDir = await mkdtemp(path.join(tmpdir(), 'identity-mail-'));
-  const identity = await startIdentity({ databaseUrl: database.url, scryptCost: 1024, mailOutboxDir: mailDir, amqpUrl: options.amqpUrl });
+  const identity = await startIdentity({ databaseUrl: database.url, scryptCost: options.scryptCost ?? 1024, mailOutboxDir: mailDir, amqpUrl: options.amqpUrl, env: options.env });
   const db = createDb({ url: database.url, schema: 'identity', poolMax: 2 });
   return {
     url: identity.url,

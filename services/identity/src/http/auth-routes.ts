@@ -1,5 +1,6 @@
 // The /api/v1/auth endpoints: validate, call the use case, shape the answer.
 import { type AccessTokenVerifier, ApiRoutes, authenticate, currentUser } from '@taskflow/shared';
+import type { Middleware } from 'koa';
 import { currentAccount, logIn, presentUser, registerUser } from '../domain/accounts';
 import { anonymous, type IdentityDeps } from '../domain/context';
 import { resendVerification, verifyEmail } from '../domain/email-verification';
@@ -19,8 +20,9 @@ import {
 
 const tags = ['auth'];
 
-export function authRoutes(deps: IdentityDeps, verifier: Pick<AccessTokenVerifier, 'verify'>): ApiRoutes {
-  const routes = new ApiRoutes({ authenticate: authenticate(verifier) });
+/** `admission`: the password-hashing admission (app.ts), run around every handler after validation. */
+export function authRoutes(deps: IdentityDeps, verifier: Pick<AccessTokenVerifier, 'verify'>, admission?: Middleware): ApiRoutes {
+  const routes = new ApiRoutes({ authenticate: authenticate(verifier), admission });
 
   routes.add(
     {
