@@ -165,6 +165,26 @@ describe('HTTP base: input edge cases', () => {
     expect(pair.body.name).toBe('😀');
   });
 
+  it('refuses a `__proto__` key anywhere in a body, before any handler sees it', async () => {
+    for (const raw of ['{"name":"a","__proto__":{"admin":true}}', '{"name":"a","x":[{"__proto__":1}]}']) {
+      const res = await request(server.url, 'POST', '/echo', { raw, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ code: 'malformed_json' });
+    }
+  });
+
+  it.each([
+    ['application/json', 200],
+    ['application/json; charset=utf-8', 200],
+    ['application/merge-patch+json', 200],
+    ['application/+json', 415],
+    ['application/json5', 415],
+    ['text/json', 415],
+  ])('reads content type %p as %p', async (type, status) => {
+    const res = await request(server.url, 'POST', '/echo', { raw: '{"name":"a"}', headers: { 'content-type': type } });
+    expect(res.status).toBe(status);
+  });
+
   it.each([['', 50], ['?limit=7', 7], ['?limit=1000', 200]])('reads limit from %p as %p', async (query, limit) => {
     expect((await request(server.url, 'GET', `/page${query}`)).body).toEqual({ limit });
   });

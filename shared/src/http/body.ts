@@ -14,9 +14,11 @@ export function hasBody(ctx: Context): boolean {
   return ctx.get('transfer-encoding') !== '';
 }
 
+/** `application/json` or a structured-syntax `application/<subtype>+json` (RFC 6839): never a bare `application/+json`. */
+const JSON_MEDIA_TYPE = /^application\/(?:json|[a-z0-9][a-z0-9!#$&^_.-]*\+json)$/;
+
 export function isJsonContentType(value: string): boolean {
-  const type = value.split(';')[0]!.trim().toLowerCase();
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+  return JSON_MEDIA_TYPE.test(value.split(';')[0]!.trim().toLowerCase());
 }
 
 /** Reads the request body as a Buffer, refusing more than `limit` bytes with a 413. */
@@ -32,16 +34,21 @@ export async function readRawBody(ctx: Context, limit = MAX_BODY_BYTES): Promise
  */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * Also refuses the key `__proto__`: JSON.parse makes it an ordinary own property, but any later spread,
+ * merge or assignment of the body may treat it as the prototype; no field of the API has that name.
+ */
 function refuseLoneSurrogates(key: string, value: unknown): unknown {
   if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) {
     throw new AppError(400, 'malformed_json', 'Request body contains invalid Unicode (a lone surrogate).');
   }
+  if (key === '__proto__') throw new AppError(400, 'malformed_json', 'Request body uses the reserved key "__proto__".');
   return value;
 }
 
 /**
  * The JSON value of a request body exactly as every service reads it (UTF-8, a leading BOM dropped, lone
- * surrogates refused), or undefined for a blank body; 400 `malformed_json` otherwise. The gateway reads
+ * surrogates and `__proto__` keys refused), or undefined for a blank body; 400 `malformed_json` otherwise. The gateway reads
  * login bodies with this too, so it keys its limits on the very email the service will see.
  */
 export function decodeJsonBody(raw: Buffer): unknown {
