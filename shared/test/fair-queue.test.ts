@@ -150,6 +150,31 @@ describe('FairQueue', () => {
     again();
   });
 
+  it('lets a lone tenant run up to `alone`, keeps the rest free for a newcomer, and holds it to its cap once another tenant comes', async () => {
+    const queue = new FairQueue({ perTenant: 2, total: 4, queuePerTenant: 10, alone: 3 });
+    const t = tracker(queue);
+    for (const label of ['a1', 'a2', 'a3', 'a4', 'a5']) void t.acquire('a', label);
+    await flush();
+    expect(t.admitted).toEqual(['a1', 'a2', 'a3']);
+    void t.acquire('b', 'b1');
+    await flush();
+    expect(t.admitted).toEqual(['a1', 'a2', 'a3', 'b1']);
+    // a is over its cap of 2 now that b is here: a freed slot of a's goes to nobody until a is under 2.
+    await t.release('a1');
+    expect(t.admitted).toHaveLength(4);
+    await t.release('a2');
+    expect(t.admitted).toEqual(['a1', 'a2', 'a3', 'b1', 'a4']);
+    // b gone: a is alone again and may borrow up to 3.
+    await t.release('b1');
+    expect(t.admitted).toEqual(['a1', 'a2', 'a3', 'b1', 'a4', 'a5']);
+  });
+
+  it('refuses an `alone` outside perTenant..total', () => {
+    expect(() => new FairQueue({ perTenant: 2, total: 4, queuePerTenant: 1, alone: 1 })).toThrow(/alone/);
+    expect(() => new FairQueue({ perTenant: 2, total: 4, queuePerTenant: 1, alone: 5 })).toThrow(/alone/);
+    expect(new FairQueue({ perTenant: 2, total: 4, queuePerTenant: 1 }).limits.alone).toBe(2);
+  });
+
   it('refuses limits that are not positive integers (a queue of 0 is allowed: no waiting)', () => {
     expect(() => new FairQueue({ perTenant: 0, total: 1, queuePerTenant: 1 })).toThrow(/perTenant/);
     expect(() => new FairQueue({ perTenant: 1, total: 1.5, queuePerTenant: 1 })).toThrow(/total/);

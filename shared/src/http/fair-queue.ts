@@ -1,7 +1,10 @@
 // A fair admission queue: at most `perTenant` requests of one tenant and `total` of the process run at
 // once; the rest wait in a bounded queue per tenant, and a freed slot goes to the tenants with waiters in
 // turn (round-robin), so a tenant with a hundred requests waiting delays another tenant's one request by
-// at most one turn. Pure bookkeeping: no timers, no I/O (the caller bounds waits with an AbortSignal).
+// at most one turn. A tenant that is the only one with requests may run up to `alone` (work-conserving:
+// one busy tenant is not held to its share of an idle process); the slots above `alone` stay free, so a
+// newcomer starts at once, and from then on the first tenant gets no slot until it is back under
+// `perTenant`. Pure bookkeeping: no timers, no I/O (the caller bounds waits with an AbortSignal).
 
 export interface FairQueueLimits {
   /** Requests of one tenant running at once. */
@@ -10,6 +13,11 @@ export interface FairQueueLimits {
   total: number;
   /** Requests of one tenant waiting at once; one more is refused. */
   queuePerTenant: number;
+  /**
+   * Requests of one tenant running at once while no other tenant has any running or waiting
+   * (`perTenant` <= alone <= `total`; default `perTenant`, i.e. no borrowing).
+   */
+  alone?: number;
 }
 
 /** Why a request was not admitted: its tenant's queue was full, or its wait was cut short (timeout, client gone). */
@@ -45,13 +53,14 @@ export class FairQueue {
   private runningTotal = 0;
   private waitingTotal = 0;
 
-  readonly limits: FairQueueLimits;
+  readonly limits: Required<FairQueueLimits>;
 
-  constructor({ perTenant, total, queuePerTenant }: FairQueueLimits) {
-    this.limits = { perTenant, total, queuePerTenant };
+  constructor({ perTenant, total, queuePerTenant, alone = perTenant }: FairQueueLimits) {
+    this.limits = { perTenant, total, queuePerTenant, alone };
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isInteger(value) || value < (name === 'queuePerTenant' ? 0 : 1)) throw new Error(`FairQueue: ${name} must be a positive integer, got ${value}`);
     }
+    if (alone < perTenant || alone > total) throw new Error(`FairQueue: alone must be between perTenant (${perTenant}) and total (${total}), got ${alone}`);
   }
 
   get running(): number {
@@ -123,7 +132,13 @@ export class FairQueue {
   }
 
   private canRun(state: TenantState): boolean {
-    return state.running < this.limits.perTenant && this.runningTotal < this.limits.total;
+    return this.runningTotal < this.limits.total && state.running < this.capOf(state);
+  }
+
+  /** `perTenant`, or `alone` while `state` is the only tenant with requests (the map holds only active tenants). */
+  private capOf(state: TenantState): number {
+    const only = this.tenants.size === 1 && this.tenants.values().next().value === state;
+    return only ? this.limits.alone : this.limits.perTenant;
   }
 
   private start(tenant: string, state: TenantState): Release {
@@ -143,7 +158,7 @@ export class FairQueue {
   /** Hands free slots to waiters: the first tenant in turn order that is under its cap, which then goes last. */
   private dispatch(): void {
     while (this.runningTotal < this.limits.total) {
-      const at = this.turns.findIndex((tenant) => this.tenants.get(tenant)!.running < this.limits.perTenant);
+      const at = this.turns.findIndex((tenant) => this.tenants.get(tenant)!.running < this.capOf(this.tenants.get(tenant)!));
       if (at < 0) return;
       const tenant = this.turns[at]!;
       const state = this.tenants.get(tenant)!;

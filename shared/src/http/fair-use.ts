@@ -28,6 +28,12 @@ const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default
  */
 export const fairUseConfig = {
   FAIR_USE_TENANT_CONCURRENCY: positiveInt(4),
+  /**
+   * What one tenant may run while no other tenant has requests: one busy tenant is not held to its share
+   * of an idle process, and the slots above it stay free so that another tenant's request starts at once.
+   * Kept between FAIR_USE_TENANT_CONCURRENCY and FAIR_USE_CONCURRENCY.
+   */
+  FAIR_USE_ALONE_CONCURRENCY: positiveInt(6),
   FAIR_USE_CONCURRENCY: positiveInt(8),
   FAIR_USE_QUEUE: z.coerce.number().int().min(0).default(16),
   FAIR_USE_QUEUE_TIMEOUT_MS: positiveInt(5000),
@@ -38,6 +44,7 @@ export type FairUseConfig = { [K in keyof typeof fairUseConfig]: z.output<(typeo
 export const fairUseLimits = (config: FairUseConfig): Omit<FairUseOptions, 'tenantOf'> => ({
   perTenant: config.FAIR_USE_TENANT_CONCURRENCY,
   total: config.FAIR_USE_CONCURRENCY,
+  alone: Math.min(config.FAIR_USE_CONCURRENCY, Math.max(config.FAIR_USE_TENANT_CONCURRENCY, config.FAIR_USE_ALONE_CONCURRENCY)),
   queuePerTenant: config.FAIR_USE_QUEUE,
   queueTimeoutMs: config.FAIR_USE_QUEUE_TIMEOUT_MS,
 });
