@@ -41,10 +41,11 @@ const ROOT = path.resolve(__dirname, '..');
 const SERVICES_ROOT = path.resolve(process.env.SERVICES_ROOT ?? ROOT);
 /** Added to every port (the gateway's metrics port is any free one): PORT_OFFSET=100 runs beside another benchmark's services. */
 const PORT_OFFSET = Number(process.env.PORT_OFFSET ?? 0);
-const PORTS = { identity: 4001 + PORT_OFFSET, tenancy: 4002 + PORT_OFFSET, work: 4003 + PORT_OFFSET, audit: 4004 + PORT_OFFSET, gateway: 8080 + PORT_OFFSET } as const;
+const PORTS = { identity: 4001 + PORT_OFFSET, tenancy: 4002 + PORT_OFFSET, work: 4003 + PORT_OFFSET, audit: 4004 + PORT_OFFSET, webhooks: 4005 + PORT_OFFSET, gateway: 8080 + PORT_OFFSET } as const;
 const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
 type ServiceName = keyof typeof PORTS;
-const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit'];
+// Every upstream: the gateway is ready only when each one is.
+const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit', 'webhooks'];
 
 const say = (msg: string) => process.stderr.write(`[fair-use] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
