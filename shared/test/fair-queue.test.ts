@@ -151,7 +151,8 @@ describe('FairQueue', () => {
   });
 
   it('lets a lone tenant run up to `alone`, keeps the rest free for a newcomer, and holds it to its cap once another tenant comes', async () => {
-    const queue = new FairQueue({ perTenant: 2, total: 4, queuePerTenant: 10, alone: 3 });
+    let clock = 10_000;
+    const queue = new FairQueue({ perTenant: 2, total: 4, queuePerTenant: 10, alone: 3, now: () => clock });
     const t = tracker(queue);
     for (const label of ['a1', 'a2', 'a3', 'a4', 'a5']) void t.acquire('a', label);
     await flush();
@@ -164,9 +165,41 @@ describe('FairQueue', () => {
     expect(t.admitted).toHaveLength(4);
     await t.release('a2');
     expect(t.admitted).toEqual(['a1', 'a2', 'a3', 'b1', 'a4']);
-    // b gone: a is alone again and may borrow up to 3.
+    // b gone: a is alone again, but borrows only once it has been alone for the quiet period.
     await t.release('b1');
+    expect(t.admitted).toEqual(['a1', 'a2', 'a3', 'b1', 'a4']);
+    clock += 999;
+    await t.release('a3');
+    void t.acquire('a', 'a6');
+    await flush();
     expect(t.admitted).toEqual(['a1', 'a2', 'a3', 'b1', 'a4', 'a5']);
+    clock += 1;
+    await t.release('a4');
+    expect(t.admitted).toEqual(['a1', 'a2', 'a3', 'b1', 'a4', 'a5', 'a6']);
+  });
+
+  it("does not let a tenant borrow in the gaps between another tenant's requests", async () => {
+    let clock = 10_000;
+    const queue = new FairQueue({ perTenant: 1, total: 3, queuePerTenant: 10, alone: 2, now: () => clock });
+    const t = tracker(queue);
+    void t.acquire('a', 'a1');
+    void t.acquire('a', 'a2');
+    await flush();
+    expect(t.admitted).toEqual(['a1', 'a2']);
+    await t.release('a2');
+    // b comes and goes every 100 ms: a stays at its share of 1 meanwhile.
+    for (let i = 0; i < 5; i += 1) {
+      void t.acquire('b', `b${i}`);
+      await flush();
+      clock += 100;
+      await t.release(`b${i}`);
+      void t.acquire('a', `a-gap${i}`);
+      await flush();
+    }
+    expect(t.admitted.filter((label) => label.startsWith('a-gap'))).toEqual([]);
+    clock += 1000;
+    await t.release('a1');
+    expect(t.admitted.filter((label) => label.startsWith('a-gap'))).toEqual(['a-gap0', 'a-gap1']);
   });
 
   it('refuses an `alone` outside perTenant..total', () => {

@@ -1,10 +1,12 @@
 // A fair admission queue: at most `perTenant` requests of one tenant and `total` of the process run at
 // once; the rest wait in a bounded queue per tenant, and a freed slot goes to the tenants with waiters in
 // turn (round-robin), so a tenant with a hundred requests waiting delays another tenant's one request by
-// at most one turn. A tenant that is the only one with requests may run up to `alone` (work-conserving:
-// one busy tenant is not held to its share of an idle process); the slots above `alone` stay free, so a
-// newcomer starts at once, and from then on the first tenant gets no slot until it is back under
-// `perTenant`. Pure bookkeeping: no timers, no I/O (the caller bounds waits with an AbortSignal).
+// at most one turn. A tenant that has been the only one with requests for `aloneAfterMs` may run up to
+// `alone` (work-conserving: one busy tenant is not held to its share of an idle process); the slots above
+// `alone` stay free, so a newcomer starts at once, and from then on the first tenant gets no slot until
+// it is back under `perTenant`. The quiet period matters: another tenant's steady requests leave gaps
+// between them, and a tenant that borrowed in each gap would hold more long requests than its share
+// all the time. Pure bookkeeping: no timers, no I/O (the caller bounds waits with an AbortSignal).
 
 export interface FairQueueLimits {
   /** Requests of one tenant running at once. */
@@ -18,6 +20,10 @@ export interface FairQueueLimits {
    * (`perTenant` <= alone <= `total`; default `perTenant`, i.e. no borrowing).
    */
   alone?: number;
+  /** How long a tenant must have been the only one with requests before it may borrow (default 1000 ms). */
+  aloneAfterMs?: number;
+  /** The clock, in milliseconds (tests pass their own). */
+  now?: () => number;
 }
 
 /** Why a request was not admitted: its tenant's queue was full, or its wait was cut short (timeout, client gone). */
@@ -53,10 +59,16 @@ export class FairQueue {
   private runningTotal = 0;
   private waitingTotal = 0;
 
-  readonly limits: Required<FairQueueLimits>;
+  readonly limits: Required<Omit<FairQueueLimits, 'aloneAfterMs' | 'now'>>;
+  private readonly aloneAfterMs: number;
+  private readonly now: () => number;
+  /** When two or more tenants last had requests at once (-Infinity: never). */
+  private sharedAt = -Infinity;
 
-  constructor({ perTenant, total, queuePerTenant, alone = perTenant }: FairQueueLimits) {
+  constructor({ perTenant, total, queuePerTenant, alone = perTenant, aloneAfterMs = 1000, now = () => performance.now() }: FairQueueLimits) {
     this.limits = { perTenant, total, queuePerTenant, alone };
+    this.aloneAfterMs = aloneAfterMs;
+    this.now = now;
     for (const [name, value] of Object.entries(this.limits)) {
       if (!Number.isInteger(value) || value < (name === 'queuePerTenant' ? 0 : 1)) throw new Error(`FairQueue: ${name} must be a positive integer, got ${value}`);
     }
@@ -135,10 +147,18 @@ export class FairQueue {
     return this.runningTotal < this.limits.total && state.running < this.capOf(state);
   }
 
-  /** `perTenant`, or `alone` while `state` is the only tenant with requests (the map holds only active tenants). */
+  /**
+   * `perTenant`, or `alone` while `state` is the only tenant with requests (the map holds only active
+   * tenants) and has been for `aloneAfterMs`.
+   */
   private capOf(state: TenantState): number {
-    const only = this.tenants.size === 1 && this.tenants.values().next().value === state;
-    return only ? this.limits.alone : this.limits.perTenant;
+    if (this.limits.alone === this.limits.perTenant) return this.limits.perTenant;
+    if (this.tenants.size > 1) {
+      this.sharedAt = this.now();
+      return this.limits.perTenant;
+    }
+    const only = this.tenants.values().next().value === state;
+    return only && this.now() - this.sharedAt >= this.aloneAfterMs ? this.limits.alone : this.limits.perTenant;
   }
 
   private start(tenant: string, state: TenantState): Release {
@@ -177,6 +197,9 @@ export class FairQueue {
 
   /** Tenants with nothing running or waiting are not remembered: the map holds only active tenants. */
   private forgetIfIdle(tenant: string, state: TenantState): void {
-    if (state.running === 0 && state.waiting.length === 0 && this.tenants.get(tenant) === state) this.tenants.delete(tenant);
+    if (state.running !== 0 || state.waiting.length !== 0 || this.tenants.get(tenant) !== state) return;
+    // The last moment two tenants were active: the one left borrows only after the quiet period.
+    if (this.tenants.size > 1 && this.limits.alone !== this.limits.perTenant) this.sharedAt = this.now();
+    this.tenants.delete(tenant);
   }
 }

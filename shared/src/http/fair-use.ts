@@ -29,7 +29,8 @@ const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default
 export const fairUseConfig = {
   FAIR_USE_TENANT_CONCURRENCY: positiveInt(4),
   /**
-   * What one tenant may run while no other tenant has requests: one busy tenant is not held to its share
+   * What one tenant may run once it has been the only one with requests for a second (FairQueue's
+   * `aloneAfterMs`): one busy tenant is not held to its share
    * of an idle process, and the slots above it stay free so that another tenant's request starts at once.
    * Kept between FAIR_USE_TENANT_CONCURRENCY and FAIR_USE_CONCURRENCY.
    */
