@@ -19,6 +19,8 @@ describe('fair use: a per-tenant concurrency cap with a fair queue in work', () 
     h = await startHarness({
       env: {
         FAIR_USE_TENANT_CONCURRENCY: String(CAP),
+        // A is alone for most of the test: no borrowing beyond its cap (the queue's own tests cover that).
+        FAIR_USE_ALONE_CONCURRENCY: String(CAP),
         FAIR_USE_QUEUE: '1',
         // Long enough that neither the wait nor the held statements end on their own during the test.
         FAIR_USE_QUEUE_TIMEOUT_MS: '120000',
