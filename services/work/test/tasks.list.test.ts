@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeCursor, oneOrganization, sqlOf } from '@taskflow/shared';
-import { type TaskOrdering, type TaskRow, taskPageQuery, toTask } from '../src/db/tasks';
+import { type TaskOrdering, type TaskRow, taskPageQuery } from '../src/db/tasks';
+import { presentTask } from '../src/http/present';
 import { type Harness, seedProject, seedTask, startHarness, type TestUser } from './harness';
 
 type Task = {
@@ -341,10 +342,10 @@ describe('task lists', () => {
       const path = `/api/v1/tasks?project=${project.id}&ordering=${ordering}&limit=2`;
       const next = `${path}&cursor=${encodeCursor([ordering, sortValue(rows[1]!), rows[1]!.id])}`;
       const first = await raw(path, org.member);
-      expect(first.text).toBe(JSON.stringify({ results: rows.slice(0, 2).map(toTask), next }));
+      expect(first.text).toBe(JSON.stringify({ results: rows.slice(0, 2).map(presentTask), next }));
       expect(first.link).toBe(`<${next}>; rel="next"`);
       const last = await raw(next, org.member);
-      expect(last.text).toBe(JSON.stringify({ results: rows.slice(2).map(toTask), next: null }));
+      expect(last.text).toBe(JSON.stringify({ results: rows.slice(2).map(presentTask), next: null }));
       expect(last.link).toBeNull();
     });
 
