@@ -29,7 +29,7 @@ describe('membership and organization events', () => {
     const project = await seedProject(h, org.admin, org.id);
     const otherProject = await seedProject(h, elsewhere.admin, elsewhere.id);
     const theirs = [await seedTask(h, org.admin, project.id, { assigned_to: org.member.id, title: 'One' }), await seedTask(h, org.admin, project.id, { assigned_to: org.member.id, title: 'Two' })];
-    const someoneElses = await seedTask(h, org.admin, project.id, { assigned_to: org.other.id });
+    const someoneElses = await seedTask(h, org.admin, project.id, { assigned_to: org.otherMember.id });
     const keptElsewhere = await seedTask(h, elsewhere.admin, otherProject.id, { assigned_to: org.member.id });
 
     await h.remove(org.id, org.member);
@@ -42,7 +42,7 @@ describe('membership and organization events', () => {
       const row = await h.db('tasks').where({ id: task.id }).first();
       expect(row).toMatchObject({ assigned_to: null, version: 2 });
     }
-    expect((await h.db('tasks').where({ id: someoneElses.id }).first()).assigned_to).toBe(org.other.id);
+    expect((await h.db('tasks').where({ id: someoneElses.id }).first()).assigned_to).toBe(org.otherMember.id);
     expect((await h.db('tasks').where({ id: keptElsewhere.id }).first()).assigned_to).toBe(org.member.id);
     const updates = await eventually(() => {
       const found = h.eventsOf('work.task.updated', (e) => theirs.some((t) => t.id === e.data.task.id));
@@ -80,8 +80,8 @@ describe('membership and organization events', () => {
   it('applies a redelivered removal once', async () => {
     const org = await h.organization();
     const project = await seedProject(h, org.admin, org.id);
-    const task = await seedTask(h, org.admin, project.id, { assigned_to: org.other.id });
-    const data = { organization_id: org.id, user: { id: org.other.id, email: org.other.email, first_name: 'O', last_name: 'O' }, role: 'member' as const, version: 50, reason: 'removed' as const };
+    const task = await seedTask(h, org.admin, project.id, { assigned_to: org.otherMember.id });
+    const data = { organization_id: org.id, user: { id: org.otherMember.id, email: org.otherMember.email, first_name: 'O', last_name: 'O' }, role: 'member' as const, version: 50, reason: 'removed' as const };
     const id = await h.publish('tenancy.membership.removed', org.id, data, org.owner);
     await h.publish('tenancy.membership.removed', org.id, data, org.owner, id);
     await eventually(async () => Boolean(await h.db('processed_messages').where({ message_id: id }).first()));
