@@ -107,46 +107,72 @@ describe('TaskFlow journeys through the gateway', () => {
     expect(JSON.stringify(listed.body)).not.toContain(memberInvite.token);
   });
 
-  it('mails an accept link whose token lets only the addressee join, exactly once', async () => {
-    const memberMail = await inviteMailTo(member.email);
-    expect(memberMail.mail.text).toContain(org.name);
-    expect(memberMail.mail.subject).not.toContain(org.name);
-    const memberToken = decodeURIComponent(memberMail.match[1]!);
-    expect(memberToken).toBe(memberInvite.token);
+  describe('accepting the mailed invites', () => {
+    let memberMail: Awaited<ReturnType<typeof inviteMailTo>>;
+    let memberToken: string;
+    let mismatch: JsonResponse;
+    let pendingAfterMismatch: JsonResponse;
+    let accepted: JsonResponse;
+    let again: JsonResponse;
+    let pendingAfterAccept: JsonResponse;
+    let adminAccepted: JsonResponse;
 
-    // Someone else holding the link is refused and the invite stays pending.
-    const mismatch = await outsider.call('POST', `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`);
-    expect(mismatch.status).toBe(400);
-    expect(mismatch.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    expect(mismatch.body).toMatchObject({ status: 400, detail: 'Invite email mismatch' });
-    expect((await member.call('GET', '/api/v1/invites/mine/')).body.results.map((i: any) => i.id)).toEqual([memberInvite.id]);
-
-    const accepted = await member.call('POST', `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`);
-    expect(accepted.status).toBe(200);
-    expect(accepted.body).toEqual({
-      detail: 'Invite accepted',
-      organization: { id: org.id, name: org.name, created_at: expect.any(String), role: 'member' },
-      role: 'member',
+    /** Someone else tries the member's link, the member accepts it twice, the admin accepts through the old alias; each test checks one answer. */
+    beforeAll(async () => {
+      memberMail = await inviteMailTo(member.email);
+      memberToken = decodeURIComponent(memberMail.match[1]!);
+      const acceptPath = `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`;
+      mismatch = await outsider.call('POST', acceptPath);
+      pendingAfterMismatch = await member.call('GET', '/api/v1/invites/mine/');
+      accepted = await member.call('POST', acceptPath);
+      again = await member.call('POST', acceptPath);
+      pendingAfterAccept = await member.call('GET', '/api/v1/invites/mine/');
+      const adminToken = decodeURIComponent((await inviteMailTo(admin.email)).match[1]!);
+      adminAccepted = await admin.call('POST', `/api/v1/organizations/invite/accept/${encodeURIComponent(adminToken)}`);
     });
 
-    const again = await member.call('POST', `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`);
-    expect(again.status).toBe(400);
-    expect(again.body).toMatchObject({ status: 400, detail: 'Invalid invite' });
-    expect((await member.call('GET', '/api/v1/invites/mine/')).body).toEqual({ results: [], next: null });
+    it("mails the invitee a link with the invite's token, naming the organization in the text only", () => {
+      expect(memberMail.mail.text).toContain(org.name);
+      expect(memberMail.mail.subject).not.toContain(org.name);
+      expect(memberToken).toBe(memberInvite.token);
+    });
 
-    // The admin joins through the compatibility alias, with the token from their own mail.
-    const adminToken = decodeURIComponent((await inviteMailTo(admin.email)).match[1]!);
-    const adminAccepted = await admin.call('POST', `/api/v1/organizations/invite/accept/${encodeURIComponent(adminToken)}`);
-    expect(adminAccepted.status).toBe(200);
-    expect(adminAccepted.body).toMatchObject({ detail: 'Invite accepted', role: 'admin', organization: { id: org.id, role: 'admin' } });
+    it('refuses the link to someone else with a problem, and the invite stays pending', () => {
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(mismatch.body).toMatchObject({ status: 400, detail: 'Invite email mismatch' });
+      expect(pendingAfterMismatch.body.results.map((i: any) => i.id)).toEqual([memberInvite.id]);
+    });
 
-    const invites = await owner.call('GET', `/api/v1/invites/?organization=${org.id}`);
-    expect(invites.body.results.map((i: any) => [i.id, i.status]).sort()).toEqual(
-      [
-        [adminInvite.id, 'accepted'],
-        [memberInvite.id, 'accepted'],
-      ].sort(),
-    );
+    it('lets the addressee join with the role invited', () => {
+      expect(accepted.status).toBe(200);
+      expect(accepted.body).toEqual({
+        detail: 'Invite accepted',
+        organization: { id: org.id, name: org.name, created_at: expect.any(String), role: 'member' },
+        role: 'member',
+      });
+    });
+
+    it('refuses the same link a second time, and nothing is pending any more', () => {
+      expect(again.status).toBe(400);
+      expect(again.body).toMatchObject({ status: 400, detail: 'Invalid invite' });
+      expect(pendingAfterAccept.body).toEqual({ results: [], next: null });
+    });
+
+    it('accepts through the compatibility alias, with the token from the mail', () => {
+      expect(adminAccepted.status).toBe(200);
+      expect(adminAccepted.body).toMatchObject({ detail: 'Invite accepted', role: 'admin', organization: { id: org.id, role: 'admin' } });
+    });
+
+    it('shows both invites as accepted to the owner', async () => {
+      const invites = await owner.call('GET', `/api/v1/invites/?organization=${org.id}`);
+      expect(invites.body.results.map((i: any) => [i.id, i.status]).sort()).toEqual(
+        [
+          [adminInvite.id, 'accepted'],
+          [memberInvite.id, 'accepted'],
+        ].sort(),
+      );
+    });
   });
 
   it('lists all three members with their registered names and roles', async () => {
