@@ -8,7 +8,7 @@ const WAIT = 10_000;
 describe('change feed through the gateway', () => {
   let system: System;
   let owner: Account;
-  let stranger: Account;
+  let outsider: Account;
   let org: string;
   let project: string;
   const open: TestEventStream[] = [];
@@ -31,7 +31,7 @@ describe('change feed through the gateway', () => {
 
   beforeAll(async () => {
     system = await startSystem();
-    [owner, stranger] = await Promise.all([newAccount(system, 'feed-owner'), newAccount(system, 'feed-stranger')]);
+    [owner, outsider] = await Promise.all([newAccount(system, 'feed-owner'), newAccount(system, 'feed-stranger')]);
     org = (await owner.call('POST', '/api/v1/organizations/', { name: 'Feed Co' })).body.id;
     project = (await owner.call('POST', '/api/v1/projects/', { organization: org, name: 'Feed' })).body.id;
     // The set-up's own entries land first, so the streams below carry only the tasks.
@@ -61,7 +61,7 @@ describe('change feed through the gateway', () => {
   });
 
   it("does not let another tenant follow the organization, nor anyone without a token", async () => {
-    const foreign = await follow(stranger);
+    const foreign = await follow(outsider);
     expect(foreign.status).toBe(404);
     const anonymous = await openEventStream(system.url, `/api/v1/activity/stream/?organization=${org}`);
     expect(anonymous.status).toBe(401);

@@ -173,10 +173,10 @@ describe('typed client', () => {
         stop.abort();
       }
 
-      const stranger = await newAccount(system, 'helpers-stranger');
-      const refused = followActivity(system.url, { organization: org, token: stranger.access });
+      const outsider = await newAccount(system, 'helpers-stranger');
+      const refused = followActivity(system.url, { organization: org, token: outsider.access });
       await expect(refused.next()).rejects.toEqual(expect.any(StreamRefusedError));
-      await expect(followActivity(system.url, { organization: org, token: stranger.access }).next()).rejects.toMatchObject({ status: 404 });
+      await expect(followActivity(system.url, { organization: org, token: outsider.access }).next()).rejects.toMatchObject({ status: 404 });
     });
 
     it('iterates over every item of a list across its pages, and throws the problem of a refused page', async () => {

@@ -1,7 +1,7 @@
 // End-to-end journeys through the gateway only: an organization is founded, staffed by invitation,
 // filled with work, watched in the activity log, probed by an outsider, trimmed, and finally deleted.
 // The tests run in order and build on each other's state, like a real customer's day.
-import { eventually, request, waitForMailTo } from '@taskflow/shared/testing';
+import { eventually, type JsonResponse, request, waitForMailTo } from '@taskflow/shared/testing';
 import { type Account, newAccount, startSystem, type System } from './system';
 
 const WAIT = 10_000;
@@ -107,46 +107,72 @@ describe('TaskFlow journeys through the gateway', () => {
     expect(JSON.stringify(listed.body)).not.toContain(memberInvite.token);
   });
 
-  it('mails an accept link whose token lets only the addressee join, exactly once', async () => {
-    const memberMail = await inviteMailTo(member.email);
-    expect(memberMail.mail.text).toContain(org.name);
-    expect(memberMail.mail.subject).not.toContain(org.name);
-    const memberToken = decodeURIComponent(memberMail.match[1]!);
-    expect(memberToken).toBe(memberInvite.token);
+  describe('accepting the mailed invites', () => {
+    let memberMail: Awaited<ReturnType<typeof inviteMailTo>>;
+    let memberToken: string;
+    let mismatch: JsonResponse;
+    let pendingAfterMismatch: JsonResponse;
+    let accepted: JsonResponse;
+    let again: JsonResponse;
+    let pendingAfterAccept: JsonResponse;
+    let adminAccepted: JsonResponse;
 
-    // Someone else holding the link is refused and the invite stays pending.
-    const mismatch = await outsider.call('POST', `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`);
-    expect(mismatch.status).toBe(400);
-    expect(mismatch.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    expect(mismatch.body).toMatchObject({ status: 400, detail: 'Invite email mismatch' });
-    expect((await member.call('GET', '/api/v1/invites/mine/')).body.results.map((i: any) => i.id)).toEqual([memberInvite.id]);
-
-    const accepted = await member.call('POST', `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`);
-    expect(accepted.status).toBe(200);
-    expect(accepted.body).toEqual({
-      detail: 'Invite accepted',
-      organization: { id: org.id, name: org.name, created_at: expect.any(String), role: 'member' },
-      role: 'member',
+    /** Someone else tries the member's link, the member accepts it twice, the admin accepts through the old alias; each test checks one answer. */
+    beforeAll(async () => {
+      memberMail = await inviteMailTo(member.email);
+      memberToken = decodeURIComponent(memberMail.match[1]!);
+      const acceptPath = `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`;
+      mismatch = await outsider.call('POST', acceptPath);
+      pendingAfterMismatch = await member.call('GET', '/api/v1/invites/mine/');
+      accepted = await member.call('POST', acceptPath);
+      again = await member.call('POST', acceptPath);
+      pendingAfterAccept = await member.call('GET', '/api/v1/invites/mine/');
+      const adminToken = decodeURIComponent((await inviteMailTo(admin.email)).match[1]!);
+      adminAccepted = await admin.call('POST', `/api/v1/organizations/invite/accept/${encodeURIComponent(adminToken)}`);
     });
 
-    const again = await member.call('POST', `/api/v1/invites/accept/${encodeURIComponent(memberToken)}/`);
-    expect(again.status).toBe(400);
-    expect(again.body).toMatchObject({ status: 400, detail: 'Invalid invite' });
-    expect((await member.call('GET', '/api/v1/invites/mine/')).body).toEqual({ results: [], next: null });
+    it("mails the invitee a link with the invite's token, naming the organization in the text only", () => {
+      expect(memberMail.mail.text).toContain(org.name);
+      expect(memberMail.mail.subject).not.toContain(org.name);
+      expect(memberToken).toBe(memberInvite.token);
+    });
 
-    // The admin joins through the compatibility alias, with the token from their own mail.
-    const adminToken = decodeURIComponent((await inviteMailTo(admin.email)).match[1]!);
-    const adminAccepted = await admin.call('POST', `/api/v1/organizations/invite/accept/${encodeURIComponent(adminToken)}`);
-    expect(adminAccepted.status).toBe(200);
-    expect(adminAccepted.body).toMatchObject({ detail: 'Invite accepted', role: 'admin', organization: { id: org.id, role: 'admin' } });
+    it('refuses the link to someone else with a problem, and the invite stays pending', () => {
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(mismatch.body).toMatchObject({ status: 400, detail: 'Invite email mismatch' });
+      expect(pendingAfterMismatch.body.results.map((i: any) => i.id)).toEqual([memberInvite.id]);
+    });
 
-    const invites = await owner.call('GET', `/api/v1/invites/?organization=${org.id}`);
-    expect(invites.body.results.map((i: any) => [i.id, i.status]).sort()).toEqual(
-      [
-        [adminInvite.id, 'accepted'],
-        [memberInvite.id, 'accepted'],
-      ].sort(),
-    );
+    it('lets the addressee join with the role invited', () => {
+      expect(accepted.status).toBe(200);
+      expect(accepted.body).toEqual({
+        detail: 'Invite accepted',
+        organization: { id: org.id, name: org.name, created_at: expect.any(String), role: 'member' },
+        role: 'member',
+      });
+    });
+
+    it('refuses the same link a second time, and nothing is pending any more', () => {
+      expect(again.status).toBe(400);
+      expect(again.body).toMatchObject({ status: 400, detail: 'Invalid invite' });
+      expect(pendingAfterAccept.body).toEqual({ results: [], next: null });
+    });
+
+    it('accepts through the compatibility alias, with the token from the mail', () => {
+      expect(adminAccepted.status).toBe(200);
+      expect(adminAccepted.body).toMatchObject({ detail: 'Invite accepted', role: 'admin', organization: { id: org.id, role: 'admin' } });
+    });
+
+    it('shows both invites as accepted to the owner', async () => {
+      const invites = await owner.call('GET', `/api/v1/invites/?organization=${org.id}`);
+      expect(invites.body.results.map((i: any) => [i.id, i.status]).sort()).toEqual(
+        [
+          [adminInvite.id, 'accepted'],
+          [memberInvite.id, 'accepted'],
+        ].sort(),
+      );
+    });
   });
 
   it('lists all three members with their registered names and roles', async () => {
@@ -427,7 +453,7 @@ describe('TaskFlow journeys through the gateway', () => {
 
   // ---------------------------------------------------------------- 5. tenant isolation
 
-  it("keeps another organization's outsider from seeing or touching anything of this one", async () => {
+  describe("an outsider with an organization of their own", () => {
     const snapshot = async () => ({
       org: (await owner.call('GET', `/api/v1/organizations/${org.id}`)).body,
       members: (await owner.call('GET', `/api/v1/organizations/${org.id}/members`)).body,
@@ -435,106 +461,162 @@ describe('TaskFlow journeys through the gateway', () => {
       tasks: await listAll(owner, `/api/v1/tasks/?organization=${org.id}`),
       invites: (await owner.call('GET', `/api/v1/invites/?organization=${org.id}`)).body,
     });
-    const before = await snapshot();
+    let before: Awaited<ReturnType<typeof snapshot>>;
+    let own: JsonResponse;
+    let ownTask: JsonResponse;
+    const hidden: Array<{ method: string; url: string; status: number; contentType: string | null }> = [];
+    let intoTheirProject: JsonResponse;
+    let moveAcross: JsonResponse;
+    let assignTheirMember: JsonResponse;
+    let inviteThere: JsonResponse;
 
-    const own = await outsider.call('POST', '/api/v1/organizations/', { name: 'Elsewhere Inc' });
-    expect(own.status).toBe(201);
-    const ownProject = await outsider.call('POST', '/api/v1/projects/', { organization: own.body.id, name: 'Private' });
-    expect(ownProject.status).toBe(201);
-    const ownTask = await outsider.call('POST', '/api/v1/tasks/', { project: ownProject.body.id, title: 'Private task' });
-    expect(ownTask.status).toBe(201);
+    /** The outsider sets up their own organization, then tries every way into this one; each test checks one answer. */
+    beforeAll(async () => {
+      before = await snapshot();
+      own = await outsider.call('POST', '/api/v1/organizations/', { name: 'Elsewhere Inc' });
+      expect(own.status).toBe(201);
+      const ownProject = await outsider.call('POST', '/api/v1/projects/', { organization: own.body.id, name: 'Private' });
+      expect(ownProject.status).toBe(201);
+      ownTask = await outsider.call('POST', '/api/v1/tasks/', { project: ownProject.body.id, title: 'Private task' });
+      expect(ownTask.status).toBe(201);
 
-    const hidden: [string, string, unknown?][] = [
-      ['GET', `/api/v1/organizations/${org.id}/`],
-      ['PATCH', `/api/v1/organizations/${org.id}/`, { name: 'Taken over' }],
-      ['DELETE', `/api/v1/organizations/${org.id}/`],
-      ['GET', `/api/v1/organizations/${org.id}/members/`],
-      ['DELETE', `/api/v1/organizations/${org.id}/members/${member.id}/`],
-      ['GET', `/api/v1/projects/${project.id}/`],
-      ['PATCH', `/api/v1/projects/${project.id}/`, { name: 'Mine now' }],
-      ['GET', `/api/v1/projects/?organization=${org.id}`],
-      ['GET', `/api/v1/tasks/${tasks.spec.id}/`],
-      ['PATCH', `/api/v1/tasks/${tasks.spec.id}/`, { status: 'done' }],
-      ['DELETE', `/api/v1/tasks/${tasks.spec.id}/`],
-      ['GET', `/api/v1/tasks/?organization=${org.id}`],
-      ['GET', `/api/v1/activity/?organization=${org.id}`],
-      ['GET', `/api/v1/invites/?organization=${org.id}`],
-      ['GET', '/api/v1/tasks/not-a-uuid/'],
-    ];
-    for (const [method, url, body] of hidden) {
-      const res = await outsider.call(method, url, body);
-      expect({ method, url, status: res.status }).toEqual({ method, url, status: 404 });
-      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
-    }
+      const attempts: [string, string, unknown?][] = [
+        ['GET', `/api/v1/organizations/${org.id}/`],
+        ['PATCH', `/api/v1/organizations/${org.id}/`, { name: 'Taken over' }],
+        ['DELETE', `/api/v1/organizations/${org.id}/`],
+        ['GET', `/api/v1/organizations/${org.id}/members/`],
+        ['DELETE', `/api/v1/organizations/${org.id}/members/${member.id}/`],
+        ['GET', `/api/v1/projects/${project.id}/`],
+        ['PATCH', `/api/v1/projects/${project.id}/`, { name: 'Mine now' }],
+        ['GET', `/api/v1/projects/?organization=${org.id}`],
+        ['GET', `/api/v1/tasks/${tasks.spec.id}/`],
+        ['PATCH', `/api/v1/tasks/${tasks.spec.id}/`, { status: 'done' }],
+        ['DELETE', `/api/v1/tasks/${tasks.spec.id}/`],
+        ['GET', `/api/v1/tasks/?organization=${org.id}`],
+        ['GET', `/api/v1/activity/?organization=${org.id}`],
+        ['GET', `/api/v1/invites/?organization=${org.id}`],
+        ['GET', '/api/v1/tasks/not-a-uuid/'],
+      ];
+      for (const [method, url, body] of attempts) {
+        const res = await outsider.call(method, url, body);
+        hidden.push({ method, url, status: res.status, contentType: res.headers.get('content-type') });
+      }
+      intoTheirProject = await outsider.call('POST', '/api/v1/tasks/', { project: project.id, title: 'Planted task' });
+      moveAcross = await outsider.call('PATCH', `/api/v1/tasks/${ownTask.body.id}/`, { project: project.id });
+      assignTheirMember = await outsider.call('POST', '/api/v1/tasks/', { project: ownProject.body.id, title: 'Poach', assigned_to: member.id });
+      inviteThere = await outsider.call('POST', '/api/v1/invites/', { organization: org.id, email: 'friend@example.com' });
+    });
 
-    const intoTheirProject = await outsider.call('POST', '/api/v1/tasks/', { project: project.id, title: 'Planted task' });
-    expect(intoTheirProject.status).toBe(400);
-    expect(intoTheirProject.body.errors.project).toBeDefined();
-    const moveAcross = await outsider.call('PATCH', `/api/v1/tasks/${ownTask.body.id}/`, { project: project.id });
-    expect(moveAcross.status).toBe(400);
-    const assignTheirMember = await outsider.call('POST', '/api/v1/tasks/', { project: ownProject.body.id, title: 'Poach', assigned_to: member.id });
-    expect(assignTheirMember.status).toBe(400);
-    expect(assignTheirMember.body.errors.assigned_to).toBeDefined();
-    const inviteThere = await outsider.call('POST', '/api/v1/invites/', { organization: org.id, email: 'friend@example.com' });
-    expect(inviteThere.status).toBeGreaterThanOrEqual(400);
-    expect(inviteThere.status).toBeLessThan(500);
+    it("answers 404 problem+json to every read and write of this organization's resources", () => {
+      expect(hidden).toHaveLength(15);
+      for (const { method, url, status, contentType } of hidden) {
+        expect({ method, url, status }).toEqual({ method, url, status: 404 });
+        expect(contentType).toMatch(/application\/problem\+json/);
+      }
+    });
 
-    // The outsider's own lists hold their organization only.
-    const orgs = await listAll(outsider, '/api/v1/organizations/');
-    expect(orgs.map((o) => o.id)).toEqual([own.body.id]);
-    const leaks = [
-      ...(await listAll(outsider, '/api/v1/projects/')),
-      ...(await listAll(outsider, '/api/v1/tasks/')),
-      ...(await listAll(outsider, '/api/v1/activity/')),
-      ...(await listAll(outsider, '/api/v1/invites/mine/')),
-    ].filter((item) => JSON.stringify(item).includes(org.id));
-    expect(leaks).toEqual([]);
-    expect((await listAll(outsider, '/api/v1/tasks/')).map((t) => t.id)).toEqual([ownTask.body.id]);
+    it("refuses a task planted in this organization's project as an unknown project", () => {
+      expect(intoTheirProject.status).toBe(400);
+      expect(intoTheirProject.body.errors.project).toBeDefined();
+    });
 
-    expect(await snapshot()).toEqual(before);
+    it("refuses to move the outsider's own task into this organization's project", () => {
+      expect(moveAcross.status).toBe(400);
+    });
+
+    it("refuses to assign this organization's member to the outsider's task", () => {
+      expect(assignTheirMember.status).toBe(400);
+      expect(assignTheirMember.body.errors.assigned_to).toBeDefined();
+    });
+
+    it('refuses an invite into this organization with a client error', () => {
+      expect(inviteThere.status).toBeGreaterThanOrEqual(400);
+      expect(inviteThere.status).toBeLessThan(500);
+    });
+
+    it("lists the outsider's own organization and task only, nothing that mentions this organization", async () => {
+      const orgs = await listAll(outsider, '/api/v1/organizations/');
+      expect(orgs.map((o) => o.id)).toEqual([own.body.id]);
+      const leaks = [
+        ...(await listAll(outsider, '/api/v1/projects/')),
+        ...(await listAll(outsider, '/api/v1/tasks/')),
+        ...(await listAll(outsider, '/api/v1/activity/')),
+        ...(await listAll(outsider, '/api/v1/invites/mine/')),
+      ].filter((item) => JSON.stringify(item).includes(org.id));
+      expect(leaks).toEqual([]);
+      expect((await listAll(outsider, '/api/v1/tasks/')).map((t) => t.id)).toEqual([ownTask.body.id]);
+    });
+
+    it('leaves this organization exactly as it was', async () => {
+      expect(await snapshot()).toEqual(before);
+    });
   });
 
   // ---------------------------------------------------------------- 6. removing a member
 
-  it("removes a member: they lose access, their task is unassigned, and the log says so", async () => {
+  describe('removing a member', () => {
     const removalRequestId = `journey-removal-${Date.now().toString(36)}`;
-    const removed = await owner.call('DELETE', `/api/v1/organizations/${org.id}/members/${member.id}/`, undefined, { 'x-request-id': removalRequestId });
-    expect(removed.status).toBe(204);
+    let removedStatus: number;
 
-    expect((await member.call('GET', `/api/v1/organizations/${org.id}/`)).status).toBe(404);
-    expect((await member.call('GET', '/api/v1/organizations/')).body.results).toEqual([]);
-    const members = await owner.call('GET', `/api/v1/organizations/${org.id}/members/`);
-    expect(members.body.results.map((m: any) => m.user.id).sort()).toEqual([owner.id, admin.id].sort());
-
-    await eventually(async () => {
-      expect((await member.call('GET', `/api/v1/tasks/${tasks.spec.id}/`)).status).toBe(404);
-      expect((await member.call('GET', `/api/v1/activity/?organization=${org.id}`)).status).toBe(404);
-      const task = await owner.call('GET', `/api/v1/tasks/${tasks.spec.id}/`);
-      expect(task.body.assigned_to).toBeNull();
-      return true;
-    }, WAIT);
-    expect(await listAll(member, '/api/v1/tasks/')).toEqual([]);
-    expect((await owner.call('GET', `/api/v1/tasks/${tasks.spec.id}/`)).body).toMatchObject({ status: 'in_progress', title: 'Write spec' });
-
-    const removal = await eventually(async () => {
-      const entries = await activityOf(owner, '&verb=membership.removed');
-      expect(entries).toHaveLength(1);
-      return entries[0];
-    }, WAIT);
-    expect(removal).toMatchObject({
-      actor: owner.id,
-      target: { type: 'member', id: member.id },
-      action: `Removed ${member.email} from organization`,
-      changes: { role: ['member', null] },
-      request_id: removalRequestId,
+    beforeAll(async () => {
+      removedStatus = (await owner.call('DELETE', `/api/v1/organizations/${org.id}/members/${member.id}/`, undefined, { 'x-request-id': removalRequestId })).status;
     });
-    // The unassignment is a task change of its own, traced to the same request.
-    const unassigned = await eventually(async () => {
-      const entries = (await activityOf(owner, `&verb=task.updated&target_id=${tasks.spec.id}`)).filter((e) => 'assigned_to' in e.changes);
-      expect(entries).toHaveLength(1);
-      return entries[0];
-    }, WAIT);
-    expect(unassigned).toMatchObject({ changes: { assigned_to: [member.id, null] }, request_id: removalRequestId });
+
+    it("answers 204 to the owner's removal", () => {
+      expect(removedStatus).toBe(204);
+    });
+
+    it('takes the organization from the removed member at once', async () => {
+      expect((await member.call('GET', `/api/v1/organizations/${org.id}/`)).status).toBe(404);
+      expect((await member.call('GET', '/api/v1/organizations/')).body.results).toEqual([]);
+    });
+
+    it('lists only the owner and the admin as members', async () => {
+      const members = await owner.call('GET', `/api/v1/organizations/${org.id}/members/`);
+      expect(members.body.results.map((m: any) => m.user.id).sort()).toEqual([owner.id, admin.id].sort());
+    });
+
+    it("takes the organization's tasks and activity from them once work and audit hear of it", async () => {
+      await eventually(async () => {
+        expect((await member.call('GET', `/api/v1/tasks/${tasks.spec.id}/`)).status).toBe(404);
+        expect((await member.call('GET', `/api/v1/activity/?organization=${org.id}`)).status).toBe(404);
+        return true;
+      }, WAIT);
+      expect(await listAll(member, '/api/v1/tasks/')).toEqual([]);
+    });
+
+    it('unassigns their task and leaves the rest of it as it was', async () => {
+      await eventually(async () => {
+        const task = await owner.call('GET', `/api/v1/tasks/${tasks.spec.id}/`);
+        expect(task.body.assigned_to).toBeNull();
+        return true;
+      }, WAIT);
+      expect((await owner.call('GET', `/api/v1/tasks/${tasks.spec.id}/`)).body).toMatchObject({ status: 'in_progress', title: 'Write spec' });
+    });
+
+    it('logs the removal with the request id that caused it', async () => {
+      const removal = await eventually(async () => {
+        const entries = await activityOf(owner, '&verb=membership.removed');
+        expect(entries).toHaveLength(1);
+        return entries[0];
+      }, WAIT);
+      expect(removal).toMatchObject({
+        actor: owner.id,
+        target: { type: 'member', id: member.id },
+        action: `Removed ${member.email} from organization`,
+        changes: { role: ['member', null] },
+        request_id: removalRequestId,
+      });
+    });
+
+    it('logs the unassignment as a task change of its own, traced to the same request', async () => {
+      const unassigned = await eventually(async () => {
+        const entries = (await activityOf(owner, `&verb=task.updated&target_id=${tasks.spec.id}`)).filter((e) => 'assigned_to' in e.changes);
+        expect(entries).toHaveLength(1);
+        return entries[0];
+      }, WAIT);
+      expect(unassigned).toMatchObject({ changes: { assigned_to: [member.id, null] }, request_id: removalRequestId });
+    });
   });
 
   // ---------------------------------------------------------------- 7. role rules and deleting the organization

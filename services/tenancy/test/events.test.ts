@@ -22,64 +22,113 @@ describe('tenancy events', () => {
     eventually(() => ofOrg(org).filter((e) => e.type === type).length >= count && ofOrg(org).filter((e) => e.type === type));
   const summary = (u: { id: string; email: string }) => ({ id: u.id, email: u.email, first_name: '', last_name: '' });
 
-  it('publishes organization, membership and invite events with the declared payloads, actor and increasing versions', async () => {
-    const owner = h.user();
-    const joiner = h.user();
-    const org = await h.createOrg(owner, 'Events Inc');
-    const created = (await waitFor(org.id, 'tenancy.organization.created'))[0]!;
-    expect(created).toMatchObject({
-      type: 'tenancy.organization.created',
-      organization_id: org.id,
-      actor_id: owner.id,
-      actor_email: owner.email,
-      request_id: expect.any(String),
-      data: { organization: { id: org.id, name: 'Events Inc' } },
+  describe("an organization's life, from founding to a member leaving", () => {
+    let owner: TestUser;
+    let joiner: TestUser;
+    let org: { id: string; name: string };
+    let sent: JsonResponse;
+    let first: JsonResponse;
+    let third: JsonResponse;
+    let created: EventEnvelope;
+    let ownerAdded: EventEnvelope;
+    let sentEvent: EventEnvelope;
+    let accepted: EventEnvelope;
+    let added: EventEnvelope;
+    let changed: EventEnvelope;
+    let renamed: EventEnvelope;
+    let replaced: EventEnvelope;
+    let revoked: EventEnvelope[];
+    let left: EventEnvelope;
+
+    /** Each change, then its event once it is published (so they arrive in this order); each test checks one. */
+    beforeAll(async () => {
+      owner = h.user();
+      joiner = h.user();
+      org = await h.createOrg(owner, 'Events Inc');
+      created = (await waitFor(org.id, 'tenancy.organization.created'))[0]!;
+      ownerAdded = (await waitFor(org.id, 'tenancy.membership.added'))[0]!;
+
+      sent = await h.invite(owner, org.id, joiner.email, 'member');
+      sentEvent = (await waitFor(org.id, 'tenancy.invite.sent'))[0]!;
+
+      await h.call('POST', `/api/v1/invites/accept/${sent.body.token}/`, joiner);
+      accepted = (await waitFor(org.id, 'tenancy.invite.accepted'))[0]!;
+      added = (await waitFor(org.id, 'tenancy.membership.added', 2)).find((e) => (e as EventEnvelope<'tenancy.membership.added'>).data.user.id === joiner.id)!;
+
+      await h.call('PATCH', `/api/v1/organizations/${org.id}/members/${joiner.id}/`, owner, { body: { role: 'admin' } });
+      changed = (await waitFor(org.id, 'tenancy.membership.role_changed'))[0]!;
+
+      await h.call('PATCH', `/api/v1/organizations/${org.id}/`, owner, { body: { name: 'Events Ltd' } });
+      renamed = (await waitFor(org.id, 'tenancy.organization.renamed'))[0]!;
+
+      first = await h.invite(owner, org.id, 'again@example.com');
+      await h.invite(joiner, org.id, 'AGAIN@example.com');
+      replaced = (await waitFor(org.id, 'tenancy.invite.revoked'))[0]!;
+      third = await h.invite(owner, org.id, 'third@example.com', 'owner');
+      await h.call('DELETE', `/api/v1/invites/${third.body.id}/`, owner);
+      revoked = await waitFor(org.id, 'tenancy.invite.revoked', 2);
+
+      await h.call('DELETE', `/api/v1/organizations/${org.id}/members/${joiner.id}/`, joiner);
+      left = (await waitFor(org.id, 'tenancy.membership.removed'))[0]!;
+      await eventually(async () => (await h.db('outbox').whereNull('published_at')).length === 0);
     });
-    const ownerAdded = (await waitFor(org.id, 'tenancy.membership.added'))[0]!;
-    expect(ownerAdded.data).toEqual({ organization_id: org.id, user: summary(owner), role: 'owner', version: expect.any(Number) });
 
-    const sent = await h.invite(owner, org.id, joiner.email, 'member');
-    const sentEvent = (await waitFor(org.id, 'tenancy.invite.sent'))[0]!;
-    expect(sentEvent.data).toEqual({
-      invite: { id: sent.body.id, email: joiner.email, role: 'member', expires_at: sent.body.expires_at },
-      organization: { id: org.id, name: 'Events Inc' },
+    it('publishes organization.created with the founder as actor and the request id', () => {
+      expect(created).toMatchObject({
+        type: 'tenancy.organization.created',
+        organization_id: org.id,
+        actor_id: owner.id,
+        actor_email: owner.email,
+        request_id: expect.any(String),
+        data: { organization: { id: org.id, name: 'Events Inc' } },
+      });
     });
-    expect(JSON.stringify(sentEvent)).not.toContain(sent.body.token);
 
-    await h.call('POST', `/api/v1/invites/accept/${sent.body.token}/`, joiner);
-    const accepted = (await waitFor(org.id, 'tenancy.invite.accepted'))[0]!;
-    expect(accepted).toMatchObject({ actor_id: joiner.id, data: { invite: { id: sent.body.id }, organization: { id: org.id } } });
-    const added = (await waitFor(org.id, 'tenancy.membership.added', 2)).find((e) => (e as EventEnvelope<'tenancy.membership.added'>).data.user.id === joiner.id)!;
-    expect(added.data).toEqual({ organization_id: org.id, user: summary(joiner), role: 'member', version: expect.any(Number) });
+    it('publishes membership.added for the founder as owner', () => {
+      expect(ownerAdded.data).toEqual({ organization_id: org.id, user: summary(owner), role: 'owner', version: expect.any(Number) });
+    });
 
-    await h.call('PATCH', `/api/v1/organizations/${org.id}/members/${joiner.id}/`, owner, { body: { role: 'admin' } });
-    const changed = (await waitFor(org.id, 'tenancy.membership.role_changed'))[0]!;
-    expect(changed.data).toEqual({ organization_id: org.id, user: summary(joiner), role: 'admin', version: expect.any(Number), changes: { role: ['member', 'admin'] } });
+    it('publishes invite.sent with the invite and its organization, never the token', () => {
+      expect(sentEvent.data).toEqual({
+        invite: { id: sent.body.id, email: joiner.email, role: 'member', expires_at: sent.body.expires_at },
+        organization: { id: org.id, name: 'Events Inc' },
+      });
+      expect(JSON.stringify(sentEvent)).not.toContain(sent.body.token);
+    });
 
-    await h.call('PATCH', `/api/v1/organizations/${org.id}/`, owner, { body: { name: 'Events Ltd' } });
-    const renamed = (await waitFor(org.id, 'tenancy.organization.renamed'))[0]!;
-    expect(renamed.data).toEqual({ organization: { id: org.id, name: 'Events Ltd' }, changes: { name: ['Events Inc', 'Events Ltd'] } });
+    it('publishes invite.accepted by the invitee, and their membership.added', () => {
+      expect(accepted).toMatchObject({ actor_id: joiner.id, data: { invite: { id: sent.body.id }, organization: { id: org.id } } });
+      expect(added.data).toEqual({ organization_id: org.id, user: summary(joiner), role: 'member', version: expect.any(Number) });
+    });
 
-    const first = await h.invite(owner, org.id, 'again@example.com');
-    await h.invite(joiner, org.id, 'AGAIN@example.com');
-    const replaced = (await waitFor(org.id, 'tenancy.invite.revoked'))[0]!;
-    expect(replaced).toMatchObject({ actor_id: joiner.id, data: { invite: { id: first.body.id, email: 'again@example.com' } } });
-    const third = await h.invite(owner, org.id, 'third@example.com', 'owner');
-    await h.call('DELETE', `/api/v1/invites/${third.body.id}/`, owner);
-    const revoked = await waitFor(org.id, 'tenancy.invite.revoked', 2);
-    expect(revoked[1]!.data).toMatchObject({ invite: { id: third.body.id, role: 'owner' } });
+    it('publishes membership.role_changed with the change', () => {
+      expect(changed.data).toEqual({ organization_id: org.id, user: summary(joiner), role: 'admin', version: expect.any(Number), changes: { role: ['member', 'admin'] } });
+    });
 
-    await h.call('DELETE', `/api/v1/organizations/${org.id}/members/${joiner.id}/`, joiner);
-    const left = (await waitFor(org.id, 'tenancy.membership.removed'))[0]!;
-    expect(left.data).toEqual({ organization_id: org.id, user: summary(joiner), role: 'admin', version: expect.any(Number), reason: 'left' });
+    it('publishes organization.renamed with the change', () => {
+      expect(renamed.data).toEqual({ organization: { id: org.id, name: 'Events Ltd' }, changes: { name: ['Events Inc', 'Events Ltd'] } });
+    });
 
-    const versions = ofOrg(org.id)
-      .filter((e) => e.type.startsWith('tenancy.membership.') && (e.data as { user: { id: string } }).user.id === joiner.id)
-      .map((e) => (e.data as { version: number }).version);
-    expect(versions).toHaveLength(3);
-    expect(versions).toEqual([...versions].sort((a, b) => a - b));
-    expect(new Set(versions).size).toBe(3);
-    await eventually(async () => (await h.db('outbox').whereNull('published_at')).length === 0);
+    it('publishes invite.revoked for an invite replaced by a new one to the same address, by whoever replaced it', () => {
+      expect(replaced).toMatchObject({ actor_id: joiner.id, data: { invite: { id: first.body.id, email: 'again@example.com' } } });
+    });
+
+    it('publishes invite.revoked for an invite revoked by hand', () => {
+      expect(revoked[1]!.data).toMatchObject({ invite: { id: third.body.id, role: 'owner' } });
+    });
+
+    it('publishes membership.removed with reason left when a member leaves', () => {
+      expect(left.data).toEqual({ organization_id: org.id, user: summary(joiner), role: 'admin', version: expect.any(Number), reason: 'left' });
+    });
+
+    it("gives one member's membership events distinct versions, increasing in publication order", () => {
+      const versions = ofOrg(org.id)
+        .filter((e) => e.type.startsWith('tenancy.membership.') && (e.data as { user: { id: string } }).user.id === joiner.id)
+        .map((e) => (e.data as { version: number }).version);
+      expect(versions).toHaveLength(3);
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+      expect(new Set(versions).size).toBe(3);
+    });
   });
 
   it('publishes a removal with reason removed when someone else removes a member', async () => {

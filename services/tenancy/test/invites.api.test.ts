@@ -11,12 +11,11 @@ describe('invites API', () => {
     await h.close();
   });
 
-  const team = () => h.team();
   const accept = (token: string, user: TestUser) => h.call('POST', `/api/v1/invites/accept/${token}/`, user);
   const expire = (inviteId: string) => h.db('invites').where({ id: inviteId }).update({ expires_at: h.db.raw("now() - interval '1 second'") });
 
   it('creates a pending invite that expires in 7 days, returns the token once and stores only its hash', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const res = await h.invite(owner, org.id, '  New.Person@Example.com ');
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
@@ -52,14 +51,14 @@ describe('invites API', () => {
     ['member', 'member', 403],
   ];
   it.each(inviteMatrix)('lets a %s invite an %s: %i', async (inviter, role, status) => {
-    const { org, as } = await team();
+    const { org, as } = await h.organization();
     const res = await h.invite(as[inviter], org.id, `${randomUUID()}@example.com`, role);
     expect(res.status).toBe(status);
     expect(await h.db('invites').where({ organization_id: org.id, role, status: 'pending' })).toHaveLength(status === 201 ? 1 : 0);
   });
 
   it('answers 400 on organization for an organization the caller does not belong to, and creates nothing', async () => {
-    const { org, outsider } = await team();
+    const { org, outsider } = await h.organization();
     const before = await h.snapshot();
     for (const organization of [org.id, randomUUID()]) {
       const res = await h.invite(outsider, organization, 'x@example.com');
@@ -70,7 +69,7 @@ describe('invites API', () => {
   });
 
   it('refuses bad input with field errors and creates nothing', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const before = await h.snapshot();
     const bodies: Array<[unknown, string]> = [
       [{ email: 'a@example.com' }, 'organization'],
@@ -91,14 +90,14 @@ describe('invites API', () => {
   });
 
   it('refuses to invite an existing member, whatever the case of the address', async () => {
-    const { org, owner, member } = await team();
+    const { org, owner, member } = await h.organization();
     const res = await h.invite(owner, org.id, member.email.toUpperCase());
     expect(res.status).toBe(400);
     expect(res.body.detail).toBe('User already in organization');
   });
 
   it('replaces a pending invite to the same address (any case): the old token stops working', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const invitee = h.user('Twice@Example.com');
     const first = await h.invite(owner, org.id, 'twice@example.com');
     const second = await h.invite(owner, org.id, 'TWICE@example.com', 'admin');
@@ -114,7 +113,7 @@ describe('invites API', () => {
   });
 
   it('enforces one pending invite per organization and address in the database', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const sent = await h.invite(owner, org.id, 'unique@example.com');
     await expect(
       h.db('invites').insert({ ...(await h.db('invites').where({ id: sent.body.id }).first()), id: randomUUID(), email: 'UNIQUE@example.com', token_hash: 'x' }),
@@ -122,7 +121,7 @@ describe('invites API', () => {
   });
 
   it('accepts an invite addressed in another case, and makes the caller a member with the invited role', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const sent = await h.invite(owner, org.id, 'Mixed.Case@Example.COM', 'admin');
     const user = h.user('mixed.case@example.com');
     const res = await h.call('POST', `/api/v1/invites/accept/${sent.body.token}`, user);
@@ -134,7 +133,7 @@ describe('invites API', () => {
 
   describe('accept errors, in order', () => {
     it('says Invalid invite for an unknown, used or revoked token, before anything else', async () => {
-      const { org, owner } = await team();
+      const { org, owner } = await h.organization();
       const user = h.user();
       for (const token of ['nope', 'A'.repeat(43), '%00', "'; drop table invites; --"]) {
         const res = await accept(encodeURIComponent(token), user);
@@ -153,7 +152,7 @@ describe('invites API', () => {
     });
 
     it('says Invite expired past the expiry, before checking the email', async () => {
-      const { org, owner } = await team();
+      const { org, owner } = await h.organization();
       const sent = await h.invite(owner, org.id, 'late@example.com');
       await expire(sent.body.id);
       const wrongUser = await accept(sent.body.token, h.user('someone-else@example.com'));
@@ -166,7 +165,7 @@ describe('invites API', () => {
     });
 
     it('says Invite email mismatch when the caller is someone else, and leaves the invite usable', async () => {
-      const { org, owner } = await team();
+      const { org, owner } = await h.organization();
       const sent = await h.invite(owner, org.id, 'right@example.com');
       const res = await accept(sent.body.token, h.user('wrong@example.com'));
       expect(res.status).toBe(400);
@@ -175,7 +174,7 @@ describe('invites API', () => {
     });
 
     it('says User already in organization when the caller joined meanwhile, and keeps the invite pending', async () => {
-      const { org, owner } = await team();
+      const { org, owner } = await h.organization();
       const user = h.user();
       const sent = await h.invite(owner, org.id, user.email);
       // The user joins another way (a second org-scoped path does not exist, so insert directly).
@@ -188,7 +187,7 @@ describe('invites API', () => {
   });
 
   it('lets exactly one of 10 concurrent accepts succeed; the others get Invalid invite, never a 500', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const user = h.user();
     const sent = await h.invite(owner, org.id, user.email);
     const results = await Promise.all(Array.from({ length: 10 }, () => accept(sent.body.token, user)));
@@ -199,7 +198,7 @@ describe('invites API', () => {
   });
 
   it('serves the compatibility aliases with the same behaviour', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const user = h.user();
     const sent = await h.call('POST', '/api/v1/organizations/invite/', owner, { body: { organization: org.id, email: user.email, role: 'admin' } });
     expect(sent.status).toBe(201);
@@ -214,7 +213,7 @@ describe('invites API', () => {
   });
 
   it('replays an invite create with the same Idempotency-Key without sending a second invite or mail', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const headers = { 'idempotency-key': `inv-${randomUUID()}` };
     const body = { organization: org.id, email: 'idem@example.com' };
     const first = await h.call('POST', '/api/v1/invites/', owner, { body, headers });
@@ -230,7 +229,7 @@ describe('invites API', () => {
   });
 
   it('replays an accept with the same Idempotency-Key', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const user = h.user();
     const sent = await h.invite(owner, org.id, user.email);
     const headers = { 'idempotency-key': `acc-${randomUUID()}` };
@@ -243,7 +242,7 @@ describe('invites API', () => {
 
   describe('listing', () => {
     it('lists an organization invites to owners and admins, newest first, filtered by status', async () => {
-      const { org, owner, admin, member, outsider } = await team();
+      const { org, owner, admin, member, outsider } = await h.organization();
       const a = await h.invite(owner, org.id, 'a@example.com');
       const b = await h.invite(admin, org.id, 'b@example.com');
       await h.call('DELETE', `/api/v1/invites/${a.body.id}/`, owner);
@@ -269,7 +268,7 @@ describe('invites API', () => {
     });
 
     it('refuses a missing organization and an unknown status with 400, and answers a malformed one with 404', async () => {
-      const { org, owner } = await team();
+      const { org, owner } = await h.organization();
       expect((await h.call('GET', '/api/v1/invites/?organization=nope', owner)).status).toBe(404);
       for (const q of ['', `?organization=${org.id}&status=lost`, `?organization=${org.id}&status=pending&status=revoked`]) {
         const res = await h.call('GET', `/api/v1/invites/${q}`, owner);
@@ -279,8 +278,8 @@ describe('invites API', () => {
     });
 
     it("lists the caller's pending, unexpired invites across organizations, whatever the case of the address", async () => {
-      const one = await team();
-      const two = await team();
+      const one = await h.organization();
+      const two = await h.organization();
       const user = h.user(`Me-${randomUUID().slice(0, 6)}@Example.com`);
       const a = await h.invite(one.owner, one.org.id, user.email.toLowerCase());
       const b = await h.invite(two.owner, two.org.id, user.email.toUpperCase());
@@ -309,7 +308,7 @@ describe('invites API', () => {
       ['member', 'member', 403],
     ];
     it.each(matrix)('lets a %s revoke an %s invite: %i', async (revoker, role, status) => {
-      const { org, owner, as } = await team();
+      const { org, owner, as } = await h.organization();
       const sent = await h.invite(owner, org.id, `${randomUUID()}@example.com`, role);
       const res = await h.call('DELETE', `/api/v1/invites/${sent.body.id}/`, as[revoker]);
       expect(res.status).toBe(status);
@@ -317,8 +316,8 @@ describe('invites API', () => {
     });
 
     it('answers 404 for an invite of another organization, an unknown or a malformed id', async () => {
-      const { org, owner } = await team();
-      const other = await team();
+      const { org, owner } = await h.organization();
+      const other = await h.organization();
       const sent = await h.invite(owner, org.id, 'keep@example.com');
       for (const id of [sent.body.id, randomUUID(), 'nope']) {
         expect((await h.call('DELETE', `/api/v1/invites/${id}/`, other.owner)).status).toBe(404);
@@ -327,7 +326,7 @@ describe('invites API', () => {
     });
 
     it('is idempotent for a revoked invite and refuses an accepted one with 409', async () => {
-      const { org, owner } = await team();
+      const { org, owner } = await h.organization();
       const user = h.user();
       const a = await h.invite(owner, org.id, 'gone@example.com');
       expect((await h.call('DELETE', `/api/v1/invites/${a.body.id}/`, owner)).status).toBe(204);

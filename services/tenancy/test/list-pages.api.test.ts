@@ -4,19 +4,21 @@ import { encodeCursor } from '@taskflow/shared';
 import { inviteById, type InviteRow } from '../src/db/invites';
 import { memberOf } from '../src/db/memberships';
 import { presentInvite, presentMember, presentOrganization } from '../src/http/presenters';
-import { type Harness, startHarness, type Team, type TestUser } from './support';
+import { type Harness, startHarness, type TestUser } from './support';
 
 describe('list pages written by PostgreSQL', () => {
   let h: Harness;
-  let team: Team;
+  let org: { id: string; name: string };
+  let owner: TestUser;
+  let member: TestUser;
   let second: { id: string; name: string };
 
   beforeAll(async () => {
     h = await startHarness();
-    team = await h.team();
-    second = await h.createOrg(team.member, 'Ünïcødé "quoted" \\ org ✓');
+    ({ org, owner, member } = await h.organization());
+    second = await h.createOrg(member, 'Ünïcødé "quoted" \\ org ✓');
     for (const email of ['pending@example.com', 'expired@example.com', 'revoked@example.com']) {
-      expect((await h.invite(team.owner, team.org.id, email)).status).toBe(201);
+      expect((await h.invite(owner, org.id, email)).status).toBe(201);
     }
     await h.db('invites').where({ email: 'expired@example.com' }).update({ expires_at: h.db.raw("now() - interval '1 day'") });
     await h.db('invites').where({ email: 'revoked@example.com' }).update({ status: 'revoked' });
@@ -35,35 +37,35 @@ describe('list pages written by PostgreSQL', () => {
     const rows = await h
       .db({ o: 'organizations' })
       .join({ m: 'memberships' }, 'm.organization_id', 'o.id')
-      .where('m.user_id', team.member.id)
+      .where('m.user_id', member.id)
       .select('o.id', 'o.name', 'o.version', 'o.created_at', 'm.role')
       .orderBy(['o.created_at', 'o.id']);
     expect(rows).toHaveLength(2);
     const next = `/api/v1/organizations?limit=1&cursor=${encodeCursor([rows[0].created_at.toISOString(), rows[0].id])}`;
-    const first = await raw('/api/v1/organizations?limit=1', team.member);
+    const first = await raw('/api/v1/organizations?limit=1', member);
     expect(first.text).toBe(page([presentOrganization(rows[0])], next));
     expect(first.link).toBe(`<${next}>; rel="next"`);
-    expect((await raw(next, team.member)).text).toBe(page([presentOrganization(rows[1])], null));
+    expect((await raw(next, member)).text).toBe(page([presentOrganization(rows[1])], null));
     expect(rows[1].name).toBe(second.name);
   });
 
   it('members', async () => {
-    const ids = (await h.db('memberships').where({ organization_id: team.org.id }).orderBy(['joined_at', 'user_id']).select('user_id')).map((r) => r.user_id as string);
-    const members = await Promise.all(ids.map((id) => memberOf(h.db, team.org.id, id)));
-    const next = `/api/v1/organizations/${team.org.id}/members?limit=2&cursor=${encodeCursor([members[1]!.joined_at.toISOString(), members[1]!.user_id])}`;
-    expect((await raw(`/api/v1/organizations/${team.org.id}/members?limit=2`, team.member)).text).toBe(page(members.slice(0, 2).map((m) => presentMember(m!)), next));
-    expect((await raw(next, team.member)).text).toBe(page(members.slice(2).map((m) => presentMember(m!)), null));
+    const ids = (await h.db('memberships').where({ organization_id: org.id }).orderBy(['joined_at', 'user_id']).select('user_id')).map((r) => r.user_id as string);
+    const members = await Promise.all(ids.map((id) => memberOf(h.db, org.id, id)));
+    const next = `/api/v1/organizations/${org.id}/members?limit=2&cursor=${encodeCursor([members[1]!.joined_at.toISOString(), members[1]!.user_id])}`;
+    expect((await raw(`/api/v1/organizations/${org.id}/members?limit=2`, member)).text).toBe(page(members.slice(0, 2).map((m) => presentMember(m!)), next));
+    expect((await raw(next, member)).text).toBe(page(members.slice(2).map((m) => presentMember(m!)), null));
   });
 
   it.each([[''], ['&status=pending'], ['&status=expired'], ['&status=revoked'], ['&status=accepted']])('invites%s', async (status) => {
-    const ids = (await h.db('invites').where({ organization_id: team.org.id }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).select('id')).map(
+    const ids = (await h.db('invites').where({ organization_id: org.id }).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).select('id')).map(
       (r) => r.id as string,
     );
     const wanted = status.replace('&status=', '');
     const invites = (await Promise.all(ids.map((id) => inviteById(h.db, id)))).filter((i): i is InviteRow => !wanted || i!.effective_status === wanted);
     expect(invites.length).toBeGreaterThan(0);
-    const path = `/api/v1/invites?organization=${team.org.id}${status}&limit=1`;
+    const path = `/api/v1/invites?organization=${org.id}${status}&limit=1`;
     const next = invites.length > 1 ? `${path}&cursor=${encodeCursor([invites[0]!.created_at.toISOString(), invites[0]!.id])}` : null;
-    expect((await raw(path, team.owner)).text).toBe(page([presentInvite(invites[0]!)], next));
+    expect((await raw(path, owner)).text).toBe(page([presentInvite(invites[0]!)], next));
   });
 });

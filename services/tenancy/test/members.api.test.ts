@@ -14,7 +14,7 @@ describe('members API', () => {
   });
 
   /** An org with two owners, two admins and two members (a/b of each), plus an outsider. */
-  async function team() {
+  async function organization() {
     const owner = h.user();
     const org = await h.createOrg(owner);
     const people: Record<string, TestUser> = { owner, owner2: h.user(), admin: h.user(), admin2: h.user(), member: h.user(), member2: h.user() };
@@ -26,7 +26,7 @@ describe('members API', () => {
   const roleOf = async (org: string, user: string) => (await h.db('memberships').where({ organization_id: org, user_id: user }).first())?.role as Role | undefined;
 
   it('lists members with their profile, role and join time, to every member only', async () => {
-    const { org, people, outsider } = await team();
+    const { org, people, outsider } = await organization();
     const res = await h.call('GET', `/api/v1/organizations/${org.id}/members/`, people.member);
     expect(res.status).toBe(200);
     expect(res.body.results).toHaveLength(6);
@@ -45,7 +45,7 @@ describe('members API', () => {
   });
 
   it('shows names from identity events once they arrive, and never lets an older event overwrite a newer one', async () => {
-    const { org, people } = await team();
+    const { org, people } = await organization();
     const user = people.member!;
     const connection = await amqplib.connect(h.vhost.url);
     const channel = await connection.createChannel();
@@ -85,7 +85,7 @@ describe('members API', () => {
     ['admin', 'admin', 'owner', 403],
   ];
   it.each(roleChanges)('%s changing %s to %s answers %i', async (actor, target, role, status) => {
-    const { org, people } = await team();
+    const { org, people } = await organization();
     const before = await roleOf(org.id, people[target]!.id);
     const res = await h.call('PATCH', `/api/v1/organizations/${org.id}/members/${people[target]!.id}/`, people[actor], { body: { role } });
     expect(res.status).toBe(status);
@@ -109,14 +109,14 @@ describe('members API', () => {
     ['member', 'owner', 403],
   ];
   it.each(removals)('%s removing %s answers %i', async (actor, target, status) => {
-    const { org, people } = await team();
+    const { org, people } = await organization();
     const res = await h.call('DELETE', `/api/v1/organizations/${org.id}/members/${people[target]!.id}/`, people[actor]);
     expect(res.status).toBe(status);
     expect(await roleOf(org.id, people[target]!.id)).toEqual(status === 204 ? undefined : expect.any(String));
   });
 
   it.each(['owner', 'admin', 'member'])('lets a %s leave while another owner remains', async (who) => {
-    const { org, people } = await team();
+    const { org, people } = await organization();
     const res = await h.call('DELETE', `/api/v1/organizations/${org.id}/members/${people[who]!.id}`, people[who]);
     expect(res.status).toBe(204);
     expect(await roleOf(org.id, people[who]!.id)).toBeUndefined();
@@ -167,8 +167,8 @@ describe('members API', () => {
   });
 
   it('answers 404 for a target that is not a member, a malformed user id, or another organization', async () => {
-    const { org, people } = await team();
-    const other = await team();
+    const { org, people } = await organization();
+    const other = await organization();
     const before = await h.snapshot();
     const paths = [
       `/api/v1/organizations/${org.id}/members/${randomUUID()}/`,
@@ -186,7 +186,7 @@ describe('members API', () => {
   });
 
   it('refuses a bad role with 400 and changes nothing', async () => {
-    const { org, people } = await team();
+    const { org, people } = await organization();
     const before = await h.snapshot();
     for (const body of [{}, { role: 'superuser' }, { role: 'OWNER' }, { role: null }, [1]]) {
       const res = await h.call('PATCH', `/api/v1/organizations/${org.id}/members/${people.member!.id}/`, people.owner, { body });
@@ -196,7 +196,7 @@ describe('members API', () => {
   });
 
   it('honours If-Match on a member: a stale version is 412', async () => {
-    const { org, people } = await team();
+    const { org, people } = await organization();
     const path = `/api/v1/organizations/${org.id}/members/${people.member!.id}/`;
     const first = await h.call('PATCH', path, people.owner, { body: { role: 'admin' } });
     const etag = first.headers.get('etag')!;

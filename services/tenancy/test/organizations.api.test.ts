@@ -10,7 +10,6 @@ describe('organizations API', () => {
     await h.close();
   });
 
-  const team = () => h.team();
 
   it('creates an organization with the trimmed name and makes the caller its owner', async () => {
     const owner = h.user();
@@ -71,7 +70,7 @@ describe('organizations API', () => {
   });
 
   it('lists only the organizations the caller belongs to, with the caller role, paginated in a stable order', async () => {
-    const { org, admin } = await team();
+    const { org, admin } = await h.organization();
     const own = [];
     for (let i = 0; i < 4; i += 1) own.push(await h.createOrg(admin, `Mine ${i}`));
     const seen: Array<{ id: string; role: string }> = [];
@@ -102,7 +101,7 @@ describe('organizations API', () => {
   });
 
   it('shows an organization to each of its members with their own role and hides it from everyone else', async () => {
-    const { org, as, outsider } = await team();
+    const { org, as, outsider } = await h.organization();
     for (const role of ['owner', 'admin', 'member'] as const) {
       const res = await h.call('GET', `/api/v1/organizations/${org.id}/`, as[role]);
       expect(res.status).toBe(200);
@@ -120,7 +119,7 @@ describe('organizations API', () => {
     ['admin', 200],
     ['member', 403],
   ] as const)('lets a %s rename the organization: %i', async (role, status) => {
-    const { org, as } = await team();
+    const { org, as } = await h.organization();
     const res = await h.call('PATCH', `/api/v1/organizations/${org.id}/`, as[role], { body: { name: ' Renamed ' } });
     expect(res.status).toBe(status);
     const row = await h.db('organizations').where({ id: org.id }).first();
@@ -132,7 +131,7 @@ describe('organizations API', () => {
   });
 
   it('answers 404 to a non-member renaming or deleting, and changes nothing', async () => {
-    const { org, outsider } = await team();
+    const { org, outsider } = await h.organization();
     const before = await h.snapshot();
     expect((await h.call('PATCH', `/api/v1/organizations/${org.id}/`, outsider, { body: { name: 'Mine now' } })).status).toBe(404);
     expect((await h.call('DELETE', `/api/v1/organizations/${org.id}/`, outsider)).status).toBe(404);
@@ -141,7 +140,7 @@ describe('organizations API', () => {
   });
 
   it('refuses a rename with a stale If-Match (412) or a malformed one (400) and applies one with the current ETag', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const read = await h.call('GET', `/api/v1/organizations/${org.id}/`, owner);
     const etag = read.headers.get('etag')!;
     const first = await h.call('PATCH', `/api/v1/organizations/${org.id}/`, owner, { body: { name: 'First' }, headers: { 'if-match': etag } });
@@ -158,7 +157,7 @@ describe('organizations API', () => {
   });
 
   it('refuses a bad rename body with 400 and changes nothing', async () => {
-    const { org, owner } = await team();
+    const { org, owner } = await h.organization();
     const before = await h.snapshot();
     for (const body of [{}, { name: '' }, { name: 'x'.repeat(256) }, { name: ['a'] }]) {
       expect((await h.call('PATCH', `/api/v1/organizations/${org.id}/`, owner, { body })).status).toBe(400);
@@ -170,13 +169,13 @@ describe('organizations API', () => {
     ['admin', 403],
     ['member', 403],
   ] as const)('refuses deletion by a %s with %i', async (role, status) => {
-    const { org, as } = await team();
+    const { org, as } = await h.organization();
     expect((await h.call('DELETE', `/api/v1/organizations/${org.id}/`, as[role])).status).toBe(status);
     expect(await h.db('organizations').where({ id: org.id }).first()).toBeDefined();
   });
 
   it('lets the owner delete the organization with its memberships and invites', async () => {
-    const { org, owner, member } = await team();
+    const { org, owner, member } = await h.organization();
     await h.invite(owner, org.id, 'pending@example.com');
     const stale = await h.call('DELETE', `/api/v1/organizations/${org.id}/`, owner, { headers: { 'if-match': '"99"' } });
     expect(stale.status).toBe(412);

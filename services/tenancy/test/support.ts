@@ -25,7 +25,8 @@ export interface TestUser {
   token: string;
 }
 
-export interface Team {
+/** An organization with its people, as `organization()` makes it. */
+export interface TestOrganization {
   org: { id: string; name: string };
   owner: TestUser;
   admin: TestUser;
@@ -53,7 +54,7 @@ export interface Harness {
   /** Invites `user` with `role` (sent by `owner`) and accepts. */
   addMember(owner: TestUser, organization: string, user: TestUser, role: Role): Promise<void>;
   /** A fresh organization with an owner, an admin and a member (also by role in `as`), plus an outsider. */
-  team(): Promise<Team>;
+  organization(): Promise<TestOrganization>;
   /** A snapshot of the rows of every tenancy table, to assert that a refused request changed nothing. */
   snapshot(): Promise<Record<string, unknown[]>>;
   close(): Promise<void>;
@@ -125,7 +126,7 @@ export async function startHarness(extra: Partial<StartTenancyOptions> = {}): Pr
     invite,
     createOrg,
     addMember,
-    async team() {
+    async organization() {
       const [owner, admin, member, outsider] = [user(), user(), user(), user()];
       const org = await createOrg(owner);
       await addMember(owner, org.id, admin, 'admin');

@@ -71,9 +71,9 @@ describe('invites for verified addresses only', () => {
     const owner = h.user();
     const org = await h.createOrg(owner);
     const sent = await h.invite(owner, org.id, `someone.${randomUUID().slice(0, 6)}@example.com`);
-    const stranger = h.user(undefined, { verified: false });
-    expect((await accept(sent.body.token, stranger)).body.detail).toBe('Invite email mismatch');
-    expect((await accept('no-such-token', stranger)).body.detail).toBe('Invalid invite');
+    const outsider = h.user(undefined, { verified: false });
+    expect((await accept(sent.body.token, outsider)).body.detail).toBe('Invite email mismatch');
+    expect((await accept('no-such-token', outsider)).body.detail).toBe('Invalid invite');
   });
 });
 

@@ -22,39 +22,62 @@ describe('membership and organization events', () => {
     expect((await h.call('POST', '/api/v1/tasks/', newcomer, { body: { project: project.id, title: 'x' } })).status).toBe(201);
   });
 
-  it('revokes access and unassigns the removed member’s tasks in that organization only, publishing each change', async () => {
-    const org = await h.organization();
-    const elsewhere = await h.organization();
-    await h.join(elsewhere.id, org.member, 'member');
-    const project = await seedProject(h, org.admin, org.id);
-    const otherProject = await seedProject(h, elsewhere.admin, elsewhere.id);
-    const theirs = [await seedTask(h, org.admin, project.id, { assigned_to: org.member.id, title: 'One' }), await seedTask(h, org.admin, project.id, { assigned_to: org.member.id, title: 'Two' })];
-    const someoneElses = await seedTask(h, org.admin, project.id, { assigned_to: org.other.id });
-    const keptElsewhere = await seedTask(h, elsewhere.admin, otherProject.id, { assigned_to: org.member.id });
+  describe('when a member is removed', () => {
+    let org: Awaited<ReturnType<Harness['organization']>>;
+    let theirs: Array<{ id: string }>;
+    let someoneElses: { id: string };
+    let keptElsewhere: { id: string };
 
-    await h.remove(org.id, org.member);
-
-    expect((await h.call('GET', `/api/v1/tasks/${theirs[0]!.id}`, org.member)).status).toBe(404);
-    expect((await h.call('GET', `/api/v1/tasks/?organization=${org.id}`, org.member)).status).toBe(404);
-    const visible = await h.call('GET', '/api/v1/tasks/?limit=200', org.member);
-    expect(visible.body.results.map((t: { organization: string }) => t.organization)).not.toContain(org.id);
-    for (const task of theirs) {
-      const row = await h.db('tasks').where({ id: task.id }).first();
-      expect(row).toMatchObject({ assigned_to: null, version: 2 });
-    }
-    expect((await h.db('tasks').where({ id: someoneElses.id }).first()).assigned_to).toBe(org.other.id);
-    expect((await h.db('tasks').where({ id: keptElsewhere.id }).first()).assigned_to).toBe(org.member.id);
-    const updates = await eventually(() => {
-      const found = h.eventsOf('work.task.updated', (e) => theirs.some((t) => t.id === e.data.task.id));
-      return found.length === 2 && found;
+    /** The member has two tasks here, one in another organization, and a colleague has one here; then tenancy removes them. */
+    beforeAll(async () => {
+      org = await h.organization();
+      const elsewhere = await h.organization();
+      await h.join(elsewhere.id, org.member, 'member');
+      const project = await seedProject(h, org.admin, org.id);
+      const otherProject = await seedProject(h, elsewhere.admin, elsewhere.id);
+      theirs = [await seedTask(h, org.admin, project.id, { assigned_to: org.member.id, title: 'One' }), await seedTask(h, org.admin, project.id, { assigned_to: org.member.id, title: 'Two' })];
+      someoneElses = await seedTask(h, org.admin, project.id, { assigned_to: org.otherMember.id });
+      keptElsewhere = await seedTask(h, elsewhere.admin, otherProject.id, { assigned_to: org.member.id });
+      await h.remove(org.id, org.member);
     });
-    for (const event of updates) {
-      expect(event.organization_id).toBe(org.id);
-      expect(event.data.changes).toEqual({ assigned_to: [org.member.id, null] });
-    }
-    // Nor can they be assigned again.
-    const reassign = await h.call('PATCH', `/api/v1/tasks/${theirs[0]!.id}`, org.admin, { body: { assigned_to: org.member.id } });
-    expect(reassign.status).toBe(400);
+
+    it('refuses them the organization’s tasks', async () => {
+      expect((await h.call('GET', `/api/v1/tasks/${theirs[0]!.id}`, org.member)).status).toBe(404);
+      expect((await h.call('GET', `/api/v1/tasks/?organization=${org.id}`, org.member)).status).toBe(404);
+      const visible = await h.call('GET', '/api/v1/tasks/?limit=200', org.member);
+      expect(visible.body.results.map((t: { organization: string }) => t.organization)).not.toContain(org.id);
+    });
+
+    it('unassigns each of their tasks there, as a new version', async () => {
+      for (const task of theirs) {
+        const row = await h.db('tasks').where({ id: task.id }).first();
+        expect(row).toMatchObject({ assigned_to: null, version: 2 });
+      }
+    });
+
+    it('leaves the tasks of the other members assigned', async () => {
+      expect((await h.db('tasks').where({ id: someoneElses.id }).first()).assigned_to).toBe(org.otherMember.id);
+    });
+
+    it('leaves their tasks in another organization assigned to them', async () => {
+      expect((await h.db('tasks').where({ id: keptElsewhere.id }).first()).assigned_to).toBe(org.member.id);
+    });
+
+    it('publishes a task.updated per unassigned task', async () => {
+      const updates = await eventually(() => {
+        const found = h.eventsOf('work.task.updated', (e) => theirs.some((t) => t.id === e.data.task.id));
+        return found.length === 2 && found;
+      });
+      for (const event of updates) {
+        expect(event.organization_id).toBe(org.id);
+        expect(event.data.changes).toEqual({ assigned_to: [org.member.id, null] });
+      }
+    });
+
+    it('refuses to assign them a task there again', async () => {
+      const reassign = await h.call('PATCH', `/api/v1/tasks/${theirs[0]!.id}`, org.admin, { body: { assigned_to: org.member.id } });
+      expect(reassign.status).toBe(400);
+    });
   });
 
   it('ignores a stale removal that arrives after the member rejoined', async () => {
@@ -80,8 +103,8 @@ describe('membership and organization events', () => {
   it('applies a redelivered removal once', async () => {
     const org = await h.organization();
     const project = await seedProject(h, org.admin, org.id);
-    const task = await seedTask(h, org.admin, project.id, { assigned_to: org.other.id });
-    const data = { organization_id: org.id, user: { id: org.other.id, email: org.other.email, first_name: 'O', last_name: 'O' }, role: 'member' as const, version: 50, reason: 'removed' as const };
+    const task = await seedTask(h, org.admin, project.id, { assigned_to: org.otherMember.id });
+    const data = { organization_id: org.id, user: { id: org.otherMember.id, email: org.otherMember.email, first_name: 'O', last_name: 'O' }, role: 'member' as const, version: 50, reason: 'removed' as const };
     const id = await h.publish('tenancy.membership.removed', org.id, data, org.owner);
     await h.publish('tenancy.membership.removed', org.id, data, org.owner, id);
     await eventually(async () => Boolean(await h.db('processed_messages').where({ message_id: id }).first()));

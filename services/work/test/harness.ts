@@ -53,7 +53,7 @@ export interface Harness {
   tenancyAnswers: boolean;
   call<T = any>(method: string, path: string, user: TestUser | null, options?: { body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<JsonResponse<T>>;
   /** An organization with an owner, an admin and two members, all delivered as events. */
-  organization(): Promise<{ id: string; owner: TestUser; admin: TestUser; member: TestUser; other: TestUser }>;
+  organization(): Promise<{ id: string; owner: TestUser; admin: TestUser; member: TestUser; otherMember: TestUser }>;
   eventsOf<T extends EventType>(type: T, predicate?: (e: EventEnvelope<T>) => boolean): EventEnvelope<T>[];
   close(): Promise<void>;
 }
@@ -141,9 +141,9 @@ export async function startHarness(options: { env?: Record<string, string> } = {
     call: (method, path, u, options = {}) => request(work.url, method, path, { ...options, token: u?.token }),
     async organization() {
       const id = randomUUID();
-      const [owner, admin, member, other] = [user('owner'), user('admin'), user('member'), user('member')];
-      await Promise.all([harness.join(id, owner, 'owner'), harness.join(id, admin, 'admin'), harness.join(id, member, 'member'), harness.join(id, other, 'member')]);
-      return { id, owner, admin, member, other };
+      const [owner, admin, member, otherMember] = [user('owner'), user('admin'), user('member'), user('member')];
+      await Promise.all([harness.join(id, owner, 'owner'), harness.join(id, admin, 'admin'), harness.join(id, member, 'member'), harness.join(id, otherMember, 'member')]);
+      return { id, owner, admin, member, otherMember };
     },
     eventsOf<T extends EventType>(type: T, predicate: (e: EventEnvelope<T>) => boolean = () => true) {
       return events.filter((e): e is EventEnvelope<T> => e.type === type && predicate(e as EventEnvelope<T>));

@@ -46,9 +46,9 @@ describe('projects API', () => {
     });
 
     it('reports an organization the caller does not belong to exactly like one that does not exist', async () => {
-      const stranger = await h.organization();
+      const foreignOrg = await h.organization();
       const before = await snapshot(h);
-      const foreign = await h.call('POST', '/api/v1/projects/', org.owner, { body: { organization: stranger.id, name: 'X' } });
+      const foreign = await h.call('POST', '/api/v1/projects/', org.owner, { body: { organization: foreignOrg.id, name: 'X' } });
       const missing = await h.call('POST', '/api/v1/projects/', org.owner, { body: { organization: randomUUID(), name: 'X' } });
       expect(foreign.status).toBe(400);
       expect(foreign.body.errors).toEqual({ organization: ['Organization not found.'] });
@@ -96,8 +96,8 @@ describe('projects API', () => {
     });
 
     it('answers 404 for an unknown, malformed or foreign id', async () => {
-      const stranger = await h.organization();
-      const foreign = await seedProject(h, stranger.admin, stranger.id);
+      const foreignOrg = await h.organization();
+      const foreign = await seedProject(h, foreignOrg.admin, foreignOrg.id);
       for (const id of [randomUUID(), 'not-a-uuid', '1', foreign.id]) {
         const res = await h.call('GET', `/api/v1/projects/${id}/`, org.owner);
         expect(res.status).toBe(404);
@@ -116,7 +116,7 @@ describe('projects API', () => {
       expect(new Set(all.body.results.map((p: { organization: string }) => p.organization))).toEqual(new Set([org.id, second.id]));
       const only = await h.call('GET', `/api/v1/projects?organization=${second.id}`, org.member);
       expect(only.body.results.map((p: { id: string }) => p.id)).toEqual([b.id]);
-      const outsider = await h.call('GET', `/api/v1/projects?organization=${second.id}`, org.other);
+      const outsider = await h.call('GET', `/api/v1/projects?organization=${second.id}`, org.otherMember);
       expect(outsider.status).toBe(404);
     });
 

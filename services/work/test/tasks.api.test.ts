@@ -60,8 +60,8 @@ describe('tasks API', () => {
     });
 
     it('reports a project of another organization exactly like one that does not exist', async () => {
-      const stranger = await h.organization();
-      const foreign = await seedProject(h, stranger.admin, stranger.id);
+      const foreignOrg = await h.organization();
+      const foreign = await seedProject(h, foreignOrg.admin, foreignOrg.id);
       const before = await snapshot(h);
       const other = await h.call('POST', '/api/v1/tasks/', org.admin, { body: { project: foreign.id, title: 'X' } });
       const missing = await h.call('POST', '/api/v1/tasks/', org.admin, { body: { project: randomUUID(), title: 'X' } });
@@ -72,9 +72,9 @@ describe('tasks API', () => {
     });
 
     it('refuses an assignee who is not a member of the organization (400 errors.assigned_to)', async () => {
-      const stranger = await h.organization();
+      const foreignOrg = await h.organization();
       const before = await snapshot(h);
-      for (const assignee of [stranger.member.id, randomUUID()]) {
+      for (const assignee of [foreignOrg.member.id, randomUUID()]) {
         const res = await h.call('POST', '/api/v1/tasks/', org.admin, { body: { project: project.id, title: 'X', assigned_to: assignee } });
         expect(res.status).toBe(400);
         expect(res.body.errors).toEqual({ assigned_to: ['User is not a member of this organization.'] });
@@ -126,9 +126,9 @@ describe('tasks API', () => {
     it.each(matrix)('PATCH by $caller changing $fieldSet answers $status', async ({ caller, fieldSet, status }) => {
       const sibling = await seedProject(h, org.admin, org.id, 'Sibling');
       const task = await seedTask(h, org.admin, project.id, { assigned_to: org.member.id });
-      const user: TestUser = caller === 'assigned member' ? org.member : caller === 'other member' ? org.other : org[caller];
+      const user: TestUser = caller === 'assigned member' ? org.member : caller === 'other member' ? org.otherMember : org[caller];
       const before = await snapshot(h);
-      const res = await h.call('PATCH', `/api/v1/tasks/${task.id}/`, user, { body: bodies[fieldSet]!({ project: sibling.id, member: org.other.id }) });
+      const res = await h.call('PATCH', `/api/v1/tasks/${task.id}/`, user, { body: bodies[fieldSet]!({ project: sibling.id, member: org.otherMember.id }) });
       expect(res.status).toBe(status);
       if (status === 200) {
         expect(res.body.version).toBe(2);
@@ -145,13 +145,13 @@ describe('tasks API', () => {
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('permission_denied');
       expect(res.body.detail).toBe("As the task's assignee you may change only title, description, status, priority, due_date; not assigned_to, project.");
-      const other = await h.call('PATCH', `/api/v1/tasks/${task.id}/`, org.other, { body: { title: 'no' } });
+      const other = await h.call('PATCH', `/api/v1/tasks/${task.id}/`, org.otherMember, { body: { title: 'no' } });
       expect(other.body.detail).toBe("Only owners, admins and the task's assignee may update a task.");
     });
 
     it.each(['owner', 'admin', 'assigned member', 'other member'] as Caller[])('PUT by %s', async (caller) => {
       const task = await seedTask(h, org.admin, project.id, { assigned_to: org.member.id });
-      const user: TestUser = caller === 'assigned member' ? org.member : caller === 'other member' ? org.other : org[caller];
+      const user: TestUser = caller === 'assigned member' ? org.member : caller === 'other member' ? org.otherMember : org[caller];
       const full = { project: project.id, title: 'Put', description: 'Whole', assigned_to: org.member.id, status: 'in_progress', priority: 'high', due_date: null };
       const res = await h.call('PUT', `/api/v1/tasks/${task.id}`, user, { body: full });
       expect(res.status).toBe(caller === 'owner' || caller === 'admin' ? 200 : 403);
@@ -160,7 +160,7 @@ describe('tasks API', () => {
 
     it.each(['owner', 'admin', 'assigned member', 'other member'] as Caller[])('DELETE by %s', async (caller) => {
       const task = await seedTask(h, org.admin, project.id, { assigned_to: org.member.id });
-      const user: TestUser = caller === 'assigned member' ? org.member : caller === 'other member' ? org.other : org[caller];
+      const user: TestUser = caller === 'assigned member' ? org.member : caller === 'other member' ? org.otherMember : org[caller];
       const res = await h.call('DELETE', `/api/v1/tasks/${task.id}/`, user);
       const allowed = caller === 'owner' || caller === 'admin';
       expect(res.status).toBe(allowed ? 204 : 403);

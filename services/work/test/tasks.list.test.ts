@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { encodeCursor, oneOrganization, sqlOf } from '@taskflow/shared';
-import { type TaskOrdering, type TaskRow, taskPageQuery, toTask } from '../src/db/tasks';
+import { type TaskOrdering, type TaskRow, taskPageQuery } from '../src/db/tasks';
+import { presentTask } from '../src/http/present';
 import { type Harness, seedProject, seedTask, startHarness, type TestUser } from './harness';
 
 type Task = {
@@ -57,12 +58,12 @@ describe('task lists', () => {
       const sp = await seedProject(h, second.admin, second.id, 'Second');
       t.a = await seedTask(h, org.admin, p1.id, { title: 'Write the SPEC', status: 'todo', priority: 'high', due_date: '2030-01-10', assigned_to: org.member.id });
       t.b = await seedTask(h, org.admin, p1.id, { title: 'Review', description: 'read the spec twice', status: 'review', priority: 'low', due_date: '2030-01-20' });
-      t.c = await seedTask(h, org.admin, p2.id, { title: 'Ship 100% of it', status: 'done', priority: 'medium', assigned_to: org.other.id });
+      t.c = await seedTask(h, org.admin, p2.id, { title: 'Ship 100% of it', status: 'done', priority: 'medium', assigned_to: org.otherMember.id });
       t.d = await seedTask(h, org.admin, p2.id, { title: 'Plan', status: 'in_progress', priority: 'high', due_date: '2030-02-01', assigned_to: org.member.id });
       t.e = await seedTask(h, second.admin, sp.id, { title: 'In the second org', assigned_to: org.member.id, due_date: '2030-01-15' });
-      const stranger = await h.organization();
-      const strangerProject = await seedProject(h, stranger.admin, stranger.id, 'Stranger');
-      foreignTask = await seedTask(h, stranger.admin, strangerProject.id, { title: 'spec of a stranger' });
+      const foreignOrg = await h.organization();
+      const foreignOrgProject = await seedProject(h, foreignOrg.admin, foreignOrg.id, 'Stranger');
+      foreignTask = await seedTask(h, foreignOrg.admin, foreignOrgProject.id, { title: 'spec of a stranger' });
     });
 
     const list = (user: TestUser, query: string) => h.call('GET', `/api/v1/tasks/?organization=${org.id}&${query}`, user);
@@ -91,15 +92,15 @@ describe('task lists', () => {
       ['combined filters', 'project=P1&priority=high&assigned_to=me&status=todo', ['a']],
       ['combined filters matching nothing', 'project=P2&status=todo', []],
     ])('filters by %s', async (_label, query, expected) => {
-      const q = query.replace('OTHER', org.other.id).replace('P1', p1.id).replace('P2', p2.id);
+      const q = query.replace('OTHER', org.otherMember.id).replace('P1', p1.id).replace('P2', p2.id);
       const res = await list(org.member, q);
       expect(res.status).toBe(200);
       expect(new Set(ids(res))).toEqual(new Set(expected.map((k) => t[k]!.id)));
     });
 
     it('answers 404 for an organization the caller does not belong to, and an empty page for a project they cannot see', async () => {
-      expect((await h.call('GET', `/api/v1/tasks/?organization=${second.id}`, org.other)).status).toBe(404);
-      expect((await h.call('GET', `/api/v1/tasks/?organization=${randomUUID()}`, org.other)).status).toBe(404);
+      expect((await h.call('GET', `/api/v1/tasks/?organization=${second.id}`, org.otherMember)).status).toBe(404);
+      expect((await h.call('GET', `/api/v1/tasks/?organization=${randomUUID()}`, org.otherMember)).status).toBe(404);
       const hidden = await h.call('GET', `/api/v1/tasks/?project=${foreignTask.project}`, org.member);
       expect(hidden.status).toBe(200);
       expect(hidden.body).toEqual({ results: [], next: null });
@@ -341,10 +342,10 @@ describe('task lists', () => {
       const path = `/api/v1/tasks?project=${project.id}&ordering=${ordering}&limit=2`;
       const next = `${path}&cursor=${encodeCursor([ordering, sortValue(rows[1]!), rows[1]!.id])}`;
       const first = await raw(path, org.member);
-      expect(first.text).toBe(JSON.stringify({ results: rows.slice(0, 2).map(toTask), next }));
+      expect(first.text).toBe(JSON.stringify({ results: rows.slice(0, 2).map(presentTask), next }));
       expect(first.link).toBe(`<${next}>; rel="next"`);
       const last = await raw(next, org.member);
-      expect(last.text).toBe(JSON.stringify({ results: rows.slice(2).map(toTask), next: null }));
+      expect(last.text).toBe(JSON.stringify({ results: rows.slice(2).map(presentTask), next: null }));
       expect(last.link).toBeNull();
     });
 

@@ -12,14 +12,13 @@ import {
   type Role,
   type Sql,
 } from '@taskflow/shared';
-import type { Project } from '../domain/model';
 
 type Db = Knex | Knex.Transaction;
 
 const TABLE = 'work.projects';
 const COLUMNS = ['id', 'organization_id', 'name', 'description', 'version', 'created_at', 'updated_at'];
 
-interface ProjectRow {
+export interface ProjectRow {
   id: string;
   organization_id: string;
   name: string;
@@ -27,18 +26,6 @@ interface ProjectRow {
   version: number;
   created_at: Date;
   updated_at: Date;
-}
-
-export function toProject(row: ProjectRow): Project {
-  return {
-    id: row.id,
-    organization: row.organization_id,
-    name: row.name,
-    description: row.description,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-    version: row.version,
-  };
 }
 
 /** The organization a project belongs to (only that, so no other tenant's data is loaded). */
@@ -55,7 +42,7 @@ export async function findProjectWithMembership(
   db: Db,
   id: string,
   userId: string,
-): Promise<{ project: Project; membership: { found: boolean; role: Role | null } } | undefined> {
+): Promise<{ project: ProjectRow; membership: { found: boolean; role: Role | null } } | undefined> {
   const row = (await db(`${TABLE} as p`)
     // One array: given an array first, knex ignores the later arguments (the replica row went missing).
     .select([...COLUMNS.map((c) => `p.${c}`), db.raw('m.user_id is not null as member_row'), 'm.role as member_role'])
@@ -63,7 +50,7 @@ export async function findProjectWithMembership(
     .where('p.id', id)
     .first()) as (ProjectRow & { member_row: boolean; member_role: Role | null }) | undefined;
   if (!row) return undefined;
-  return { project: toProject(row), membership: { found: row.member_row, role: row.member_role } };
+  return { project: row, membership: { found: row.member_row, role: row.member_role } };
 }
 
 export async function findProject(
@@ -71,26 +58,25 @@ export async function findProject(
   id: string,
   organizationId: string,
   options: { lock?: 'update' | 'delete' } = {},
-): Promise<Project | undefined> {
+): Promise<ProjectRow | undefined> {
   const query = db(TABLE).select(COLUMNS).where({ id, organization_id: organizationId }).first();
   // An update leaves task writes (key share) alone; a delete waits for them and blocks new ones.
   if (options.lock === 'update') query.forNoKeyUpdate();
   if (options.lock === 'delete') query.forUpdate();
-  const row = (await query) as ProjectRow | undefined;
-  return row ? toProject(row) : undefined;
+  return (await query) as ProjectRow | undefined;
 }
 
-export async function insertProject(trx: Knex.Transaction, values: { organization_id: string; name: string; description: string }): Promise<Project> {
+export async function insertProject(trx: Knex.Transaction, values: { organization_id: string; name: string; description: string }): Promise<ProjectRow> {
   const [row] = await trx(TABLE).insert(values).returning(COLUMNS);
-  return toProject(row as ProjectRow);
+  return row as ProjectRow;
 }
 
-export async function updateProject(trx: Knex.Transaction, id: string, values: Partial<Pick<Project, 'name' | 'description'>>): Promise<Project> {
+export async function updateProject(trx: Knex.Transaction, id: string, values: Partial<Pick<ProjectRow, 'name' | 'description'>>): Promise<ProjectRow> {
   const [row] = await trx(TABLE)
     .where({ id })
     .update({ ...values, version: trx.raw('version + 1'), updated_at: trx.fn.now() })
     .returning(COLUMNS);
-  return toProject(row as ProjectRow);
+  return row as ProjectRow;
 }
 
 export async function deleteProjectRow(trx: Knex.Transaction, id: string): Promise<void> {
@@ -126,9 +112,7 @@ export async function listProjects(db: Knex, organizations: Sql, after: readonly
 }
 
 /** Deletes every project of an organization (its tasks must be gone), returning what was deleted. */
-export async function deleteProjectsOfOrganization(trx: Knex.Transaction, organizationId: string): Promise<Project[]> {
-  const rows = (await trx(TABLE).where({ organization_id: organizationId }).delete().returning(COLUMNS)) as ProjectRow[];
-  return rows.map(toProject);
+export async function deleteProjectsOfOrganization(trx: Knex.Transaction, organizationId: string): Promise<ProjectRow[]> {
+  return (await trx(TABLE).where({ organization_id: organizationId }).delete().returning(COLUMNS)) as ProjectRow[];
 }
 
-export type { ProjectRow };

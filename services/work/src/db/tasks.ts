@@ -14,7 +14,7 @@ import {
   type Role,
   type Sql,
 } from '@taskflow/shared';
-import type { Task, TaskPriority, TaskStatus } from '../domain/model';
+import type { TaskPriority, TaskStatus } from '../domain/model';
 import { TASK_SORT_COLUMNS } from './migrations';
 
 type Db = Knex | Knex.Transaction;
@@ -57,24 +57,6 @@ export interface TaskRow {
   due_cursor: string;
 }
 
-export function toTask(row: TaskRow): Task {
-  return {
-    id: row.id,
-    organization: row.organization_id,
-    project: row.project_id,
-    title: row.title,
-    description: row.description,
-    assigned_to: row.assigned_to,
-    status: row.status,
-    priority: row.priority,
-    due_date: row.due_date,
-    created_by: row.created_by,
-    created_at: row.created_at.toISOString(),
-    updated_at: row.updated_at.toISOString(),
-    version: row.version,
-  };
-}
-
 /** The writable columns, by their API names. */
 export interface TaskValues {
   project: string;
@@ -109,48 +91,46 @@ export async function findTaskWithMembership(
   db: Knex,
   id: string,
   userId: string,
-): Promise<{ task: Task; membership: { found: boolean; role: Role | null } } | undefined> {
+): Promise<{ task: TaskRow; membership: { found: boolean; role: Role | null } } | undefined> {
   const [row] = await preparedRead<TaskRow & { member_row: boolean; member_role: Role | null }>(db, TASK_WITH_MEMBERSHIP, [id, userId]);
   if (!row) return undefined;
-  return { task: toTask(row), membership: { found: row.member_row, role: row.member_role } };
+  return { task: row, membership: { found: row.member_row, role: row.member_role } };
 }
 
-export async function findTask(db: Db, id: string, organizationId: string, options: { forUpdate?: boolean } = {}): Promise<Task | undefined> {
+export async function findTask(db: Db, id: string, organizationId: string, options: { forUpdate?: boolean } = {}): Promise<TaskRow | undefined> {
   const query = db(TABLE).select(columns(db)).where({ id, organization_id: organizationId }).first();
   if (options.forUpdate) query.forUpdate();
-  const row = (await query) as TaskRow | undefined;
-  return row ? toTask(row) : undefined;
+  return (await query) as TaskRow | undefined;
 }
 
-export async function insertTask(trx: Knex.Transaction, values: TaskValues & { organization_id: string; created_by: string }): Promise<Task> {
+export async function insertTask(trx: Knex.Transaction, values: TaskValues & { organization_id: string; created_by: string }): Promise<TaskRow> {
   const [row] = await trx(TABLE).insert(toColumns(values)).returning(columns(trx));
-  return toTask(row as TaskRow);
+  return row as TaskRow;
 }
 
-export async function updateTaskRow(trx: Knex.Transaction, id: string, values: Partial<TaskValues>): Promise<Task> {
+export async function updateTaskRow(trx: Knex.Transaction, id: string, values: Partial<TaskValues>): Promise<TaskRow> {
   const [row] = await trx(TABLE)
     .where({ id })
     .update({ ...toColumns(values), version: trx.raw('version + 1'), updated_at: trx.fn.now() })
     .returning(columns(trx));
-  return toTask(row as TaskRow);
+  return row as TaskRow;
 }
 
 export async function deleteTaskRow(trx: Knex.Transaction, id: string): Promise<void> {
   await trx(TABLE).where({ id }).delete();
 }
 
-export async function deleteTasksWhere(trx: Knex.Transaction, where: { project_id: string } | { organization_id: string }): Promise<Task[]> {
-  const rows = (await trx(TABLE).where(where).delete().returning(columns(trx))) as TaskRow[];
-  return rows.map(toTask);
+export async function deleteTasksWhere(trx: Knex.Transaction, where: { project_id: string } | { organization_id: string }): Promise<TaskRow[]> {
+  return (await trx(TABLE).where(where).delete().returning(columns(trx))) as TaskRow[];
 }
 
 /** Unassigns every task of `userId` in an organization; returns the tasks as they were before. */
-export async function unassignTasksOf(trx: Knex.Transaction, organizationId: string, userId: string): Promise<Task[]> {
+export async function unassignTasksOf(trx: Knex.Transaction, organizationId: string, userId: string): Promise<TaskRow[]> {
   const rows = (await trx(TABLE)
     .where({ organization_id: organizationId, assigned_to: userId })
     .update({ assigned_to: null, version: trx.raw('version + 1'), updated_at: trx.fn.now() })
     .returning(columns(trx))) as TaskRow[];
-  return rows.map((row) => toTask({ ...row, assigned_to: userId }));
+  return rows.map((row) => ({ ...row, assigned_to: userId }));
 }
 
 export interface TaskFilters {
@@ -202,7 +182,7 @@ export interface TaskSort {
 /** The columns a task page reads: what the API shows and the sort keys. */
 const PAGE_COLUMNS = [...COLUMNS, 'due_date', 'due_key'].map((c) => `tasks.${c}`).join(', ');
 
-/** A task as the API shows it, over a page's row `r` (the order and names of `toTask`). */
+/** A task as the API shows it, over a page's row `r` (the order and names of `presentTask`). */
 const TASK_FIELDS = [
   'r.id',
   'r.organization_id as organization',

@@ -3,9 +3,11 @@ import { currentDb, inTransaction, type JsonPage, notFound, requireIfMatch, type
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { changesBetween, projectCreated, projectDeleted, projectUpdated, taskDeleted } from './events';
-import type { Actor, Project, WorkDeps } from './model';
+import type { Actor, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
+
+export type { ProjectRow } from '../db/projects';
 
 export interface ProjectInput {
   organization: string;
@@ -13,7 +15,7 @@ export interface ProjectInput {
   description: string;
 }
 
-export type ProjectChanges = Partial<Pick<Project, 'name' | 'description'>>;
+export type ProjectChanges = Partial<Pick<projects.ProjectRow, 'name' | 'description'>>;
 
 /** The organization of a project the caller belongs to, and the caller's role there; 404 otherwise. */
 async function projectScope(deps: WorkDeps, actor: Actor, id: string) {
@@ -23,7 +25,7 @@ async function projectScope(deps: WorkDeps, actor: Actor, id: string) {
   return { organization, role };
 }
 
-export async function createProject(deps: WorkDeps, actor: Actor, input: ProjectInput): Promise<Project> {
+export async function createProject(deps: WorkDeps, actor: Actor, input: ProjectInput): Promise<projects.ProjectRow> {
   // An organization the caller does not belong to is reported like one that does not exist.
   const role = await deps.replica.roleOf(actor.id, input.organization);
   if (!role) throw validationFailed({ organization: ['Organization not found.'] });
@@ -38,10 +40,10 @@ export async function createProject(deps: WorkDeps, actor: Actor, input: Project
   });
 }
 
-export async function getProject(deps: WorkDeps, actor: Actor, id: string): Promise<Project> {
+export async function getProject(deps: WorkDeps, actor: Actor, id: string): Promise<projects.ProjectRow> {
   const found = await projects.findProjectWithMembership(deps.db, id, actor.id);
   if (!found) throw notFound();
-  await deps.replica.requireJoinedRole(actor.id, found.project.organization, found.membership);
+  await deps.replica.requireJoinedRole(actor.id, found.project.organization_id, found.membership);
   return found.project;
 }
 
@@ -50,7 +52,7 @@ export async function listProjects(deps: WorkDeps, actor: Actor, query: { organi
 }
 
 /** PATCH and PUT: `changes` holds the fields sent; `ifMatch` comes from If-Match. */
-export async function updateProject(deps: WorkDeps, actor: Actor, { id, changes, ifMatch }: { id: string; changes: ProjectChanges; ifMatch?: IfMatch }): Promise<Project> {
+export async function updateProject(deps: WorkDeps, actor: Actor, { id, changes, ifMatch }: { id: string; changes: ProjectChanges; ifMatch?: IfMatch }): Promise<projects.ProjectRow> {
   const { organization, role } = await projectScope(deps, actor, id);
   authorize(role, 'project.update');
   return inTransaction(deps.db, async (trx) => {

@@ -3,11 +3,23 @@ import { currentDb, inTransaction, type JsonPage, type Knex, notFound, requireIf
 import * as projects from '../db/projects';
 import * as tasks from '../db/tasks';
 import { changesBetween, taskCreated, taskDeleted, taskUpdated } from './events';
-import type { Actor, Task, WorkDeps } from './model';
+import type { Actor, WorkDeps } from './model';
 import { lockOrganizationForCreate } from './organization-lock';
 import { authorize } from './policy';
 
 export type TaskInput = tasks.TaskValues;
+export type { TaskRow } from '../db/tasks';
+
+/** A task's writable fields by their API names, the names a change is given in. */
+const writableValues = (row: tasks.TaskRow): TaskInput => ({
+  project: row.project_id,
+  title: row.title,
+  description: row.description,
+  assigned_to: row.assigned_to,
+  status: row.status,
+  priority: row.priority,
+  due_date: row.due_date,
+});
 
 export const WRITABLE_TASK_FIELDS: readonly string[] = ['project', 'title', 'description', 'assigned_to', 'status', 'priority', 'due_date'];
 
@@ -37,7 +49,7 @@ async function lockProject(trx: Knex.Transaction, organization: string, project:
   if ((await projects.projectOrganization(trx, project, { keyShare: true })) !== organization) throw projectNotFound();
 }
 
-export async function createTask(deps: WorkDeps, actor: Actor, input: TaskInput): Promise<Task> {
+export async function createTask(deps: WorkDeps, actor: Actor, input: TaskInput): Promise<tasks.TaskRow> {
   // A project in an organization the caller does not belong to is reported like one that does not exist.
   const organization = await projects.projectOrganization(currentDb(deps.db), input.project);
   const role = organization ? await deps.replica.roleOf(actor.id, organization) : null;
@@ -56,10 +68,10 @@ export async function createTask(deps: WorkDeps, actor: Actor, input: TaskInput)
   });
 }
 
-export async function getTask(deps: WorkDeps, actor: Actor, id: string): Promise<Task> {
+export async function getTask(deps: WorkDeps, actor: Actor, id: string): Promise<tasks.TaskRow> {
   const found = await tasks.findTaskWithMembership(deps.db, id, actor.id);
   if (!found) throw notFound();
-  await deps.replica.requireJoinedRole(actor.id, found.task.organization, found.membership);
+  await deps.replica.requireJoinedRole(actor.id, found.task.organization_id, found.membership);
   return found.task;
 }
 
@@ -87,7 +99,7 @@ export interface TaskUpdate {
 }
 
 /** PATCH and PUT. */
-export async function updateTask(deps: WorkDeps, actor: Actor, { id, changes: input, ifMatch }: TaskUpdate): Promise<Task> {
+export async function updateTask(deps: WorkDeps, actor: Actor, { id, changes: input, ifMatch }: TaskUpdate): Promise<tasks.TaskRow> {
   const { organization, role } = await taskScope(deps, actor, id);
   const fields = Object.keys(input);
   const before = await tasks.findTask(currentDb(deps.db), id, organization);
@@ -97,7 +109,7 @@ export async function updateTask(deps: WorkDeps, actor: Actor, { id, changes: in
   if (unknown.length > 0) throw validationFailed(Object.fromEntries(unknown.map((f) => [f, ['This field cannot be written.']])));
   const changes = input as Partial<TaskInput>;
 
-  if (changes.project !== undefined && changes.project !== before.project) {
+  if (changes.project !== undefined && changes.project !== before.project_id) {
     const target = await projects.projectOrganization(currentDb(deps.db), changes.project);
     if (!target || !(await deps.replica.roleOf(actor.id, target))) throw projectNotFound();
     if (target !== organization) throw validationFailed({ project: ['A task cannot move to a project of another organization.'] });
@@ -110,7 +122,7 @@ export async function updateTask(deps: WorkDeps, actor: Actor, { id, changes: in
     // Decided again on the locked row: the assignee may have changed since the first read.
     authorize(role, 'task.update', { assignedToCaller: current.assigned_to === actor.id, fields });
     requireIfMatch(ifMatch, current.version);
-    const diff = changesBetween(current, changes);
+    const diff = changesBetween(writableValues(current), changes);
     if (Object.keys(diff).length === 0) return current;
     if (diff.project) await lockProject(trx, organization, changes.project!);
     if (diff.assigned_to) await lockAssignee(trx, organization, changes.assigned_to);

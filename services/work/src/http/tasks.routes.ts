@@ -2,7 +2,7 @@
 import { ApiRoutes, currentUser, type RoutesOptions, ifMatchOf, idempotent, sendJsonPage } from '@taskflow/shared';
 import type { WorkDeps } from '../domain/model';
 import { createTask, deleteTask, getTask, listTasks, updateTask } from '../domain/tasks';
-import { sendResource } from './present';
+import { presentTask, sendResource } from './present';
 import { createTaskBody, idParams, patchTaskBody, putTaskBody, taskListQuery, taskPageSchema, taskSchema } from './schemas';
 
 const tags = ['tasks'];
@@ -49,7 +49,7 @@ export function taskRoutes(deps: WorkDeps, options: RoutesOptions): ApiRoutes {
     },
     async (ctx, { body }) => {
       const user = currentUser(ctx);
-      const response = await idempotent(ctx, deps.db, user.id, body, async () => ({ status: 201, body: await createTask(deps, user, body) }));
+      const response = await idempotent(ctx, deps.db, user.id, body, async () => ({ status: 201, body: presentTask(await createTask(deps, user, body)) }));
       ctx.status = response.status;
       ctx.body = response.body;
     },
@@ -59,7 +59,7 @@ export function taskRoutes(deps: WorkDeps, options: RoutesOptions): ApiRoutes {
     { method: 'get', path: '/api/v1/tasks/:id', summary: 'One task', tags, params: idParams, responses: { 200: { description: etag, schema: taskSchema } } },
     async (ctx, { params }) => {
       const task = await getTask(deps, currentUser(ctx), params.id);
-      sendResource(ctx, task, task);
+      sendResource(ctx, task, presentTask(task));
     },
   );
 
@@ -86,7 +86,7 @@ export function taskRoutes(deps: WorkDeps, options: RoutesOptions): ApiRoutes {
       },
       async (ctx, { params, body: input }) => {
         const task = await updateTask(deps, currentUser(ctx), { id: params.id, changes: input, ifMatch: ifMatchOf(ctx) });
-        sendResource(ctx, task, task);
+        sendResource(ctx, task, presentTask(task));
       },
     );
   }
