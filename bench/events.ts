@@ -2,19 +2,17 @@
 // against a bare-broker baseline (publish with confirms, consume with acks, no database) in the same run.
 //   npm run build && npx tsx bench/events.ts            (RATE=500 SECONDS=20 BURST=20000 to change)
 // Uses a throwaway database and vhost on the local servers; loopback only.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import amqplib from 'amqplib';
 import { createDb, createLogger, migrate, Outbox, OutboxRelay, outboxMigration, type Knex, type NewEvent } from '@taskflow/shared';
 import { createTestDatabase, createTestVhost, eventually } from '@taskflow/shared/testing';
 import { randomUUID } from 'node:crypto';
+import { BenchServices } from './services';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const RATE = Number(process.env.RATE ?? 500);
 const SECONDS = Number(process.env.SECONDS ?? 20);
 const BURST = Number(process.env.BURST ?? 20000);
-const ROOT = path.resolve(__dirname, '..');
 
 const orgs = Array.from({ length: 20 }, () => randomUUID());
 const event = (i: number): NewEvent<'work.task.created'> => ({
@@ -83,16 +81,14 @@ async function main(): Promise<void> {
   const vhost = await createTestVhost('bench_events');
   const logger = createLogger('bench', 'warn');
   const db = createDb({ url: database.url, schema: 'bench', poolMax: 20 });
-  let audit: ChildProcess | undefined;
+  // The audit service, its log lines (LOG_LEVEL=warn) echoed to stderr as they come.
+  const services = new BenchServices({ say: (msg) => process.stderr.write(`[bench] ${msg}\n`), echo: true });
   let relay: OutboxRelay | undefined;
   let broker: import('@taskflow/shared').Broker | undefined;
   try {
     await migrate(db, 'bench', [outboxMigration]);
-    audit = spawn(process.execPath, [path.join(ROOT, 'services/audit/dist/main.js')], {
-      env: { ...process.env, DATABASE_URL: database.url, AMQP_URL: vhost.url, PORT: '0', LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    await eventually(async () => (await db.raw("select to_regclass('audit.processed_messages') as t")).rows[0].t !== null, 30000, 100);
+    // Ready once migrated and consuming.
+    await services.startOnFreePort('audit', { DATABASE_URL: database.url, AMQP_URL: vhost.url, LOG_LEVEL: 'warn' });
     const { Broker } = await import('@taskflow/shared');
     broker = await Broker.connect(vhost.url, logger);
     const outbox = new Outbox('bench');
@@ -144,10 +140,7 @@ async function main(): Promise<void> {
   } finally {
     await relay?.stop();
     await broker?.close();
-    if (audit && audit.exitCode === null) {
-      audit.kill('SIGTERM');
-      await new Promise((r) => audit!.once('exit', r));
-    }
+    await services.stopAll();
     await db.destroy();
     await database.drop();
     await vhost.drop();

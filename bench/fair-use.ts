@@ -5,14 +5,13 @@
 // Starts the built services on their normal ports against a throwaway database and vhost, seeds through
 // the gateway, prints one markdown table on stdout (progress on stderr), stops everything, drops what it
 // made. Every loop is bounded: by FLOOD_TASKS / FLOOD_SECONDS for the writes and DURATION for the rest.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+import { BACKENDS, BenchServices, normalPorts, refuseTakenPorts, type ServiceName, upstreamUrls } from './services';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -46,73 +45,15 @@ const PORT_OFFSET = Number(process.env.PORT_OFFSET ?? 0);
  * database (what is measured is the database side); `WRITE_LIMIT=600` keeps the gateway's default.
  */
 const WRITE_LIMIT = process.env.WRITE_LIMIT ?? '100000000';
-const PORTS = { identity: 4001 + PORT_OFFSET, tenancy: 4002 + PORT_OFFSET, work: 4003 + PORT_OFFSET, audit: 4004 + PORT_OFFSET, webhooks: 4005 + PORT_OFFSET, gateway: 8080 + PORT_OFFSET } as const;
-const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
-type ServiceName = keyof typeof PORTS;
-// Every upstream: the gateway is ready only when each one is.
-const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit', 'webhooks'];
+const PORTS = normalPorts(PORT_OFFSET);
+const serviceUrl = (name: ServiceName) => `http://127.0.0.1:${PORTS[name]}`;
+const GATEWAY = serviceUrl('gateway');
+const START_TIMEOUT_MS = 60_000;
 
 const say = (msg: string) => process.stderr.write(`[fair-use] ${msg}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// --- the built services as child processes -------------------------------------------------------------
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  lines: string[];
-}
-const children: Child[] = [];
-let stopping = false;
-
-function spawnService(name: ServiceName, env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, [path.join(SERVICES_ROOT, 'services', name, 'dist/main.js')], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  const child: Child = { name, proc, lines: [] };
-  for (const stream of [proc.stdout!, proc.stderr!]) readline.createInterface({ input: stream }).on('line', (l) => child.lines.push(l));
-  proc.once('exit', (code, signal) => {
-    if (!stopping) say(`${name} exited unexpectedly (${signal ?? `code ${code}`}): ${child.lines.slice(-5).join(' | ')}`);
-  });
-  children.push(child);
-  return child;
-}
-
-async function stopServices(): Promise<void> {
-  stopping = true;
-  for (const child of [...children].reverse()) {
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) continue;
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => child.proc.kill('SIGKILL'), 12_000);
-      child.proc.once('exit', () => {
-        clearTimeout(force);
-        resolve();
-      });
-      child.proc.kill('SIGTERM');
-    });
-  }
-}
-
-const portInUse = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-
-async function waitReady(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status === 200, () => false);
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${url}/readyz did not answer 200 within 60 s`);
-    await sleep(100);
-  }
-}
+// The built services, each in its own process group: Ctrl-C reaches only this script, which stops them.
+const services = new BenchServices({ say, root: SERVICES_ROOT, ownProcessGroup: true });
 
 function gitHead(dir: string): string {
   try {
@@ -209,15 +150,14 @@ async function timed(tally: Tally, call: () => Promise<{ status: number }>): Pro
 
 // --- main -------------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
-  for (const name of [...BACKENDS, 'gateway' as const]) {
-    if (await portInUse(PORTS[name])) throw new Error(`Port ${PORTS[name]} (${name}) is in use: stop \`npm start\` (or another benchmark) first.`);
-  }
+  services.requireBuilt([...BACKENDS, 'gateway']);
+  await refuseTakenPorts(PORTS);
   const loadBefore = os.loadavg();
   const database: TestDatabase = await createTestDatabase('bench_fair');
   let vhost: TestVhost | undefined;
   let db: pg.Client | undefined;
   const cleanup = async () => {
-    await stopServices();
+    await services.stopAll();
     await db?.end().catch(() => undefined);
     await database.drop().catch((err) => say(`could not drop ${database.name}: ${err}`));
     await vhost?.drop().catch((err) => say(`could not drop vhost: ${err}`));
@@ -225,13 +165,12 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
     vhost = await createTestVhost('bench_fair');
-    const urls = Object.fromEntries(BACKENDS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${PORTS[n]}`]));
-    const env = (name: ServiceName) => ({ ...urls, DATABASE_URL: database.url, AMQP_URL: vhost!.url, PORT: String(PORTS[name]), LOG_LEVEL: 'warn' });
-    for (const name of BACKENDS) spawnService(name, env(name));
-    await Promise.all(BACKENDS.map((n) => waitReady(`http://127.0.0.1:${PORTS[n]}`)));
-    // The gateway's per-user write limit would stop A's flood long before the database is tested: lifted here.
-    spawnService('gateway', { ...env('gateway'), METRICS_PORT: '0', AUTH_RATE_LIMIT_PER_MINUTE: '100000000', LOGIN_FAILURE_LIMIT: '100000000', WRITE_RATE_LIMIT_PER_MINUTE: WRITE_LIMIT });
-    await waitReady(GATEWAY);
+    const env = (name: ServiceName) => ({ ...upstreamUrls(PORTS), DATABASE_URL: database.url, AMQP_URL: vhost!.url, PORT: String(PORTS[name]), LOG_LEVEL: 'warn' });
+    const start = (name: ServiceName, extra: Record<string, string> = {}) => services.start(name, name, { ...env(name), ...extra }, { url: serviceUrl(name), timeoutMs: START_TIMEOUT_MS });
+    // Webhooks too: the gateway is ready only when every upstream is.
+    await Promise.all(BACKENDS.map((name) => start(name)));
+    // The gateway's per-user write limit would stop A's flood long before the database is tested: lifted unless WRITE_LIMIT says.
+    await start('gateway', { METRICS_PORT: '0', AUTH_RATE_LIMIT_PER_MINUTE: '100000000', LOGIN_FAILURE_LIMIT: '100000000', WRITE_RATE_LIMIT_PER_MINUTE: WRITE_LIMIT });
     db = new pg.Client({ connectionString: database.url });
     await db.connect();
 
@@ -307,10 +246,7 @@ async function main(): Promise<void> {
       ...rows.map((r) => `| ${r.phase} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${(r.p99 / Math.max(1, quiet.p99)).toFixed(2)}x | ${r.non2xx} |`),
     ];
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
-    for (const child of children) {
-      const logged = child.lines.filter((l) => !l.includes('"listening"'));
-      if (logged.length) say(`${child.name}: ${logged.length} log lines at warn or above, e.g. ${logged[0]!.slice(0, 300)}`);
-    }
+    services.report();
   } finally {
     await cleanup();
   }

@@ -6,14 +6,12 @@
 // database and vhost on the local servers, seeds through the gateway, loads with autocannon, prints
 // one markdown table on stdout (progress on stderr), then stops everything and drops what it made.
 // Loopback only; every load loop is bounded by DURATION.
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createTestDatabase, createTestVhost, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
+import { BACKENDS, BenchServices, normalPorts, refuseTakenPorts, type ServiceName, upstreamUrls } from './services';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -36,96 +34,23 @@ const ROOT = path.resolve(__dirname, '..');
 const CPU_PROF_DIR = path.resolve(process.env.CPU_PROF_DIR ?? path.join(ROOT, 'bench/profiles'));
 /** Added to every service port, so two copies of the benchmark (or a running `npm start`) can coexist. */
 const PORT_OFFSET = Number(process.env.PORT_OFFSET ?? 0);
-const PORTS = { identity: 4001 + PORT_OFFSET, tenancy: 4002 + PORT_OFFSET, work: 4003 + PORT_OFFSET, audit: 4004 + PORT_OFFSET, webhooks: 4005 + PORT_OFFSET, gateway: 8080 + PORT_OFFSET } as const;
-const GATEWAY = `http://127.0.0.1:${PORTS.gateway}`;
-const WORK = `http://127.0.0.1:${PORTS.work}`;
-const AUDIT = `http://127.0.0.1:${PORTS.audit}`;
-type ServiceName = keyof typeof PORTS;
-const BACKENDS: ServiceName[] = ['identity', 'tenancy', 'work', 'audit', 'webhooks'];
+const PORTS = normalPorts(PORT_OFFSET);
+const serviceUrl = (name: ServiceName) => `http://127.0.0.1:${PORTS[name]}`;
+const GATEWAY = serviceUrl('gateway');
+const WORK = serviceUrl('work');
+const AUDIT = serviceUrl('audit');
 const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 12_000;
 
 const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// --- child processes ----------------------------------------------------------------------------
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  /** Every line the child wrote (LOG_LEVEL=warn: warnings and errors only). */
-  lines: string[];
-}
-const children: Child[] = [];
+// --- the services and the baseline, as child processes ---------------------------------------------
+// Own process groups: a terminal Ctrl-C reaches only us, and we stop them in order (see `finish`).
+const services = new BenchServices({ say, ownProcessGroup: true });
 
-function spawnChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // own process group: a terminal Ctrl-C reaches only us, and we stop them in order
-  });
-  const child: Child = { name, proc, lines: [] };
-  for (const stream of [proc.stdout!, proc.stderr!]) {
-    readline.createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => child.lines.push(line));
-  }
-  proc.once('exit', (code, signal) => {
-    if (!stopping) say(`${name} exited unexpectedly (${signal ?? `code ${code}`}); last lines:\n  ${child.lines.slice(-5).join('\n  ')}`);
-  });
-  children.push(child);
-  return child;
-}
-
-const alive = (child: Child) => child.proc.exitCode === null && child.proc.signalCode === null;
-
-async function stopChildren(): Promise<void> {
-  // Gateway (and the baseline) first, then the backends: nothing is left calling a stopped upstream.
-  const order = [...children].reverse();
-  await Promise.all(
-    order.filter(alive).map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
-            say(`${child.name} still running after ${STOP_TIMEOUT_MS / 1000} s: SIGKILL`);
-            child.proc.kill('SIGKILL');
-          }, STOP_TIMEOUT_MS);
-          child.proc.once('exit', () => {
-            clearTimeout(force);
-            resolve();
-          });
-          child.proc.kill('SIGTERM');
-        }),
-    ),
-  );
-}
-
-const portInUse = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-
-async function waitReady(child: Child, url: string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (!alive(child)) throw new Error(`${child.name} exited before it was ready:\n  ${child.lines.slice(-10).join('\n  ')}`);
-    try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${child.name} did not answer ${url}/readyz with 200 within ${START_TIMEOUT_MS / 1000} s`);
-    await sleep(100);
-  }
-}
-
-function startServices(database: TestDatabase, vhost: TestVhost): { backends: Child[]; gateway: () => Child } {
-  const urls = Object.fromEntries(BACKENDS.map((n) => [`${n.toUpperCase()}_URL`, `http://127.0.0.1:${PORTS[n]}`]));
+async function startServices(database: TestDatabase, vhost: TestVhost): Promise<void> {
   const env = (name: ServiceName) => ({
-    ...urls,
+    ...upstreamUrls(PORTS),
     DATABASE_URL: database.url,
     AMQP_URL: vhost.url,
     PORT: String(PORTS[name]),
@@ -135,34 +60,42 @@ function startServices(database: TestDatabase, vhost: TestVhost): { backends: Ch
     FAIR_USE_QUEUE: '1000',
     ...(HEAP_PROF.has(name) ? { HEAP_PROF_DIR: CPU_PROF_DIR, HEAP_PROF_NAME: name } : {}),
   });
-  const main = (name: ServiceName) => [
-    ...(CPU_PROF.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
-    ...(HEAP_PROF.has(name) ? ['--require', path.join(ROOT, 'bench/heap-sample.cjs')] : []),
-    path.join(ROOT, 'services', name, 'dist/main.js'),
-  ];
-  const backends = BACKENDS.map((name) => spawnChild(name, main(name), env(name)));
-  const gateway = () =>
-    spawnChild('gateway', main('gateway'), {
+  const options = (name: ServiceName) => ({
+    url: serviceUrl(name),
+    timeoutMs: START_TIMEOUT_MS,
+    nodeArgs: [
+      ...(CPU_PROF.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : []),
+      ...(HEAP_PROF.has(name) ? ['--require', path.join(ROOT, 'bench/heap-sample.cjs')] : []),
+    ],
+  });
+  await Promise.all(BACKENDS.map((name) => services.start(name, name, env(name), options(name))));
+  await services.start(
+    'gateway',
+    'gateway',
+    {
       ...env('gateway'),
       // So the limits don't hide throughput: the login scenario is one address and one email.
       AUTH_RATE_LIMIT_PER_MINUTE: '100000000',
       LOGIN_FAILURE_LIMIT: '100000000',
       WRITE_RATE_LIMIT_PER_MINUTE: '100000000',
-    });
-  return { backends, gateway };
+    },
+    options('gateway'),
+  );
 }
 
-async function startBaseline(database: TestDatabase): Promise<{ child: Child; url: string }> {
-  const child = spawnChild('baseline', ['--import', 'tsx', path.join(ROOT, 'bench/baseline.ts')], {
+/** The one-process reference (bench/baseline.ts), on a port it picks and announces as `{"listening":port}`. */
+async function startBaseline(database: TestDatabase): Promise<{ url: string }> {
+  services.spawnNode('baseline', ['--import', 'tsx', path.join(ROOT, 'bench/baseline.ts')], {
     DATABASE_URL: database.url,
-    JWKS_URL: `http://127.0.0.1:${PORTS.identity}/api/v1/auth/jwks/`,
+    JWKS_URL: `${serviceUrl('identity')}/api/v1/auth/jwks/`,
     PORT: '0',
   });
+  const lines = services.logLines('baseline');
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    const line = child.lines.find((l) => l.startsWith('{"listening"'));
-    if (line) return { child, url: `http://127.0.0.1:${(JSON.parse(line) as { listening: number }).listening}` };
-    if (!alive(child)) throw new Error(`baseline exited before listening:\n  ${child.lines.slice(-10).join('\n  ')}`);
+    const line = lines.find((l) => l.startsWith('{"listening"'));
+    if (line) return { url: `http://127.0.0.1:${(JSON.parse(line) as { listening: number }).listening}` };
+    if (!services.running('baseline')) throw new Error(`baseline exited before listening:\n  ${lines.slice(-10).join('\n  ')}`);
     if (Date.now() > deadline) throw new Error('baseline did not start listening within 60 s');
     await sleep(50);
   }
@@ -375,24 +308,18 @@ async function insertRows(db: pg.Client, s: Seed): Promise<void> {
 }
 
 // --- main ----------------------------------------------------------------------------------------------------------
-let stopping = false;
 let cleanup: (() => Promise<void>) | undefined;
 
 async function main(): Promise<void> {
-  if (await portInUse(PORTS.gateway)) {
-    throw new Error(`Port ${PORTS.gateway} is already in use: is TaskFlow running (\`npm start\`)? Stop it (Ctrl-C in its terminal), or set PORT_OFFSET, and run the benchmark again.`);
-  }
-  for (const name of BACKENDS) {
-    if (await portInUse(PORTS[name])) throw new Error(`Port ${PORTS[name]} (${name}) is already in use: stop whatever runs there (\`npm start\`?) first.`);
-  }
+  services.requireBuilt([...BACKENDS, 'gateway']);
+  await refuseTakenPorts(PORTS);
   const loadBefore = os.loadavg();
   if (loadBefore[0]! > 0.5 * os.cpus().length) say(`warning: load average ${loadBefore[0]!.toFixed(2)} before the run: something else is using the CPU, numbers will be low`);
   const database = await createTestDatabase('bench_http');
   let vhost: TestVhost | undefined;
   let db: pg.Client | undefined;
   cleanup = async () => {
-    stopping = true;
-    await stopChildren();
+    await services.stopAll();
     await db?.end().catch(() => undefined);
     await database.drop().catch((err) => say(`could not drop database ${database.name}: ${err}`));
     await vhost?.drop().catch((err) => say(`could not drop vhost ${vhost?.name}: ${err}`));
@@ -400,9 +327,7 @@ async function main(): Promise<void> {
   vhost = await createTestVhost('bench_http');
   const t0 = Date.now();
   say(`database ${database.name}, vhost ${vhost.name}; starting the services`);
-  const { backends, gateway: startGateway } = startServices(database, vhost);
-  await Promise.all(backends.map((child) => waitReady(child, `http://127.0.0.1:${PORTS[child.name as ServiceName]}`)));
-  await waitReady(startGateway(), GATEWAY);
+  await startServices(database, vhost);
   db = new pg.Client({ connectionString: database.url });
   await db.connect();
 
@@ -438,7 +363,7 @@ async function main(): Promise<void> {
     if (!heapSampling && !/^(baseline|ceiling):/.test(scenario.name)) {
       // From here on, what the services allocate is the scenarios' (bench/heap-sample.cjs).
       heapSampling = true;
-      for (const child of children) if (HEAP_PROF.has(child.name)) child.proc.kill('SIGUSR2');
+      for (const name of HEAP_PROF) if (services.running(name)) services.send(name, 'SIGUSR2');
     }
     rows.push(await measure({ ...scenario, headers: { ...(withToken ? auth(token) : {}), ...scenario.headers } }));
   };
@@ -572,23 +497,14 @@ async function main(): Promise<void> {
   if (statusLines.length) say(`status codes of scenarios with non-2xx or errors:\n${statusLines.join('\n')}`);
 }
 
-function report(): void {
-  for (const child of children) {
-    const logged = child.lines.filter((l) => !l.startsWith('{"listening"'));
-    say(`${child.name}: ${logged.length} log lines at warn or above${logged.length ? ':' : ''}`);
-    for (const line of logged.slice(0, 8)) process.stderr.write(`    ${line.slice(0, 400)}\n`);
-    if (logged.length > 8) process.stderr.write(`    ... ${logged.length - 8} more\n`);
-  }
-}
-
 let finishing: Promise<void> | undefined;
 /** Reports, stops the children and drops the database and vhost, once; a second caller waits for the first. */
 async function finish(code: number): Promise<never> {
   if (!finishing) {
     finishing = (async () => {
-      report();
+      services.report(/^\{"listening"/);
       await cleanup?.();
-      for (const child of children) for (const line of child.lines.filter((l) => l.startsWith('{"heap_sampled_bytes"'))) say(`${child.name} allocated: ${line}`);
+      for (const name of services.names()) for (const line of services.logLines(name).filter((l) => l.startsWith('{"heap_sampled_bytes"'))) say(`${name} allocated: ${line}`);
     })();
     await finishing;
     process.exit(code);
@@ -604,9 +520,6 @@ const interrupted = (code: number) => () => {
 };
 process.on('SIGINT', interrupted(130));
 process.on('SIGTERM', interrupted(143));
-process.on('exit', () => {
-  for (const child of children) if (alive(child)) child.proc.kill('SIGKILL');
-});
 
 main().then(
   () => finish(0),

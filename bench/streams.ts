@@ -4,7 +4,6 @@
 // write rate, and audit's own CPU per delivered event.
 //   npm run bench:streams        (STREAMS=1000 RATE=200 SECONDS=20 ORGS=10 GATEWAY_STREAMS=100 to change)
 // Uses a throwaway database and vhost on the local servers; loopback only.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,11 +13,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { followActivity } from '@taskflow/client';
 import { beforeCommit, createDb, inTransaction, type Knex, storeMembership } from '@taskflow/shared';
-import { createTestDatabase, createTestTokens, createTestVhost, eventually } from '@taskflow/shared/testing';
+import { createTestDatabase, createTestTokens, createTestVhost, eventually, freePort } from '@taskflow/shared/testing';
 import { appendToFeeds } from '../services/audit/src/db/feed';
 import { AUDIT_SCHEMA } from '../services/audit/src/db/migrations';
 import { activityOf } from '../services/audit/src/domain/activity';
 import { envelopeOf, events } from '../services/audit/test/support';
+import { BenchServices } from './services';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -31,19 +31,10 @@ const MEASURED = Number(process.env.MEASURED ?? 100);
 const GATEWAY_STREAMS = Number(process.env.GATEWAY_STREAMS ?? 100);
 const WRITERS = Number(process.env.WRITERS ?? 4);
 const BATCH = Number(process.env.BATCH ?? 50);
-const ROOT = path.resolve(__dirname, '..');
 
 const tokens = createTestTokens();
 const orgs = Array.from({ length: ORGS }, () => randomUUID());
 const owner = { id: randomUUID(), email: 'bench-owner@example.com' };
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Identity's JWKS, served by a stand-in so audit and the gateway verify the bench's tokens as they would identity's. */
 async function startJwks(): Promise<{ url: string; close(): Promise<void> }> {
@@ -55,22 +46,13 @@ async function startJwks(): Promise<{ url: string; close(): Promise<void> }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-function start(service: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [path.join(ROOT, `services/${service}/dist/main.js`)], {
-    env: { ...process.env, LOG_LEVEL: 'warn', NODE_ENV: 'test', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-}
+/** audit and the gateway, their log lines (LOG_LEVEL=warn) echoed to stderr as they come. */
+const services = new BenchServices({ say: (msg) => process.stderr.write(`[bench] ${msg}\n`), echo: true });
+const QUIET = { LOG_LEVEL: 'warn', NODE_ENV: 'test' };
 
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.once('exit', resolve));
-}
-
-/** CPU seconds (user + system) a child has used, from /proc. */
-function cpuSeconds(child: ChildProcess): number {
-  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -184,20 +166,8 @@ async function main(): Promise<void> {
   const mailDir = await mkdtemp(path.join(tmpdir(), 'bench-streams-mail-'));
   const jwks = await startJwks();
   const db = createDb({ url: database.url, schema: AUDIT_SCHEMA, poolMax: WRITERS + 2 });
-  let audit: ChildProcess | undefined;
-  let gateway: ChildProcess | undefined;
   try {
-    const auditPort = await freePort();
-    const auditUrl = `http://127.0.0.1:${auditPort}`;
-    audit = start('audit', {
-      DATABASE_URL: database.url,
-      AMQP_URL: vhost.url,
-      PORT: String(auditPort),
-      IDENTITY_URL: jwks.url,
-      STREAMS_PER_USER: '100',
-      MAIL_OUTBOX_DIR: mailDir,
-    });
-    await eventually(async () => (await fetch(`${auditUrl}/readyz`).catch(() => undefined))?.status === 200, 30_000, 100);
+    const auditUrl = await services.startOnFreePort('audit', { ...QUIET, DATABASE_URL: database.url, AMQP_URL: vhost.url, IDENTITY_URL: jwks.url, STREAMS_PER_USER: '100', MAIL_OUTBOX_DIR: mailDir });
     // One member per stream, spread over the organizations, straight into audit's membership replica.
     const users = Array.from({ length: STREAMS }, (_, i) => ({ id: randomUUID(), email: `bench-${i}@example.com` }));
     await inTransaction(db, async (trx) => {
@@ -223,21 +193,18 @@ async function main(): Promise<void> {
     const loaded = await phase(db, auditUrl, users, Math.min(MEASURED, STREAMS), Math.max(0, STREAMS - MEASURED));
 
     // 4. The gateway's cost: GATEWAY_STREAMS streams through it, then the same straight to audit; CPU per delivered event.
-    const gatewayPort = await freePort();
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    gateway = start('gateway', {
-      PORT: String(gatewayPort),
-      METRICS_PORT: String(await freePort()),
-      IDENTITY_URL: jwks.url,
-      AUDIT_URL: auditUrl,
-      WRITE_RATE_LIMIT_PER_MINUTE: '100000000',
-      AUTH_RATE_LIMIT_PER_MINUTE: '100000000',
-    });
-    await eventually(async () => (await fetch(`${gatewayUrl}/healthz`).catch(() => undefined))?.status === 200, 30_000, 100);
+    // Its /readyz wants every upstream, and only audit (and the keys' stand-in) is behind it: /healthz says it is up.
+    const gatewayUrl = await services.startOnFreePort(
+      'gateway',
+      { ...QUIET, METRICS_PORT: String(await freePort()), IDENTITY_URL: jwks.url, AUDIT_URL: auditUrl, WRITE_RATE_LIMIT_PER_MINUTE: '100000000', AUTH_RATE_LIMIT_PER_MINUTE: '100000000' },
+      { probe: '/healthz' },
+    );
     const cpu = async (url: string) => {
-      let before: [number, number] = [0, 0];
-      const result = await phase(db, url, users, GATEWAY_STREAMS, 0, () => (before = [cpuSeconds(gateway!), cpuSeconds(audit!)]));
-      return { ...result, gatewayCpu: cpuSeconds(gateway!) - before[0], auditCpu: cpuSeconds(audit!) - before[1] };
+      const used = () => [cpuSeconds(services.pid('gateway')), cpuSeconds(services.pid('audit'))] as const;
+      let before = [0, 0] as readonly [number, number];
+      const result = await phase(db, url, users, GATEWAY_STREAMS, 0, () => (before = used()));
+      const after = used();
+      return { ...result, gatewayCpu: after[0] - before[0], auditCpu: after[1] - before[1] };
     };
     const direct = await cpu(auditUrl);
     const through = await cpu(gatewayUrl);
@@ -255,8 +222,7 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`\n${lines.join('\n')}\n`);
   } finally {
-    await stop(gateway);
-    await stop(audit);
+    await services.stopAll();
     await db.destroy();
     await jwks.close();
     await database.drop();

@@ -5,15 +5,14 @@
 // Measures: deliveries/s to receivers that answer at once; commit-to-delivery latency p50/p99 at a steady
 // write rate; the same deliveries/s while one more endpoint of the organization sleeps 10 s on every request.
 // Uses a throwaway database and vhost on the local servers; loopback only.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { Broker, createDb, createLogger, migrate, Outbox, OutboxRelay, outboxMigration, type NewEvent } from '@taskflow/shared';
 import { createTestDatabase, createTestVhost, eventually } from '@taskflow/shared/testing';
 import { WEBHOOK_SECRET_KEY_DEV_DEFAULT } from '../services/webhooks/src/config';
 import { newSecret, SecretBox } from '../services/webhooks/src/domain/secrets';
+import { BenchServices } from './services';
 
 process.env.TEST_DATABASE_URL ??= process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -25,7 +24,6 @@ const RATE = Number(process.env.RATE ?? 50);
 const SECONDS = Number(process.env.SECONDS ?? 10);
 const SLOW_MS = Number(process.env.SLOW_MS ?? 10_000);
 const CONCURRENCY = 64;
-const ROOT = path.resolve(__dirname, '..');
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 1 : 0) : String(n));
@@ -106,31 +104,19 @@ async function plainPosts(url: string, body: string, count: number, options: { i
   return { perSecond: count / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
 }
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
 async function main(): Promise<void> {
   const database = await createTestDatabase('bench_webhooks');
   const vhost = await createTestVhost('bench_webhooks');
   const logger = createLogger('bench', 'warn');
   const db = createDb({ url: database.url, schema: 'bench', poolMax: 20 });
   const receivers = await startReceivers();
-  let service: ChildProcess | undefined;
+  // The webhooks service, its log lines (LOG_LEVEL=warn) echoed to stderr as they come.
+  const services = new BenchServices({ say: (msg) => process.stderr.write(`[bench] ${msg}\n`), echo: true });
   let relay: OutboxRelay | undefined;
   let broker: Broker | undefined;
   try {
     await migrate(db, 'bench', [outboxMigration]);
-    const port = await freePort();
-    service = spawn(process.execPath, [path.join(ROOT, 'services/webhooks/dist/main.js')], {
-      env: { ...process.env, NODE_ENV: 'development', DATABASE_URL: database.url, AMQP_URL: vhost.url, PORT: String(port), LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000, 100);
+    await services.startOnFreePort('webhooks', { NODE_ENV: 'development', DATABASE_URL: database.url, AMQP_URL: vhost.url, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
     broker = await Broker.connect(vhost.url, logger);
     const outbox = new Outbox('bench');
     relay = new OutboxRelay({ db, databaseUrl: database.url, outbox, broker, logger });
@@ -231,10 +217,7 @@ async function main(): Promise<void> {
   } finally {
     await relay?.stop();
     await broker?.close();
-    if (service && service.exitCode === null) {
-      service.kill('SIGTERM');
-      await new Promise((r) => service!.once('exit', r));
-    }
+    await services.stopAll();
     await receivers.close();
     await db.destroy();
     await database.drop();

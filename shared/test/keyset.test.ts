@@ -1,8 +1,8 @@
 // The keyset module on a real PostgreSQL: every page walk joins to exactly the full list in the order an
 // ORDER BY written out here gives, through knex and through a prepared statement, across organizations.
 import type { Knex } from 'knex';
-import { acrossOrganizations, createDb, type KeyValue, type Keyset, keyset, keysetPage, numbered, preparedRead, rowsOf, type Sql, sqlOf } from '@taskflow/shared';
-import { createTestDatabase, type TestDatabase } from '@taskflow/shared/testing';
+import { acrossOrganizations, createDb, type KeyValue, type Keyset, keyset, keysetPage, numbered, preparedRead, type Sql } from '@taskflow/shared';
+import { createTestDatabase, rowsOf, sqlOf, type TestDatabase } from '@taskflow/shared/testing';
 
 interface Item {
   id: number;

@@ -2,7 +2,8 @@
 // RabbitMQ keeps running for everyone else) while users keep writing. Writes must succeed, and once
 // the broker is back every event must reach the activity log exactly once.
 import { eventually } from '@taskflow/shared/testing';
-import { type Cluster, startCluster, statusOf } from './cluster';
+import { type Cluster, startCluster } from './cluster';
+import { statusOf } from './processes';
 import { activityOf, countByTarget, management, orgWithProject } from './helpers';
 
 describe('broker outage during writes', () => {

@@ -2,7 +2,6 @@
 // against a fresh database and vhost, for fault tests: kill one with any signal, restart it, read its
 // logs. Readiness is awaited by polling /readyz, never by fixed sleeps. `stop()` kills everything and
 // drops the database and the vhost; it is safe to call after a partial start or a failed test.
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,6 @@ export const SERVICES = ['identity', 'tenancy', 'work', 'audit', 'webhooks', 'ga
 export type ServiceName = (typeof SERVICES)[number];
 const BACKENDS = ['identity', 'tenancy', 'work', 'audit', 'webhooks'] as const;
 
-const ROOT = path.resolve(__dirname, '../..');
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 12_000;
 const LOG_LINES_KEPT = 3000;
@@ -39,32 +37,6 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** GET `url` with a deadline; resolves to the status, or 0 when nothing answered. */
-export async function statusOf(url: string, timeoutMs = 1500): Promise<number> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 0;
-  }
-}
-
-/** Polls `url`/readyz until it answers 200; fails after `timeoutMs` (or at once if `alive()` turns false). */
-export async function waitReady(url: string, timeoutMs = START_TIMEOUT_MS, alive: () => boolean = () => true): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 0;
-  while (Date.now() < deadline) {
-    last = await statusOf(`${url}/readyz`);
-    if (last === 200) return;
-    if (!alive()) throw new Error(`${url} exited before it was ready`);
-    await sleep(100);
-  }
-  throw new Error(`${url}/readyz still ${last || 'unreachable'} after ${timeoutMs} ms`);
-}
-
 export interface ClusterOptions {
   gatewayEnv?: Record<string, string>;
   /** Set in every service's environment (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
@@ -75,13 +47,10 @@ export interface ClusterOptions {
 }
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  for (const name of SERVICES) {
-    const main = path.join(ROOT, 'services', name, 'dist', 'main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
-  }
+  const procs = new ServiceProcesses({ linesKept: LOG_LINES_KEPT });
+  procs.requireBuilt(SERVICES);
   testInfra(); // fails at once, with instructions, when TEST_DATABASE_URL / TEST_AMQP_URL are missing
 
-  const procs = new ServiceProcesses(LOG_LINES_KEPT);
   let database: TestDatabase | undefined;
   let vhost: TestVhost | undefined;
   let mailDir: string | undefined;
@@ -131,14 +100,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   const isRunning = (name: ServiceName) => procs.running(name);
 
-  const start = async (name: ServiceName) => {
-    procs.spawn(name, name, envOf(name));
-    try {
-      await waitReady(urls[name], options.startTimeoutMs ?? START_TIMEOUT_MS, () => isRunning(name));
-    } catch (err) {
-      throw new Error(`${name} did not become ready: ${(err as Error).message}\n${procs.logLines(name).slice(-30).join('\n')}`);
-    }
-  };
+  const start = (name: ServiceName) => procs.start(name, name, envOf(name), { url: urls[name], timeoutMs: options.startTimeoutMs ?? START_TIMEOUT_MS });
 
   const kill = (name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<Exit> => procs.kill(name, signal);
 

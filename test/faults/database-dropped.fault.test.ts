@@ -3,7 +3,8 @@
 // and once connections are allowed again everything must come back by itself.
 import type { Client } from 'pg';
 import { eventually } from '@taskflow/shared/testing';
-import { type Cluster, SERVICES, startCluster, statusOf } from './cluster';
+import { type Cluster, SERVICES, startCluster } from './cluster';
+import { statusOf } from './processes';
 import { activityOf, newAccount, orgWithProject, pgAdmin, type Timed, timed } from './helpers';
 
 const CLIENT_TIMEOUT_MS = 3000;

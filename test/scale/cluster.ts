@@ -4,14 +4,12 @@
 // one URL per service, a small TCP balancer here standing in for a Kubernetes Service (the next live
 // replica takes each connection). Readiness is awaited by polling /readyz; `stop()` kills everything,
 // drops the database, the vhost and the Redis keys, and is safe after a partial start.
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { createTestDatabase, createTestVhost, freePort, testInfra, testRedisUrl, type TestDatabase, type TestVhost, uniqueName } from '@taskflow/shared/testing';
-import { waitReady } from '../faults/cluster';
 import { type Exit, ServiceProcesses } from '../faults/processes';
 
 /** Each backend service and the variable through which the others (and the gateway) find it: one line per service. */
@@ -26,7 +24,6 @@ export type BackendName = (typeof BACKENDS)[number]['service'];
 export type ServiceName = BackendName | 'gateway';
 
 export const REPLICAS = 2;
-const ROOT = path.resolve(__dirname, '../..');
 const START_TIMEOUT_MS = 150_000;
 const STOP_TIMEOUT_MS = 12_000;
 const LOG_LINES_KEPT = 2000;
@@ -105,11 +102,8 @@ export interface ScaleClusterOptions {
 }
 
 export async function startScaleCluster(options: ScaleClusterOptions = {}): Promise<ScaleCluster> {
-  const services: ServiceName[] = [...BACKENDS.map((b) => b.service), 'gateway'];
-  for (const name of services) {
-    const main = path.join(ROOT, 'services', name, 'dist', 'main.js');
-    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first`);
-  }
+  const procs = new ServiceProcesses({ linesKept: LOG_LINES_KEPT });
+  procs.requireBuilt([...BACKENDS.map((b) => b.service), 'gateway']);
   testInfra(); // fails at once, with instructions, when TEST_DATABASE_URL / TEST_AMQP_URL are missing
 
   const taken = new Set<number>();
@@ -140,7 +134,6 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
     return found;
   };
 
-  const procs = new ServiceProcesses(LOG_LINES_KEPT);
   const balancers: Array<{ port: number; close(): Promise<void> }> = [];
   const keyPrefix = `${uniqueName('tf_scale')}:`;
   let database: TestDatabase | undefined;
@@ -186,17 +179,13 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
     const lines = procs.logLines(name);
     for (let attempt = 1; ; attempt += 1) {
       const from = lines.length;
-      procs.spawn(name, instance.service, envOf(instance));
       try {
-        await waitReady(instance.url, START_TIMEOUT_MS, () => isRunning(name));
+        await procs.start(name, instance.service, envOf(instance), { url: instance.url, timeoutMs: START_TIMEOUT_MS });
         return;
       } catch (err) {
         const starved = lines.slice(from).some((l) => l.includes('too many clients'));
-        if (starved && attempt < 5) {
-          await procs.exited(name);
-          continue;
-        }
-        throw new Error(`${name} did not become ready: ${(err as Error).message}\n${lines.slice(-30).join('\n')}`);
+        if (!starved || attempt >= 5) throw err;
+        await procs.exited(name);
       }
     }
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { encodeCursor, oneOrganization, sqlOf } from '@taskflow/shared';
+import { encodeCursor, organizationsOfUser } from '@taskflow/shared';
+import { oneOrganization } from '@taskflow/shared/testing';
 import { type TaskOrdering, type TaskRow, taskPageQuery } from '../src/db/tasks';
 import { presentTask } from '../src/http/present';
 import { type Harness, seedProject, seedTask, startHarness, type TestUser } from './harness';
@@ -236,10 +237,7 @@ describe('task lists', () => {
 
     /** EXPLAIN ANALYZE of the statement the API runs, as JSON. */
     async function plan(organization: string | 'all', filters: Record<string, unknown>, ordering: TaskOrdering, after?: readonly [string, string]) {
-      const organizations =
-        organization === 'all'
-          ? sqlOf(h.db('membership_replica').select('organization_id').where({ user_id: user.id }).whereNotNull('role'))
-          : oneOrganization(organization);
+      const organizations = organization === 'all' ? organizationsOfUser(user.id) : oneOrganization(organization);
       const query = taskPageQuery(organizations, filters, { ordering, after }, 51);
       const result = await h.db.raw(`explain (analyze, format json) ${query.text}`, query.values);
       return result.rows[0]['QUERY PLAN'][0].Plan as PlanNode;

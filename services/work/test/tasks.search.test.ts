@@ -1,5 +1,5 @@
 // Text search (`q=`): answered from the trigram indexes, not by reading every task of the organization.
-import { oneOrganization } from '@taskflow/shared';
+import { oneOrganization } from '@taskflow/shared/testing';
 import { plannedForFilters, taskPageQuery, type TaskFilters } from '../src/db/tasks';
 import { type Harness, seedProject, seedTask, startHarness, type TestUser } from './harness';
 

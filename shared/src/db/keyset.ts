@@ -103,21 +103,6 @@ export function acrossOrganizations(input: { organizations: Sql; perOrganization
   };
 }
 
-/** The `organizations` of `acrossOrganizations` for one organization the caller was checked to belong to. */
-export const oneOrganization = (organizationId: string): Sql => ({ text: 'select ?::uuid as organization_id', values: [organizationId] });
-
-/** The text and values of a knex query, to compose with the SQL of this module. */
-export function sqlOf(query: Knex.QueryBuilder | Knex.Raw): Sql {
-  const { sql, bindings } = query.toSQL();
-  return { text: sql, values: [...bindings] };
-}
-
-/** Runs `sql` through knex and returns its rows. */
-export async function rowsOf<R>(db: Knex | Knex.Transaction, sql: Sql): Promise<R[]> {
-  const result = (await db.raw(sql.text, sql.values)) as { rows: R[] };
-  return result.rows;
-}
-
 /**
  * `sql` with $n placeholders from `$first` on, for node-postgres (a named prepared statement, as
  * `preparedRead` runs). Only for text built by this module and by knex, which hold no other `?`.

@@ -6,3 +6,4 @@ export * from './mail';
 export * from './sse';
 export * from './otlp';
 export * from './events';
+export * from './keyset';
