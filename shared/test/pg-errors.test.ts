@@ -37,3 +37,44 @@ describe('PostgreSQL date errors', () => {
     expect(expected).toBe(true);
   });
 });
+
+describe('PostgreSQL refusing a connection', () => {
+  let database: TestDatabase;
+  let admin: Knex;
+  const role = `limited_${process.pid}_${Date.now()}`;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    admin = createDb({ url: database.url, schema: 'public', poolMax: 1 });
+    await admin.raw(`create role ${role} login connection limit 1`);
+  });
+  afterAll(async () => {
+    await admin.raw(`drop role if exists ${role}`);
+    await admin.destroy();
+    await database.drop();
+  });
+
+  it('answers "too many connections" (53300) with 503 + Retry-After, not a 500', async () => {
+    const url = new URL(database.url);
+    url.username = role;
+    const first = createDb({ url: url.toString(), schema: 'public', poolMax: 1 });
+    const second = createDb({ url: url.toString(), schema: 'public', poolMax: 1 });
+    try {
+      // The first pool holds the role's only connection inside an open transaction.
+      const trx = await first.transaction();
+      const err = await second.raw('select 1').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await trx.rollback();
+      expect(err).toMatchObject({ code: '53300' });
+      const { problem, headers, expected } = toProblem(err);
+      expect(problem).toMatchObject({ status: 503, code: 'service_unavailable' });
+      expect(headers['Retry-After']).toBeDefined();
+      expect(expected).toBe(true);
+    } finally {
+      await first.destroy();
+      await second.destroy();
+    }
+  });
+});

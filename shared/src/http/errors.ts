@@ -84,14 +84,15 @@ const pgCodes: Record<string, { status: number; code: string; detail: string }> 
 };
 
 /**
- * The database cannot be reached (refused, terminated, not accepting connections, pool exhausted):
+ * The database cannot be reached (refused, terminated, not accepting connections, too many clients
+ * (53300), pool exhausted):
  * an outage of a dependency, answered 503 so clients retry and the gateway's breaker counts it.
  */
 function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown; message?: unknown };
   if (e?.name === 'KnexTimeoutError') return true;
   if (typeof e?.code === 'string') {
-    if (/^(08|57P0)/.test(e.code) || e.code === '55000' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code)) return true;
+    if (/^(08|57P0)/.test(e.code) || e.code === '55000' || e.code === '53300' || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(e.code)) return true;
   }
   return typeof e?.message === 'string' && /^Connection terminated|^Client has encountered a connection error/.test(e.message);
 }
