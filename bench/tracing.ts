@@ -1,12 +1,15 @@
 // What tracing costs: task detail through the gateway with tracing off and on (exporting every span
 // over OTLP to a local receiver that discards them), in the same run.
-//   npm run build && npx tsx bench/tracing.ts     (ROUNDS=2 pairs, DURATION=10 s each, CONNECTIONS=50)
+//   npm run build && npx tsx bench/tracing.ts     (ROUNDS=4, DURATION=10 s each, CONNECTIONS=50)
+//   AA=1 npx tsx bench/tracing.ts                 (A/A: neither system traces; must come out near 1.00x)
 // Two systems run side by side on free loopback ports (test/faults/cluster.ts: the built services as
 // processes, a throwaway database and vhost each), identical but for OTEL_EXPORTER_OTLP_ENDPOINT (and
-// ON_ENV); each is seeded with one task and loaded in turn (off, on, off, on, ...), or both at once with
-// TOGETHER=1. Besides req/s and latency it reads each process's CPU time from /proc: CPU ms per request
-// of the gateway, work and the PostgreSQL backends of each system. Prints a markdown table on stdout.
+// ON_ENV); each is seeded with one task, warmed up for a full untimed round, then loaded in turn, the
+// order alternating each round (off-on, on-off, ...), or both at once with TOGETHER=1. Besides req/s and
+// latency it reads each process's CPU time from /proc: CPU ms per request of the gateway, work and the
+// PostgreSQL backends of each system. Prints a markdown table on stdout.
 import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { startOtlpReceiver } from '@taskflow/shared/testing';
@@ -18,9 +21,29 @@ process.env.TEST_AMQP_URL ??= process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@
 const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const WARMUP = Number(process.env.WARMUP ?? 2);
-const ROUNDS = Number(process.env.ROUNDS ?? 2);
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
+/**
+ * Untimed rounds of DURATION on each system before the measured ones. The first measured round of a
+ * fresh process ran 10-30 % off the later ones (JIT, pools, caches still filling), unevenly between
+ * the two systems: a 2 s warm-up does not reach the steady state.
+ */
+const WARMUP_ROUNDS = Number(process.env.WARMUP_ROUNDS ?? 1);
+/**
+ * AA=1: the A/A check of the bench itself. Both systems run without tracing (no endpoint, no ON_ENV),
+ * everything else as usual; the "on" system is reported as B. Anything far from 1.00x is the bench's
+ * own bias or the machine's noise, and bounds what an on/off ratio can show.
+ */
+const AA = Boolean(process.env.AA);
+/**
+ * ORDER=alternate (default): who is loaded first alternates each round (off-on, on-off, ...), so
+ * whatever favours the first or the second of a pair (the other system's leftovers, a drift of the
+ * machine) cancels over an even number of rounds. ORDER=fixed: off first every round (the old order).
+ */
+const ORDER = process.env.ORDER ?? 'alternate';
+/** START_FIRST=on: start and seed the traced system first (default off), to check that start order does not matter. */
+const START_FIRST = process.env.START_FIRST === 'on' ? 'on' : 'off';
 /** ON_ENV='{"OTEL_TRACES_SAMPLER":"always_off"}': more environment for the traced system only (a sampler, a protocol...). */
-const ON_ENV = JSON.parse(process.env.ON_ENV ?? '{}') as Record<string, string>;
+const ON_ENV = AA ? {} : (JSON.parse(process.env.ON_ENV ?? '{}') as Record<string, string>);
 // Seeding registers users (scrypt): on a machine loaded by others it outlasts the harness's 5 s upstream timeout.
 const SLOW_MACHINE = { UPSTREAM_TIMEOUT_MS: '30000' };
 /** TOGETHER=1: load both systems at the same time (each with CONNECTIONS) instead of in turn. */
@@ -102,7 +125,10 @@ async function seeded(label: Target['label'], cluster: Cluster): Promise<Target>
   return { label, cluster, url, token: owner.access };
 }
 
-async function measure(t: Target): Promise<Measured> {
+/** Display name: "off"/"on", or A/B in an A/A run (where neither traces). */
+const nameOf = (label: Target['label']) => (AA ? (label === 'off' ? 'A' : 'B') : `tracing ${label}`);
+
+async function measure(t: Target, what = 'measured'): Promise<Measured> {
   const options = { url: t.url, connections: CONNECTIONS, headers: { authorization: `Bearer ${t.token}` }, timeout: 20 };
   if (WARMUP > 0) await autocannon({ ...options, duration: WARMUP });
   const before = cpuTicks(t);
@@ -114,37 +140,63 @@ async function measure(t: Target): Promise<Measured> {
   const cpu = Object.fromEntries(Object.entries(used).map(([group, ms]) => [group, ms / Math.max(1, r.requests.total)]));
   const m = { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, failed: r.non2xx + r.errors + r.timeouts, cpu };
   const cpuText = CPU_GROUPS.map((g) => `${g} ${(cpu[g] ?? 0).toFixed(2)}`).join(', ');
-  say(`tracing ${t.label}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms${m.failed ? `, ${m.failed} failed` : ''}; CPU ms/request: ${cpuText}`);
+  say(`${what} ${nameOf(t.label)}: ${m.rps.toFixed(0)} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms${m.failed ? `, ${m.failed} failed` : ''}; CPU ms/request: ${cpuText}; load ${loadavg()[0]!.toFixed(1)}`);
   return m;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const geomean = (xs: number[]) => Math.exp(mean(xs.map(Math.log)));
+/** Service CPU per request: gateway + work + the PostgreSQL backends (what the system spends, not the load generator). */
+const systemCpu = (m: Measured) => (m.cpu.gateway ?? 0) + (m.cpu.work ?? 0) + (m.cpu.postgres ?? 0);
+
+/** Runs one round on both systems: at once, or in turn with `first` loaded first. */
+async function round(targets: Record<Target['label'], Target>, first: Target['label'], what: string): Promise<Record<Target['label'], Measured>> {
+  if (TOGETHER) {
+    // Both systems loaded at once: whatever else the machine runs slows both alike.
+    const [off, on] = await Promise.all([measure(targets.off, what), measure(targets.on, what)]);
+    return { off: off!, on: on! };
+  }
+  const second = first === 'off' ? 'on' : 'off';
+  const a = await measure(targets[first], what);
+  const b = await measure(targets[second], what);
+  return first === 'off' ? { off: a, on: b } : { off: b, on: a };
+}
 
 async function main(): Promise<void> {
   const receiver = await startOtlpReceiver({ keepSpans: false });
   const clusters: Cluster[] = [];
+  const loadAtStart = loadavg()[0]!;
   try {
-    say('starting two systems (tracing off, tracing on)');
-    const off = await startCluster({ logLevel: 'warn', startTimeoutMs: 120_000, gatewayEnv: SLOW_MACHINE, env: profiled('off') });
-    clusters.push(off);
-    const on = await startCluster({ logLevel: 'warn', startTimeoutMs: 120_000, gatewayEnv: SLOW_MACHINE, env: { ...profiled('on'), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...ON_ENV } });
-    clusters.push(on);
-    const targets = [await seeded('off', off), await seeded('on', on)];
-    for (const t of targets) {
+    say(AA ? 'A/A: starting two systems, neither traced (A where "off" stands, B where "on" would)' : 'starting two systems (tracing off, tracing on)');
+    const envOf = (label: Target['label']) => (label === 'on' && !AA ? { ...profiled('on'), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...ON_ENV } : profiled(label));
+    const started = {} as Record<Target['label'], Cluster>;
+    for (const label of START_FIRST === 'off' ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      started[label] = await startCluster({ logLevel: 'warn', startTimeoutMs: 120_000, gatewayEnv: SLOW_MACHINE, env: envOf(label) });
+      clusters.push(started[label]);
+    }
+    const targets = {} as Record<Target['label'], Target>;
+    for (const label of START_FIRST === 'off' ? (['off', 'on'] as const) : (['on', 'off'] as const)) targets[label] = await seeded(label, started[label]);
+    for (const t of Object.values(targets)) {
       const before = cpuTicks(t);
       await new Promise((resolve) => setTimeout(resolve, 5000));
       const after = cpuTicks(t);
-      say(`idle ${t.label}: CPU ms/s ${Object.entries(cpuMs(before, after)).map(([g, ms]) => `${g} ${(ms / 5).toFixed(1)}`).join(', ')}`);
+      say(`idle ${nameOf(t.label)}: CPU ms/s ${Object.entries(cpuMs(before, after)).map(([g, ms]) => `${g} ${(ms / 5).toFixed(1)}`).join(', ')}`);
     }
+    for (let r = 0; r < WARMUP_ROUNDS; r += 1) await round(targets, r % 2 === 0 ? 'off' : 'on', 'warm-up');
     const results: Record<Target['label'], Measured[]> = { off: [], on: [] };
-    for (let round = 0; round < ROUNDS; round += 1) {
-      if (TOGETHER) {
-        // Both systems loaded at once: whatever else the machine runs slows both alike.
-        const ms = await Promise.all(targets.map((t) => measure(t)));
-        targets.forEach((t, i) => results[t.label].push(ms[i]!));
-      } else for (const t of targets) results[t.label].push(await measure(t));
+    const ratios: number[] = [];
+    const cpuRatios: number[] = [];
+    for (let r = 0; r < ROUNDS; r += 1) {
+      const first = ORDER === 'fixed' || r % 2 === 0 ? 'off' : 'on';
+      const m = await round(targets, first, `round ${r + 1}`);
+      results.off.push(m.off);
+      results.on.push(m.on);
+      ratios.push(m.on.rps / m.off.rps);
+      cpuRatios.push(systemCpu(m.on) / systemCpu(m.off));
+      say(`round ${r + 1}${TOGETHER ? '' : ` (${first} first)`}: ${AA ? 'B/A' : 'on/off'} ${ratios.at(-1)!.toFixed(3)}x req/s, ${cpuRatios.at(-1)!.toFixed(3)}x service CPU/request`);
     }
-    if (receiver.exports === 0) throw new Error('the traced system exported nothing: is tracing on?');
+    if (!AA && receiver.exports === 0) throw new Error('the traced system exported nothing: is tracing on?');
+    if (AA && receiver.exports > 0) throw new Error(`A/A run, yet ${receiver.exports} exports arrived: is tracing off in both?`);
     const summary = (label: Target['label']) => ({
       rps: mean(results[label].map((m) => m.rps)),
       p50: mean(results[label].map((m) => m.p50)),
@@ -154,12 +206,16 @@ async function main(): Promise<void> {
     });
     const a = summary('off');
     const b = summary('on');
+    const loadAtEnd = loadavg()[0]!;
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+    const how = [`${CONNECTIONS} connections`, `${ROUNDS} x ${DURATION} s each`, TOGETHER ? 'both at once' : `order ${ORDER}`, `load ${loadAtStart.toFixed(1)} -> ${loadAtEnd.toFixed(1)}`];
+    const onName = AA ? 'B (untraced)' : `tracing on${Object.keys(ON_ENV).length ? ` (${Object.entries(ON_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}, ${receiver.exports} exports`;
     const lines = [
-      `| GET /tasks/{id}/ through the gateway (${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s each${TOGETHER ? ', both at once' : ''}) | req/s | p50 ms | p99 ms | failed | CPU ms/request (${CPU_GROUPS.join(' / ')}) |`,
+      `| GET /tasks/{id}/ through the gateway (${how.join(', ')}) | req/s | p50 ms | p99 ms | failed | CPU ms/request (${CPU_GROUPS.join(' / ')}) |`,
       '|---|---|---|---|---|---|',
-      `| tracing off | ${a.rps.toFixed(0)} | ${a.p50.toFixed(1)} | ${a.p99.toFixed(1)} | ${a.failed} | ${a.cpu} |`,
-      `| tracing on${Object.keys(ON_ENV).length ? ` (${Object.entries(ON_ENV).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}, ${receiver.exports} exports | ${b.rps.toFixed(0)} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.failed} | ${b.cpu} |`,
-      `| on / off | ${(b.rps / a.rps).toFixed(3)}x | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | | |`,
+      `| ${AA ? 'A (untraced)' : 'tracing off'} | ${a.rps.toFixed(0)} | ${a.p50.toFixed(1)} | ${a.p99.toFixed(1)} | ${a.failed} | ${a.cpu} |`,
+      `| ${onName} | ${b.rps.toFixed(0)} | ${b.p50.toFixed(1)} | ${b.p99.toFixed(1)} | ${b.failed} | ${b.cpu} |`,
+      `| ${AA ? 'B / A' : 'on / off'} | ${(b.rps / a.rps).toFixed(3)}x (rounds: geometric mean ${geomean(ratios).toFixed(3)}x, ${range(ratios)}) | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | | service CPU/request ${geomean(cpuRatios).toFixed(3)}x (${range(cpuRatios)}) |`,
     ];
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   } finally {

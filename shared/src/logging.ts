@@ -1,5 +1,6 @@
 // pino logger whose every line carries the current request id, user id and trace ids (AsyncLocalStorage).
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Context as TraceContext } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -11,6 +12,11 @@ export interface RequestContext {
   /** The active span's ids, set only while tracing (`shared/src/tracing`). */
   traceId?: string;
   spanId?: string;
+  /**
+   * OpenTelemetry's active context (the active span), set only while tracing: kept here by the SDK's
+   * context manager (shared/src/tracing/context.ts) rather than in a second AsyncLocalStorage.
+   */
+  traceContext?: TraceContext;
   /** The write transaction open in this async context, joined by `inTransaction` (shared/src/db/transaction.ts). */
   transaction?: { db: object; trx: object };
 }

@@ -1,14 +1,18 @@
 // Tracing costs nothing when OTEL_EXPORTER_OTLP_ENDPOINT is unset (no SDK loaded or started), and the
-// envelope's optional trace_context keeps old envelopes valid.
+// envelope's optional trace_context keeps old envelopes valid; OpenTelemetry's active context lives in the
+// request context (one AsyncLocalStorage for logs and traces).
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
+import { EventEmitter } from 'node:events';
+import { createContextKey, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { envelopeSchema } from '../src/events';
+import { requestContext } from '../src/logging';
 import { decodeOtlpProtobufTraces, decodeOtlpTraces } from '../src/testing/otlp';
+import { RequestContextManager } from '../src/tracing/context';
 import { otlpProtocol } from '../src/tracing/sdk';
 
 const run = promisify(execFile);
@@ -99,5 +103,51 @@ describe('trace_context in the event envelope', () => {
     const malformed = envelopeSchema.parse({ ...envelope, trace_context: { traceparent: 42 } });
     expect(malformed).toEqual(envelope);
     expect(malformed.trace_context).toBeUndefined();
+  });
+});
+
+describe('the context manager', () => {
+  const manager = new RequestContextManager();
+  const key = createContextKey('test');
+  const traced = ROOT_CONTEXT.setValue(key, 'span');
+
+  it('keeps the active context in the request context, beside the request id, across awaits', async () => {
+    await requestContext.run({ requestId: 'r-1', userId: 'u-1' }, async () => {
+      expect(manager.active()).toBe(ROOT_CONTEXT);
+      const seen = await manager.with(traced, async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        return { active: manager.active(), requestId: requestContext.getStore()?.requestId, userId: requestContext.getStore()?.userId };
+      });
+      expect(seen).toEqual({ active: traced, requestId: 'r-1', userId: 'u-1' });
+      expect(manager.active()).toBe(ROOT_CONTEXT);
+      expect(requestContext.getStore()).toEqual({ requestId: 'r-1', userId: 'u-1' });
+    });
+  });
+
+  it('is the context a request context carries, and the root one outside any', () => {
+    expect(manager.active()).toBe(ROOT_CONTEXT);
+    expect(requestContext.run({ requestId: 'r-2', traceContext: traced }, () => manager.active())).toBe(traced);
+  });
+
+  it('binds functions and event emitters to a context, wherever they are called', () => {
+    const bound = manager.bind(traced, () => manager.active());
+    expect(bound()).toBe(traced);
+    const emitter = manager.bind(traced, new EventEmitter());
+    let heard: unknown;
+    emitter.on('ping', () => {
+      heard = manager.active();
+    });
+    requestContext.run({ requestId: 'r-3' }, () => emitter.emit('ping'));
+    expect(heard).toBe(traced);
+  });
+
+  it('attaches a context until its token is disposed', async () => {
+    await requestContext.run({ requestId: 'r-4' }, async () => {
+      const token = manager.attach(traced);
+      expect(manager.active()).toBe(traced);
+      expect(requestContext.getStore()?.requestId).toBe('r-4');
+      token.dispose();
+      expect(manager.active()).toBe(ROOT_CONTEXT);
+    });
   });
 });

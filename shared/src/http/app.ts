@@ -69,9 +69,9 @@ export function createApp(options: AppOptions): ServiceApp {
     ctx.set('X-Request-Id', requestId);
     const started = process.hrtime.bigint();
     const span = startRequestSpan(ctx.headers, ctx.method, requestId);
-    await requestContext.run({ requestId, ...span?.ids }, async () => {
+    await requestContext.run({ requestId, ...span?.fields }, async () => {
       try {
-        await (span ? span.run(next) : next());
+        await next();
       } finally {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? (ctx.state.route as string | undefined) ?? 'unmatched';

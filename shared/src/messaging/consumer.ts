@@ -202,8 +202,8 @@ export class EventConsumer {
         if (!fresh.delete(event.id)) continue;
         const handler = this.options.handlers[event.type] as EventHandler | undefined;
         if (!handler) continue;
-        // A CONSUMER span continuing the publisher's trace (when tracing), its ids in the log context.
-        await inConsumeSpan(event, this.options.queue, (ids) => requestContext.run({ requestId: event.request_id ?? event.id, ...ids }, () => handler(trx, event)));
+        // A CONSUMER span continuing the publisher's trace (when tracing): its ids and context in the request context.
+        await inConsumeSpan(event, this.options.queue, (trace) => requestContext.run({ requestId: event.request_id ?? event.id, ...trace }, () => handler(trx, event)));
       }
     });
   }

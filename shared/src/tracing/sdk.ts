@@ -43,14 +43,16 @@ export function startTracing(service: string, env: NodeJS.ProcessEnv = process.e
   const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const { registerInstrumentations } = require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
   const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+  const { RequestContextManager } = require('./context') as typeof import('./context');
 
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || service;
   const provider: NodeTracerProvider = new Provider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
-  // Global provider, AsyncLocalStorage context manager, W3C traceparent/tracestate propagator.
-  provider.register();
+  // Global provider, W3C traceparent/tracestate propagator, and the active context kept in the logger's
+  // request context (one AsyncLocalStorage, not two: bench/README.md, "Tracing overhead").
+  provider.register({ contextManager: new RequestContextManager() });
   // Statements become spans only inside a trace (a request or a consumed event), not the relay's polling;
   // opening a pooled connection is not a span (it is rare and says nothing about the request).
   registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })] });

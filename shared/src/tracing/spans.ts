@@ -16,6 +16,14 @@ export interface TraceIds {
   spanId: string;
 }
 
+/**
+ * What a span puts into the request context (shared/src/logging.ts): its ids for the log lines, and the
+ * OpenTelemetry context that makes it the active span (the context manager reads it from there).
+ */
+export interface TraceFields extends TraceIds {
+  traceContext: TraceContext;
+}
+
 // Looked up once per provider rather than per span (the global provider is a proxy; startTracing resets it).
 let cachedTracer: Tracer | undefined;
 const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('taskflow'));
@@ -25,9 +33,9 @@ export function resetTracer(): void {
   cachedTracer = undefined;
 }
 
-function idsOf(span: Span): TraceIds {
+function fieldsOf(span: Span, parent: TraceContext): TraceFields {
   const { traceId, spanId } = span.spanContext();
-  return { traceId, spanId };
+  return { traceId, spanId, traceContext: trace.setSpan(parent, span) };
 }
 
 function carrierOf(ctx: TraceContext): TraceCarrier | undefined {
@@ -46,10 +54,12 @@ function failed(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
 }
 
-/** A request's SERVER span: `run` the rest of the middleware inside it, then `end` with the route and status. */
+/**
+ * A request's SERVER span: run the rest of the middleware with `fields` in the request context (that
+ * makes it the active span: one store for the logger and OpenTelemetry), then `end` with the route and status.
+ */
 export interface RequestSpan {
-  ids: TraceIds;
-  run<T>(fn: () => Promise<T>): Promise<T>;
+  fields: TraceFields;
   end(route: string, status: number): void;
 }
 
@@ -58,10 +68,8 @@ export function startRequestSpan(headers: IncomingHttpHeaders, method: string, r
   if (!tracingEnabled()) return undefined;
   const parent = parentFrom(headers);
   const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'taskflow.request_id': requestId } }, parent);
-  const active = trace.setSpan(parent, span);
   return {
-    ids: idsOf(span),
-    run: (fn) => context.with(active, fn),
+    fields: fieldsOf(span, parent),
     end(route, status) {
       // The route template, never the raw path: some paths carry secret tokens.
       span.updateName(`${method} ${route}`);
@@ -160,12 +168,13 @@ export function startPublishSpans(exchange: string): PublishSpans {
 
 /**
  * Runs the handling of one consumed event in a CONSUMER span, child of the publish span named by the
- * envelope's `trace_context` (a new trace when it has none); `fn` gets the span's ids for the log context.
+ * envelope's `trace_context` (a new trace when it has none). `fn` must put the `fields` it gets into the
+ * request context it runs in: they make the span the active one and give the log lines its ids.
  */
 export async function inConsumeSpan<T>(
   event: { id: string; type: string; trace_context?: TraceCarrier },
   queue: string,
-  fn: (ids: TraceIds | undefined) => Promise<T>,
+  fn: (fields: TraceFields | undefined) => Promise<T>,
 ): Promise<T> {
   if (!tracingEnabled()) return fn(undefined);
   const parent = parentFrom(event.trace_context);
@@ -178,7 +187,7 @@ export async function inConsumeSpan<T>(
     parent,
   );
   try {
-    return await context.with(trace.setSpan(parent, span), () => fn(idsOf(span)));
+    return await fn(fieldsOf(span, parent));
   } catch (err) {
     failed(span, err);
     throw err;
