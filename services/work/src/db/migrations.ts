@@ -1,5 +1,5 @@
 // The work schema: the shared mechanisms' tables, then projects and tasks with an index per hot list.
-import { idempotencyMigration, inboxMigration, inboxRetentionMigration, membershipReplicaMigration, type Migration, outboxMigration } from '@taskflow/shared';
+import { idempotencyMigration, inboxMigration, inboxRetentionMigration, type Knex, membershipReplicaMigration, type Migration, outboxMigration } from '@taskflow/shared';
 
 export const WORK_SCHEMA = 'work';
 
@@ -109,6 +109,41 @@ const deletedOrganizations: Migration = {
   },
 };
 
+/**
+ * `q=` with the organization inside the text index: one GIN index of the organization (as text, btree_gin's
+ * default text class) and both text columns (trigrams), replacing 002's trigram-only indexes. A search
+ * with a trigram compares the organization in that form only, inside each arm of its OR
+ * (`ORGANIZATION_TEXT_SEARCH` in db/tasks.ts): no btree index serves it, and this index is always
+ * entered with the organization and the pattern together, so the plan no longer depends on statistics
+ * having seen the organization's rows, and another tenant's matching rows are never read. One index for
+ * both columns, not one per column: with two, an arm could enter the other column's index with the
+ * organization alone. btree_gin goes to `public` like pg_trgm.
+ */
+const taskSearchByOrganization: Migration = {
+  name: '004_task_search_by_organization',
+  async up(db) {
+    await db.raw(`select pg_advisory_xact_lock(hashtext('taskflow.create_extension'))`);
+    await db.raw('create extension if not exists btree_gin schema public');
+    const opclass = await trigramOpclass(db);
+    await db.raw(
+      `create index tasks_org_text_trgm on work.tasks using gin ((organization_id::text), title ${opclass}, description ${opclass}) with (fastupdate = off)`,
+    );
+    await db.raw('drop index work.tasks_title_trgm, work.tasks_description_trgm');
+  },
+  async down(db) {
+    const opclass = await trigramOpclass(db);
+    await db.raw(`create index tasks_title_trgm on work.tasks using gin (title ${opclass}) with (fastupdate = off)`);
+    await db.raw(`create index tasks_description_trgm on work.tasks using gin (description ${opclass}) with (fastupdate = off)`);
+    await db.raw('drop index work.tasks_org_text_trgm');
+  },
+};
+
+/** pg_trgm's GIN operator class, named with the schema the extension really lives in. */
+async function trigramOpclass(db: Knex): Promise<string> {
+  const { rows } = await db.raw(`select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_trgm'`);
+  return `"${String(rows[0].nspname).replace(/"/g, '""')}".gin_trgm_ops`;
+}
+
 export const migrations: readonly Migration[] = [
   outboxMigration,
   inboxMigration,
@@ -118,4 +153,5 @@ export const migrations: readonly Migration[] = [
   taskTextSearch,
   deletedOrganizations,
   inboxRetentionMigration,
+  taskSearchByOrganization,
 ];

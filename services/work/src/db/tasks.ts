@@ -149,6 +149,28 @@ export interface TaskFilters {
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /**
+ * A pattern pg_trgm extracts at least one trigram from: 3 ASCII letters or digits in a row (word
+ * characters in every locale). Only such a pattern can be answered from the search index; a shorter one
+ * would make it list every entry, so it keeps the plain organization condition and its plan.
+ */
+export const hasTrigram = (text: string) => /[a-z0-9]{3}/i.test(text);
+
+/**
+ * The search of a pattern with a trigram, organization included. Each arm of the OR compares the
+ * organization as text, the leading column of the search index (`tasks_org_text_trgm`: organization,
+ * title, description), so the index is entered with the organization and the pattern together and no
+ * btree index can serve the organization: with statistics that have not yet seen a tenant's new rows
+ * (until autovacuum's analyze), the plain `organization_id = ?` made the planner walk the organization's
+ * tasks in list order through the btree and match every description (~1 s for 4,000 10 KB tasks). The
+ * arms write the comparison in opposite orders on purpose: PostgreSQL factors a condition common to
+ * every arm out of an OR (`org = x and (title or description)`), and the organization alone would
+ * again be an index condition to walk from.
+ */
+const ORGANIZATION_TEXT_SEARCH =
+  `((tasks.organization_id::text = o.organization_id::text and tasks.title ilike ? escape '\\')` +
+  ` or (o.organization_id::text = tasks.organization_id::text and tasks.description ilike ? escape '\\'))`;
+
+/**
  * Matching a pattern against a description of kilobytes (read from TOAST, decompressed, case-folded)
  * costs ~100 µs, while the planner prices every operator at the default 0.0025 (well under a µs): it
  * then prefers reading the organization's tasks in order and filtering each (a flood of 7,000 10 KB
@@ -216,13 +238,20 @@ export async function listTasks(db: Knex, organizations: Sql, filters: TaskFilte
   return plannedForFilters(db, filters, (planned) => readJsonPage(planned, taskPage(organizations, filters, sort, limit, extra)));
 }
 
-/** Runs `read` with the planner settings a task page with `filters` is read with (exported so a test can EXPLAIN it). */
+/**
+ * Runs `read` with the planner settings a task page with `filters` is read with (exported so a test can
+ * EXPLAIN it). A text search is planned for its own pattern every time (a prepared statement's generic
+ * plan would not know it), with `TEXT_SEARCH_OPERATOR_COST`; one with a trigram also without sequential
+ * and plain index scans, so that the search index is its only way into the tasks even when the
+ * statistics misjudge how common the pattern is (a table scan matching every text instead).
+ */
 export async function plannedForFilters<T>(db: Knex, filters: TaskFilters, read: (planned: Knex) => Promise<T>): Promise<T> {
   if (filters.q === undefined) return read(db);
+  const settings: Record<string, string> = { cpu_operator_cost: String(TEXT_SEARCH_OPERATOR_COST), plan_cache_mode: 'force_custom_plan' };
+  if (hasTrigram(filters.q)) Object.assign(settings, { enable_seqscan: 'off', enable_indexscan: 'off' });
   return db.transaction(async (trx) => {
-    await trx.raw(`set local cpu_operator_cost = ${TEXT_SEARCH_OPERATOR_COST}`);
-    // Planned for its own pattern every time: a prepared statement's generic plan would not know it.
-    await trx.raw('set local plan_cache_mode = force_custom_plan');
+    const entries = Object.entries(settings);
+    await trx.raw(`select ${entries.map(() => 'set_config(?, ?, true)').join(', ')}`, entries.flat());
     return read(trx);
   });
 }
@@ -245,7 +274,9 @@ function taskPage(organizations: Sql, filters: TaskFilters, sort: TaskSort, limi
  * prepared statement.
  */
 export function taskPageQuery(organizations: Sql, filters: TaskFilters, sort: TaskSort, limit: number): Sql {
-  const where = ['tasks.organization_id = o.organization_id'];
+  const trigramSearch = filters.q !== undefined && hasTrigram(filters.q);
+  // A search with a trigram compares the organization inside its text condition (ORGANIZATION_TEXT_SEARCH).
+  const where = trigramSearch ? [] : ['tasks.organization_id = o.organization_id'];
   const values: Knex.Value[] = [];
   const add = (condition: string, ...params: Knex.Value[]) => {
     where.push(condition);
@@ -260,7 +291,8 @@ export function taskPageQuery(organizations: Sql, filters: TaskFilters, sort: Ta
   if (filters.dueAfter !== undefined) add('tasks.due_date >= ?', filters.dueAfter);
   if (filters.q !== undefined) {
     const pattern = likePattern(filters.q);
-    add(`(tasks.title ilike ? escape '\\' or tasks.description ilike ? escape '\\')`, pattern, pattern);
+    if (trigramSearch) add(ORGANIZATION_TEXT_SEARCH, pattern, pattern);
+    else add(`(tasks.title ilike ? escape '\\' or tasks.description ilike ? escape '\\')`, pattern, pattern);
   }
   const set = TASK_KEYSETS[sort.ordering];
   if (sort.after) {
