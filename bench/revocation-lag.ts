@@ -2,10 +2,14 @@
 // service that keeps a membership replica (work, audit), with two replicas of every service and two
 // gateways (the scale test's cluster: test/scale/cluster.ts), idle and then under a steady mixed load
 // over both gateways, in the same run.
-//   npm run build && npx tsx bench/revocation-lag.ts      (SAMPLES=40 per phase)
+//   npm run build && npx tsx bench/revocation-lag.ts      (SAMPLES=40 per phase, PROBE_INTERVAL_MS=5)
 // Each replica of work and audit is probed straight (GET of a project / of the organization's
-// activity with the removed member's token, one request in flight per replica, back to back); a
-// service's lag is when its LAST replica answered 404, i.e. when the removal held everywhere in it.
+// activity with the removed member's token, one request in flight per replica, a new one every
+// PROBE_INTERVAL_MS (5) at most); a service's lag is when its LAST replica answered 404, i.e. when the
+// removal held everywhere in it. A probe only sees the change if it read after it, so the first 404's
+// answer comes up to two probe round trips (plus the interval) after the change itself: the table gives
+// that time, what a client saw, as "first 404", and beside it "not before", when the last probe still
+// answering 200 was sent (the change came after that probe read). The change lies between the two.
 // Prints one markdown table on stdout (progress on stderr). Loopback only.
 import { request, waitForMailTo } from '@taskflow/shared/testing';
 import { startScaleCluster, type Instance, type ScaleCluster } from '../test/scale/cluster';
@@ -19,6 +23,12 @@ const SAMPLES = Number(process.env.SAMPLES ?? 40);
 const MEMBERS = 4;
 /** A probe that sees no 404 within this long counts the removal as not taking effect. */
 const GIVE_UP_MS = 10_000;
+/**
+ * A replica's probes start at least this far apart (0: back to back). Back to back, the four probe loops
+ * (two replicas each of work and audit) sent hundreds of requests a second on a quiet machine, a load of
+ * their own on the two cores that the relay, RabbitMQ and the consumers need in that very window.
+ */
+const PROBE_INTERVAL_MS = Number(process.env.PROBE_INTERVAL_MS ?? 5);
 
 const say = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 const PASSWORD = 'amber-lantern-9182';
@@ -44,17 +54,48 @@ async function verifiedMember(cluster: ScaleCluster, gateway: string, n: number)
 /** What the member asks each replica: a project of the organization (work), its activity (audit). */
 const probePath = (service: string, org: string, project: string) => (service === 'work' ? `/api/v1/projects/${project}/` : `/api/v1/activity/?organization=${org}&limit=1`);
 
-async function statusFrom(replica: Instance, path: string, token: string): Promise<number> {
-  const res = await fetch(`${replica.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
-  await res.arrayBuffer();
-  return res.status;
+/** One probe: its status and when it was sent and answered (performance.now()). */
+interface Probe {
+  status: number;
+  sentAt: number;
+  answeredAt: number;
 }
 
-/** Polls until `replica` answers `status`; resolves to the time it did. */
-async function firstAnswer(replica: Instance, path: string, token: string, status: number, stopped: () => boolean): Promise<number> {
+async function probe(replica: Instance, path: string, token: string): Promise<Probe> {
+  const sentAt = performance.now();
+  let status = 0;
+  try {
+    const res = await fetch(`${replica.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+    await res.arrayBuffer();
+    status = res.status;
+  } catch {
+    /* counted as not yet */
+  }
+  return { status, sentAt, answeredAt: performance.now() };
+}
+
+/**
+ * When `replica` first answered `status`, bracketed: the change had not happened when the previous probe
+ * (the last one answering otherwise) was sent, `notBefore`, since that probe read the state after it was
+ * sent, and had happened when the first probe answering `status` came back, `answeredAt`. The gap is
+ * the probe's own round trip, up to two of them.
+ */
+interface FirstAnswer {
+  answeredAt: number;
+  notBefore: number;
+}
+
+/** Polls until `replica` answers `status` (one request in flight, PROBE_INTERVAL_MS apart at least). `took` collects every probe's round trip. */
+async function firstAnswer(replica: Instance, path: string, token: string, status: number, stopped: () => boolean, took?: number[]): Promise<FirstAnswer> {
   const deadline = Date.now() + GIVE_UP_MS;
+  let notBefore = performance.now();
   while (!stopped() && Date.now() < deadline) {
-    if ((await statusFrom(replica, path, token).catch(() => 0)) === status) return performance.now();
+    const p = await probe(replica, path, token);
+    took?.push(p.answeredAt - p.sentAt);
+    if (p.status === status) return { answeredAt: p.answeredAt, notBefore };
+    notBefore = p.sentAt;
+    const wait = p.sentAt + PROBE_INTERVAL_MS - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   throw new Error(`${replica.name} ${path}: no ${status} within ${GIVE_UP_MS} ms`);
 }
@@ -77,7 +118,12 @@ async function main(): Promise<void> {
     for (let n = 0; n < MEMBERS; n += 1) members.push(await retryingSetup(() => verifiedMember(cluster, n % 2 ? gatewayB : gatewayA, n)));
     const replicas = ['work', 'audit'].map((service) => ({ service, replicas: cluster.replicasOf(service as 'work' | 'audit') }));
 
-    const sample = async (i: number): Promise<Record<string, number>> => {
+    /** A removal's lag on one service: when its last replica answered 404, and the bound below which it cannot lie. */
+    interface Lag {
+      firstNotFound: number;
+      notBefore: number;
+    }
+    const sample = async (i: number, took: number[]): Promise<Record<string, Lag>> => {
       const member = members[i % MEMBERS]!;
       const gateway = i % 2 ? gatewayB : gatewayA;
       const invite = await owner.call('POST', '/api/v1/invites/', { organization: org.id, email: member.email, role: 'member' });
@@ -88,13 +134,17 @@ async function main(): Promise<void> {
       for (const { service, replicas: list } of replicas) {
         for (const replica of list) await firstAnswer(replica, probePath(service, org.id, project.id), member.access, 200, () => false);
       }
-      let removedAt = 0;
       let done = false;
       const probes = replicas.map(({ service, replicas: list }) =>
-        Promise.all(list.map((replica) => firstAnswer(replica, probePath(service, org.id, project.id), member.access, 404, () => done))).then((times) => ({ service, at: Math.max(...times) })),
+        Promise.all(list.map((replica) => firstAnswer(replica, probePath(service, org.id, project.id), member.access, 404, () => done, took))).then((answers) => ({
+          service,
+          // The service's lag is its last replica's: the removal held everywhere in it from then on.
+          answeredAt: Math.max(...answers.map((a) => a.answeredAt)),
+          notBefore: Math.max(...answers.map((a) => a.notBefore)),
+        })),
       );
       const removed = await request(gateway, 'DELETE', `/api/v1/organizations/${org.id}/members/${member.id}/`, { token: owner.access });
-      removedAt = performance.now();
+      const removedAt = performance.now();
       if (removed.status !== 204) {
         done = true;
         throw new Error(`remove: ${removed.status} ${JSON.stringify(removed.body)}`);
@@ -102,17 +152,24 @@ async function main(): Promise<void> {
       const results = await Promise.all(probes);
       done = true;
       // A 404 that arrived before the 204 reached the client counts as no lag at all.
-      return Object.fromEntries(results.map(({ service, at }) => [service, Math.max(0, at - removedAt)]));
+      return Object.fromEntries(
+        results.map(({ service, answeredAt, notBefore }) => [service, { firstNotFound: Math.max(0, answeredAt - removedAt), notBefore: Math.max(0, notBefore - removedAt) }]),
+      );
     };
 
-    const phase = async (name: string): Promise<Record<string, number[]>> => {
-      const lags: Record<string, number[]> = { work: [], audit: [] };
+    interface PhaseResult {
+      lags: Record<string, Lag[]>;
+      /** Every probe's round trip during the phase (ms). */
+      took: number[];
+    }
+    const phase = async (name: string): Promise<PhaseResult> => {
+      const result: PhaseResult = { lags: { work: [], audit: [] }, took: [] };
       for (let i = 0; i < SAMPLES; i += 1) {
-        const one = await sample(i);
-        for (const [service, ms] of Object.entries(one)) lags[service]!.push(ms);
+        const one = await sample(i, result.took);
+        for (const [service, lag] of Object.entries(one)) result.lags[service]!.push(lag);
       }
       say(`${name}: ${SAMPLES} removals measured`);
-      return lags;
+      return result;
     };
 
     const idle = await phase('idle');
@@ -125,7 +182,7 @@ async function main(): Promise<void> {
     });
     const loadStarted = performance.now();
     load.start({ readers: 3, creators: 2 });
-    let loaded: Record<string, number[]>;
+    let loaded: PhaseResult;
     try {
       loaded = await phase('under load');
     } finally {
@@ -135,18 +192,26 @@ async function main(): Promise<void> {
     const creates = load.stats.creates.length;
 
     const f = (ms: number) => ms.toFixed(1);
+    const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
     const lines = [
-      `SAMPLES=${SAMPLES} removals per phase, two replicas of every service and two gateways; under load: ` +
+      `SAMPLES=${SAMPLES} removals per phase, PROBE_INTERVAL_MS=${PROBE_INTERVAL_MS}, two replicas of every service and two gateways; under load: ` +
         `${(load.stats.served / loadSeconds).toFixed(0)} req/s of mixed reads, creates and updates over both gateways (${creates} creates, ${load.stats.updatesApplied} updates).`,
       '',
-      '| service | phase | p50 ms | p99 ms | max ms | p99 ratio vs idle |',
-      '|---|---|---:|---:|---:|---:|',
+      '| service | phase | first 404 p50 ms | p99 ms | max ms | not before p50 ms | p99 ms | probe round trip p50 ms | first 404 p99 vs idle |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ];
+    const idleTook = percentile(sorted(idle.took), 50);
+    const loadTook = percentile(sorted(loaded.took), 50);
     for (const service of ['work', 'audit']) {
-      const a = [...idle[service]!].sort((x, y) => x - y);
-      const b = [...loaded[service]!].sort((x, y) => x - y);
-      lines.push(`| ${service} | idle | ${f(percentile(a, 50))} | ${f(percentile(a, 99))} | ${f(a.at(-1)!)} | 1.00x |`);
-      lines.push(`| ${service} | under load | ${f(percentile(b, 50))} | ${f(percentile(b, 99))} | ${f(b.at(-1)!)} | ${(percentile(b, 99) / Math.max(0.1, percentile(a, 99))).toFixed(2)}x |`);
+      const idleP99 = percentile(sorted(idle.lags[service]!.map((l) => l.firstNotFound)), 99);
+      for (const [name, { lags }, took] of [['idle', idle, idleTook], ['under load', loaded, loadTook]] as const) {
+        const upper = sorted(lags[service]!.map((l) => l.firstNotFound));
+        const lower = sorted(lags[service]!.map((l) => l.notBefore));
+        const ratio = percentile(upper, 99) / Math.max(0.1, idleP99);
+        lines.push(
+          `| ${service} | ${name} | ${f(percentile(upper, 50))} | ${f(percentile(upper, 99))} | ${f(upper.at(-1)!)} | ${f(percentile(lower, 50))} | ${f(percentile(lower, 99))} | ${f(took)} | ${ratio.toFixed(2)}x |`,
+        );
+      }
     }
     process.stdout.write(`\n${lines.join('\n')}\n\n`);
   } finally {

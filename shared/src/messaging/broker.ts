@@ -23,6 +23,11 @@ export class Broker {
   static async connect(url: string, logger: Logger, options: { initialRetries?: number } = {}): Promise<Broker> {
     let broker: Broker | undefined;
     const connection = await amqplib.connect(url, {
+      // Nagle off (amqplib turns it on): a consumer's ack gets no reply, so the broker's kernel delays
+      // its TCP ACK (40 ms), and a publish written on the same connection meanwhile waited for it:
+      // measured 41-43 ms per publish-after-ack with Nagle, 1-4 ms without. RabbitMQ's side is already
+      // TCP_NODELAY.
+      noDelay: true,
       recovery: {
         initialDelay: 100,
         maxDelay: 5000,
