@@ -1,7 +1,7 @@
-// The few spans TaskFlow makes by hand (incoming request, the gateway's upstream call, outbox publish,
-// event consumption) and the W3C trace context they carry. Each helper is a no-op unless tracing is on.
+// The few spans TaskFlow makes by hand (incoming request, the gateway's upstream call, PostgreSQL
+// statement, outbox publish, event consumption) and the W3C trace context they carry. Each helper is a no-op unless tracing is on.
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, type Context as TraceContext, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { type Attributes, context, type Context as TraceContext, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { tracingEnabled } from './state';
 
 /** A W3C trace context as it travels in an event envelope (`trace_context`). */
@@ -105,6 +105,47 @@ export async function inClientSpan<T extends { status: number }>(
   } finally {
     span.end();
   }
+}
+
+const OPERATION = /^\s*([A-Za-z]+)/;
+// The statement's first word as written -> its upper-case name: a few SQL keywords, each built once.
+const operationNames = new Map<string, string>();
+
+function operationOf(text: string): string | undefined {
+  const word = OPERATION.exec(text)?.[1];
+  if (word === undefined) return undefined;
+  let name = operationNames.get(word);
+  if (name === undefined) {
+    name = word.toUpperCase();
+    if (operationNames.size < 64) operationNames.set(word, name);
+  }
+  return name;
+}
+
+/**
+ * Starts the CLIENT span of one PostgreSQL statement, child of the active span; undefined with tracing
+ * off or outside a recorded trace (the relay's polling, LISTEN): no statement starts a trace. `text` is
+ * the statement with its $n placeholders, never its values.
+ */
+export function startStatementSpan(text: string | undefined): Span | undefined {
+  if (!tracingEnabled()) return undefined;
+  const parent = context.active();
+  if (!trace.getSpan(parent)?.isRecording()) return undefined;
+  const operation = text === undefined ? undefined : operationOf(text);
+  const attributes: Attributes = { 'db.system.name': 'postgresql' };
+  if (operation !== undefined) attributes['db.operation.name'] = operation;
+  if (text !== undefined) attributes['db.query.text'] = text;
+  return tracer().startSpan(operation ?? 'postgresql', { kind: SpanKind.CLIENT, attributes }, parent);
+}
+
+/** Ends a statement span; a failed statement carries PostgreSQL's SQLSTATE (no stack: errors like 23505 are routine). */
+export function endStatementSpan(span: Span, err?: unknown): void {
+  if (err != null) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') span.setAttribute('db.response.status_code', code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  }
+  span.end();
 }
 
 /** The active trace context, to be stored with an event (undefined when not tracing or outside a trace). */
