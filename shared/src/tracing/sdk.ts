@@ -45,6 +45,9 @@ export function startTracing(service: string, env: NodeJS.ProcessEnv = process.e
   const { RequestContextManager } = require('./context') as typeof import('./context');
 
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || service;
+  // The batch processor's defaults stay (OTEL_BSP_*: a batch of 512 leaves as soon as it is full, else
+  // after 5 s; at most 2048 spans wait): the export's cost is per span (serialization), not per batch,
+  // and a longer queue would only hold more memory while the collector is slow.
   const provider: NodeTracerProvider = new Provider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],

@@ -33,6 +33,21 @@ export function resetTracer(): void {
   cachedTracer = undefined;
 }
 
+// Span names joined from two bounded parts (method and route template, event type and role): built once
+// each, so no span carries a fresh string for the exporter to measure and copy.
+const joinedNames = new Map<string, Map<string, string>>();
+
+function spanName(first: string, second: string): string {
+  let bySecond = joinedNames.get(first);
+  if (bySecond === undefined) joinedNames.set(first, (bySecond = new Map()));
+  let name = bySecond.get(second);
+  if (name === undefined) {
+    name = `${first} ${second}`;
+    if (bySecond.size < 1000) bySecond.set(second, name);
+  }
+  return name;
+}
+
 function fieldsOf(span: Span, parent: TraceContext): TraceFields {
   const { traceId, spanId } = span.spanContext();
   return { traceId, spanId, traceContext: trace.setSpan(parent, span) };
@@ -63,17 +78,21 @@ export interface RequestSpan {
   end(route: string, status: number): void;
 }
 
-/** Starts the SERVER span of an incoming request, continuing the caller's `traceparent` if it sent a valid one. */
+/**
+ * Starts the SERVER span of an incoming request, continuing the caller's `traceparent` if it sent a valid
+ * one. Its attributes are what something reads (the request id, the status); the method and the route
+ * template are in its name. Every attribute is serialized into each export: none for show.
+ */
 export function startRequestSpan(headers: IncomingHttpHeaders, method: string, requestId: string): RequestSpan | undefined {
   if (!tracingEnabled()) return undefined;
   const parent = parentFrom(headers);
-  const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'taskflow.request_id': requestId } }, parent);
+  const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'taskflow.request_id': requestId } }, parent);
   return {
     fields: fieldsOf(span, parent),
     end(route, status) {
       // The route template, never the raw path: some paths carry secret tokens.
-      span.updateName(`${method} ${route}`);
-      span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+      span.updateName(spanName(method, route));
+      span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     },
@@ -91,7 +110,7 @@ export async function inClientSpan<T extends { status: number }>(
   call: () => Promise<T>,
 ): Promise<T> {
   if (!tracingEnabled()) return call();
-  const span = tracer().startSpan(method, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'taskflow.upstream': upstream } });
+  const span = tracer().startSpan(method, { kind: SpanKind.CLIENT, attributes: { 'taskflow.upstream': upstream } });
   const active = trace.setSpan(context.active(), span);
   propagation.inject(active, headers);
   try {
@@ -180,17 +199,9 @@ export function startPublishSpans(exchange: string): PublishSpans {
       if (!envelope?.trace_context) return row.envelope;
       const parent = parentFrom(envelope.trace_context);
       const span = tracer().startSpan(
-        `${row.type} publish`,
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            'messaging.system': 'rabbitmq',
-            'messaging.operation.type': 'send',
-            'messaging.destination.name': exchange,
-            'messaging.rabbitmq.destination.routing_key': row.type,
-            'messaging.message.id': row.id,
-          },
-        },
+        spanName(row.type, 'publish'),
+        // The routing key is the event type, in the name; the operation is the kind.
+        { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': exchange, 'messaging.message.id': row.id } },
         parent,
       );
       spans.set(row.id, span);
@@ -220,11 +231,8 @@ export async function inConsumeSpan<T>(
   if (!tracingEnabled()) return fn(undefined);
   const parent = parentFrom(event.trace_context);
   const span = tracer().startSpan(
-    `${event.type} process`,
-    {
-      kind: SpanKind.CONSUMER,
-      attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': queue, 'messaging.message.id': event.id },
-    },
+    spanName(event.type, 'process'),
+    { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': queue, 'messaging.message.id': event.id } },
     parent,
   );
   try {
