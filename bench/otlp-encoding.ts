@@ -16,18 +16,20 @@ const tracer = provider.getTracer('taskflow');
 const sql = 'select t.id, t.organization_id, t.project_id, t.title, t.description, t.status, t.priority, t.assignee_id, t.due_date, t.created_at, t.updated_at from work.tasks t where t.id = $1';
 
 function oneRequest(): void {
-  const server = tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: { 'http.request.method': 'GET', 'taskflow.request_id': 'd9ca40f0-9373-46f9-807e-6a60ee8b0271' } }, ROOT_CONTEXT);
+  // The attributes shared/src/tracing/spans.ts sets (method and route are in the names).
+  const server = tracer.startSpan('GET', { kind: SpanKind.SERVER, attributes: { 'taskflow.request_id': 'd9ca40f0-9373-46f9-807e-6a60ee8b0271' } }, ROOT_CONTEXT);
   const ctx = trace.setSpan(ROOT_CONTEXT, server);
-  const client = tracer.startSpan('GET', { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'GET', 'taskflow.upstream': 'work' } }, ctx);
-  const attributes = { 'db.system.name': 'postgresql', 'db.namespace': 'taskflow', 'server.address': '127.0.0.1', 'server.port': 5432, 'db.query.text': sql };
-  const query = tracer.startSpan('pg.query:SELECT taskflow', { kind: SpanKind.CLIENT, attributes }, ctx);
+  const client = tracer.startSpan('GET', { kind: SpanKind.CLIENT, attributes: { 'taskflow.upstream': 'work' } }, ctx);
+  const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'db.query.text': sql };
+  const query = tracer.startSpan('SELECT', { kind: SpanKind.CLIENT, attributes }, ctx);
   query.end();
   client.setAttribute('http.response.status_code', 200);
   client.end();
-  server.updateName('GET /api/v1/tasks/:id');
-  server.setAttributes({ 'http.route': '/api/v1/tasks/:id', 'http.response.status_code': 200 });
+  server.updateName(ROUTE_NAME);
+  server.setAttribute('http.response.status_code', 200);
   server.end();
 }
+const ROUTE_NAME = 'GET /api/v1/tasks/:id';
 
 /** CPU microseconds per call of `fn`. */
 function cpu(fn: () => unknown, n: number): number {

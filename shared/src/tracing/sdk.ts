@@ -1,5 +1,5 @@
-// Starts OpenTelemetry (tracer provider, W3C propagation, OTLP/HTTP exporter, pg spans) when
-// OTEL_EXPORTER_OTLP_ENDPOINT is set. Unset: nothing is loaded or started. Must run before pg is loaded.
+// Starts OpenTelemetry (tracer provider, W3C propagation, OTLP/HTTP exporter, PostgreSQL statement spans)
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set. Unset: nothing is loaded or started.
 // The exporter speaks OTLP's default encoding, protobuf (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json` for JSON):
 // measured in bench/README.md, it serializes a span in about 2/3 of the time and in half the bytes.
 import type { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
@@ -41,11 +41,13 @@ export function startTracing(service: string, env: NodeJS.ProcessEnv = process.e
     protocol === 'http/json' ? require('@opentelemetry/exporter-trace-otlp-http') : require('@opentelemetry/exporter-trace-otlp-proto')
   ) as typeof import('@opentelemetry/exporter-trace-otlp-proto');
   const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-  const { registerInstrumentations } = require('@opentelemetry/instrumentation') as typeof import('@opentelemetry/instrumentation');
-  const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+  const { traceStatements } = require('./pg') as typeof import('./pg');
   const { RequestContextManager } = require('./context') as typeof import('./context');
 
   const serviceName = env.OTEL_SERVICE_NAME?.trim() || service;
+  // The batch processor's defaults stay (OTEL_BSP_*: a batch of 512 leaves as soon as it is full, else
+  // after 5 s; at most 2048 spans wait): the export's cost is per span (serialization), not per batch,
+  // and a longer queue would only hold more memory while the collector is slow.
   const provider: NodeTracerProvider = new Provider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
@@ -54,8 +56,9 @@ export function startTracing(service: string, env: NodeJS.ProcessEnv = process.e
   // request context (one AsyncLocalStorage, not two: bench/README.md, "Tracing overhead").
   provider.register({ contextManager: new RequestContextManager() });
   // Statements become spans only inside a trace (a request or a consumed event), not the relay's polling;
-  // opening a pooled connection is not a span (it is rare and says nothing about the request).
-  registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })] });
+  // opening a pooled connection is not a span (it is rare and says nothing about the request). A
+  // prototype wrapper, so pg may already be loaded.
+  traceStatements((require('pg') as typeof import('pg')).Client);
   setTracingEnabled(true);
   running = {
     serviceName,

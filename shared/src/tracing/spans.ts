@@ -1,7 +1,7 @@
-// The few spans TaskFlow makes by hand (incoming request, the gateway's upstream call, outbox publish,
-// event consumption) and the W3C trace context they carry. Each helper is a no-op unless tracing is on.
+// The few spans TaskFlow makes by hand (incoming request, the gateway's upstream call, PostgreSQL
+// statement, outbox publish, event consumption) and the W3C trace context they carry. Each helper is a no-op unless tracing is on.
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, type Context as TraceContext, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { type Attributes, context, type Context as TraceContext, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { tracingEnabled } from './state';
 
 /** A W3C trace context as it travels in an event envelope (`trace_context`). */
@@ -31,6 +31,21 @@ const tracer = (): Tracer => (cachedTracer ??= trace.getTracer('taskflow'));
 /** Forgets the tracer, for startTracing after a shutdown (a new provider). */
 export function resetTracer(): void {
   cachedTracer = undefined;
+}
+
+// Span names joined from two bounded parts (method and route template, event type and role): built once
+// each, so no span carries a fresh string for the exporter to measure and copy.
+const joinedNames = new Map<string, Map<string, string>>();
+
+function spanName(first: string, second: string): string {
+  let bySecond = joinedNames.get(first);
+  if (bySecond === undefined) joinedNames.set(first, (bySecond = new Map()));
+  let name = bySecond.get(second);
+  if (name === undefined) {
+    name = `${first} ${second}`;
+    if (bySecond.size < 1000) bySecond.set(second, name);
+  }
+  return name;
 }
 
 function fieldsOf(span: Span, parent: TraceContext): TraceFields {
@@ -63,17 +78,21 @@ export interface RequestSpan {
   end(route: string, status: number): void;
 }
 
-/** Starts the SERVER span of an incoming request, continuing the caller's `traceparent` if it sent a valid one. */
+/**
+ * Starts the SERVER span of an incoming request, continuing the caller's `traceparent` if it sent a valid
+ * one. Its attributes are what something reads (the request id, the status); the method and the route
+ * template are in its name. Every attribute is serialized into each export: none for show.
+ */
 export function startRequestSpan(headers: IncomingHttpHeaders, method: string, requestId: string): RequestSpan | undefined {
   if (!tracingEnabled()) return undefined;
   const parent = parentFrom(headers);
-  const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'taskflow.request_id': requestId } }, parent);
+  const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'taskflow.request_id': requestId } }, parent);
   return {
     fields: fieldsOf(span, parent),
     end(route, status) {
       // The route template, never the raw path: some paths carry secret tokens.
-      span.updateName(`${method} ${route}`);
-      span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+      span.updateName(spanName(method, route));
+      span.setAttribute('http.response.status_code', status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     },
@@ -91,7 +110,7 @@ export async function inClientSpan<T extends { status: number }>(
   call: () => Promise<T>,
 ): Promise<T> {
   if (!tracingEnabled()) return call();
-  const span = tracer().startSpan(method, { kind: SpanKind.CLIENT, attributes: { 'http.request.method': method, 'taskflow.upstream': upstream } });
+  const span = tracer().startSpan(method, { kind: SpanKind.CLIENT, attributes: { 'taskflow.upstream': upstream } });
   const active = trace.setSpan(context.active(), span);
   propagation.inject(active, headers);
   try {
@@ -105,6 +124,47 @@ export async function inClientSpan<T extends { status: number }>(
   } finally {
     span.end();
   }
+}
+
+const OPERATION = /^\s*([A-Za-z]+)/;
+// The statement's first word as written -> its upper-case name: a few SQL keywords, each built once.
+const operationNames = new Map<string, string>();
+
+function operationOf(text: string): string | undefined {
+  const word = OPERATION.exec(text)?.[1];
+  if (word === undefined) return undefined;
+  let name = operationNames.get(word);
+  if (name === undefined) {
+    name = word.toUpperCase();
+    if (operationNames.size < 64) operationNames.set(word, name);
+  }
+  return name;
+}
+
+/**
+ * Starts the CLIENT span of one PostgreSQL statement, child of the active span; undefined with tracing
+ * off or outside a recorded trace (the relay's polling, LISTEN): no statement starts a trace. `text` is
+ * the statement with its $n placeholders, never its values.
+ */
+export function startStatementSpan(text: string | undefined): Span | undefined {
+  if (!tracingEnabled()) return undefined;
+  const parent = context.active();
+  if (!trace.getSpan(parent)?.isRecording()) return undefined;
+  const operation = text === undefined ? undefined : operationOf(text);
+  const attributes: Attributes = { 'db.system.name': 'postgresql' };
+  if (operation !== undefined) attributes['db.operation.name'] = operation;
+  if (text !== undefined) attributes['db.query.text'] = text;
+  return tracer().startSpan(operation ?? 'postgresql', { kind: SpanKind.CLIENT, attributes }, parent);
+}
+
+/** Ends a statement span; a failed statement carries PostgreSQL's SQLSTATE (no stack: errors like 23505 are routine). */
+export function endStatementSpan(span: Span, err?: unknown): void {
+  if (err != null) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') span.setAttribute('db.response.status_code', code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  }
+  span.end();
 }
 
 /** The active trace context, to be stored with an event (undefined when not tracing or outside a trace). */
@@ -139,17 +199,9 @@ export function startPublishSpans(exchange: string): PublishSpans {
       if (!envelope?.trace_context) return row.envelope;
       const parent = parentFrom(envelope.trace_context);
       const span = tracer().startSpan(
-        `${row.type} publish`,
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            'messaging.system': 'rabbitmq',
-            'messaging.operation.type': 'send',
-            'messaging.destination.name': exchange,
-            'messaging.rabbitmq.destination.routing_key': row.type,
-            'messaging.message.id': row.id,
-          },
-        },
+        spanName(row.type, 'publish'),
+        // The routing key is the event type, in the name; the operation is the kind.
+        { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': exchange, 'messaging.message.id': row.id } },
         parent,
       );
       spans.set(row.id, span);
@@ -179,11 +231,8 @@ export async function inConsumeSpan<T>(
   if (!tracingEnabled()) return fn(undefined);
   const parent = parentFrom(event.trace_context);
   const span = tracer().startSpan(
-    `${event.type} process`,
-    {
-      kind: SpanKind.CONSUMER,
-      attributes: { 'messaging.system': 'rabbitmq', 'messaging.operation.type': 'process', 'messaging.destination.name': queue, 'messaging.message.id': event.id },
-    },
+    spanName(event.type, 'process'),
+    { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'rabbitmq', 'messaging.destination.name': queue, 'messaging.message.id': event.id } },
     parent,
   );
   try {
