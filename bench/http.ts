@@ -4,8 +4,10 @@
 //   npm run build && npx tsx bench/http.ts      (DURATION=10 seconds per scenario, CONNECTIONS=50)
 // Starts the built services (services/<name>/dist/main.js) on their normal ports against a throwaway
 // database and vhost on the local servers, seeds through the gateway, loads with autocannon, prints
-// one markdown table on stdout (progress on stderr), then stops everything and drops what it made.
+// one markdown table on stdout (progress on stderr; with each process's CPU ms per request, from /proc),
+// then stops everything and drops what it made.
 // Loopback only; every load loop is bounded by DURATION.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -207,7 +209,42 @@ interface Row {
   non2xx: number;
   errors: number;
   statuses: string;
+  /** CPU milliseconds (user + system) per request of each process that was busy during the timed load. */
+  cpu: Record<string, number>;
 }
+
+/**
+ * CPU time (user + system, clock ticks of 10 ms) of each child process, from /proc/<pid>/stat: on a
+ * shared machine req/s moves with the others' load, CPU per request much less.
+ */
+function cpuTicks(): Map<string, number> {
+  const ticks = new Map<string, number>();
+  for (const name of services.names()) {
+    try {
+      const stat = readFileSync(`/proc/${services.pid(name)}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks.set(name, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // exited, or no /proc (not Linux): no CPU figure
+    }
+  }
+  return ticks;
+}
+const TICK_MS = 10;
+
+/** CPU ms per request by process between two readings, for those busy at least 2% of the time. */
+function cpuPerRequest(before: Map<string, number>, after: Map<string, number>, requests: number, seconds: number): Record<string, number> {
+  const cpu: Record<string, number> = {};
+  for (const [name, ticks] of after) {
+    const ms = (ticks - (before.get(name) ?? ticks)) * TICK_MS;
+    if (ms > 0.02 * seconds * 1000) cpu[name] = ms / Math.max(1, requests);
+  }
+  return cpu;
+}
+const cpuText = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .map(([name, ms]) => `${name} ${ms.toFixed(2)}`)
+    .join(', ');
 
 interface Scenario {
   name: string;
@@ -228,12 +265,14 @@ async function measure(s: Scenario): Promise<Row> {
   const warmup = s.warmup ?? WARMUP;
   if (warmup > 0) await autocannon({ ...options, duration: warmup });
   say(`${s.name}: ${DURATION} s at ${CONNECTIONS} connections`);
+  const before = cpuTicks();
   const r = await autocannon({ ...options, duration: DURATION });
+  const cpu = cpuPerRequest(before, cpuTicks(), r.requests.total, r.duration);
   const statuses = Object.entries(r.statusCodeStats ?? {})
     .map(([code, v]) => `${code}:${(v as { count: number }).count}`)
     .join(' ');
-  const row = { scenario: s.name, vs: s.vs ?? 'row', rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, statuses };
-  say(`  ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, status ${statuses}${row.errors ? `, ${r.errors} errors ${r.timeouts} timeouts` : ''}`);
+  const row = { scenario: s.name, vs: s.vs ?? 'row', rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, statuses, cpu };
+  say(`  ${row.rps.toFixed(0)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, status ${statuses}${row.errors ? `, ${r.errors} errors ${r.timeouts} timeouts` : ''}; CPU ms/request: ${cpuText(cpu)}`);
   return row;
 }
 
@@ -477,11 +516,11 @@ async function main(): Promise<void> {
     `DURATION=${DURATION}s per scenario, CONNECTIONS=${CONNECTIONS}, warm-up ${WARMUP}s; autocannon on the same machine (${os.cpus().length} cores); ` +
       `load average ${load(loadBefore)} before the run, ${load(os.loadavg())} after.`,
     '',
-    '| scenario | req/s | p50 ms | p99 ms | non-2xx | req/s ratio | vs (the one measured last before it) |',
-    '|---|---:|---:|---:|---:|---:|---|',
+    '| scenario | req/s | p50 ms | p99 ms | non-2xx | req/s ratio | vs (the one measured last before it) | CPU ms/request |',
+    '|---|---:|---:|---:|---:|---:|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${f(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx}${r.errors ? ` (+${r.errors} errors/timeouts)` : ''} | ${(r.rps / (reference(r)?.rps ?? NaN)).toFixed(2)}x | ${REFERENCE_NAMES[r.vs]} |`,
+        `| ${r.scenario} | ${f(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx}${r.errors ? ` (+${r.errors} errors/timeouts)` : ''} | ${(r.rps / (reference(r)?.rps ?? NaN)).toFixed(2)}x | ${REFERENCE_NAMES[r.vs]} | ${cpuText(r.cpu)} |`,
     ),
   ];
   const scaled = rows.filter((r) => r.scenario.endsWith('tasks in org'));
@@ -489,7 +528,7 @@ async function main(): Promise<void> {
     ['project page', scaled[0], scaled[2]],
     ['assigned-to-me page', scaled[1], scaled[3]],
   ] as const) {
-    if (a && b) lines.push(`| scaling ${label}: ${large.toLocaleString('en')} / ${small.toLocaleString('en')} tasks | ${(b.rps / a.rps).toFixed(2)}x | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | - | - | - |`);
+    if (a && b) lines.push(`| scaling ${label}: ${large.toLocaleString('en')} / ${small.toLocaleString('en')} tasks | ${(b.rps / a.rps).toFixed(2)}x | ${(b.p50 / a.p50).toFixed(2)}x | ${(b.p99 / a.p99).toFixed(2)}x | - | - | - | - |`);
   }
   process.stdout.write(`\n${lines.join('\n')}\n\n`);
 
