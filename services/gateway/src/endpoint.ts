@@ -1,4 +1,4 @@
-// One endpoint (base URL) of an upstream service: keep-alive agent, a fresh deadline per call, its own circuit breaker.
+// One endpoint (base URL) of an upstream service: keep-alive agent, a fresh timeout per call, its own circuit breaker.
 import http from 'node:http';
 import type { Logger } from '@taskflow/shared';
 import CircuitBreaker from 'opossum';
@@ -89,35 +89,6 @@ export interface ExchangeError extends Error {
   reusedSocket?: boolean;
 }
 
-/**
- * One call's deadline: a plain timer, cleared as soon as the call is done. (`AbortSignal.timeout` cost
- * an EventTarget, a weak reference and a finalizer per request, and its timer stayed armed for the
- * whole timeout after the answer, then built a DOMException: ~4% of the gateway's busy time.)
- */
-class Deadline {
-  expired = false;
-  private readonly timer: NodeJS.Timeout;
-  private listener: (() => void) | undefined;
-
-  constructor(readonly ms: number) {
-    this.timer = setTimeout(() => {
-      this.expired = true;
-      this.listener?.();
-    }, ms);
-    this.timer.unref();
-  }
-
-  /** Calls `listener` when the deadline passes; one at a time (undefined: none). */
-  watch(listener: (() => void) | undefined): void {
-    this.listener = listener;
-  }
-
-  clear(): void {
-    this.listener = undefined;
-    clearTimeout(this.timer);
-  }
-}
-
 export class UpstreamEndpoint {
   /** host:port, as metrics and logs name it. */
   readonly label: string;
@@ -144,9 +115,6 @@ export class UpstreamEndpoint {
       volumeThreshold: 10,
       errorThresholdPercentage: 50,
       resetTimeout: options.breakerResetMs,
-      // Only the error percentage decides: no latency list per call, sorted every second, that nothing reads.
-      rollingPercentilesEnabled: false,
-      enableSnapshots: false,
     });
     const { logger } = options;
     const where = { upstream: options.upstream, endpoint: this.label };
@@ -194,13 +162,13 @@ export class UpstreamEndpoint {
 
   /** Readiness probe: the upstream's own /readyz answers 200. Bypasses the breaker on purpose. */
   async checkReady(timeoutMs = 1500): Promise<void> {
-    const res = await this.exchangeWithin({ method: 'GET', path: '/readyz', headers: { accept: 'application/json' } }, timeoutMs);
+    const res = await this.exchange({ method: 'GET', path: '/readyz', headers: { accept: 'application/json' } }, AbortSignal.timeout(timeoutMs));
     if (res.status !== 200) throw new Error(`readyz answered ${res.status}`);
   }
 
   /** GETs a JSON document from the upstream (e.g. its /openapi.json), outside the breaker. */
   async getJson(path: string, timeoutMs = 2000): Promise<unknown> {
-    const res = await this.exchangeWithin({ method: 'GET', path, headers: { accept: 'application/json' } }, timeoutMs);
+    const res = await this.exchange({ method: 'GET', path, headers: { accept: 'application/json' } }, AbortSignal.timeout(timeoutMs));
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}`);
     return JSON.parse(res.body.toString('utf8')) as unknown;
   }
@@ -213,38 +181,23 @@ export class UpstreamEndpoint {
 
   /** The breaker's action: one deadline for the whole call, including the single allowed retry. */
   private async exchangeWithTimeout(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const deadline = new Deadline(this.options.timeoutMs);
-    let response: UpstreamResponse | undefined;
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    let response: UpstreamResponse;
     try {
-      try {
-        response = await this.exchange(request, deadline);
-      } catch (err) {
-        const e = err as ExchangeError;
-        // A keep-alive socket the upstream closed while idle: the request never reached it. Only
-        // GET/HEAD are sent again; any other method may have had an effect and is never repeated.
-        const staleSocket = e.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
-        if (!staleSocket || !RETRYABLE_METHODS.has(request.method) || deadline.expired) throw err;
-        response = await this.exchange(request, deadline);
-      }
-    } finally {
-      // A streamed body's deadline is the stream's (see exchange); any other call is over here.
-      if (!response?.stream) deadline.clear();
+      response = await this.exchange(request, signal);
+    } catch (err) {
+      const e = err as ExchangeError;
+      // A keep-alive socket the upstream closed while idle: the request never reached it. Only
+      // GET/HEAD are sent again; any other method may have had an effect and is never repeated.
+      const staleSocket = e.reusedSocket === true && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+      if (!staleSocket || !RETRYABLE_METHODS.has(request.method) || signal.aborted) throw err;
+      response = await this.exchange(request, signal);
     }
     if (FAILING_STATUSES.has(response.status)) throw new UpstreamFailureStatus(response);
     return response;
   }
 
-  /** One exchange outside the breaker (probes), with its own deadline. */
-  private async exchangeWithin(request: UpstreamRequest, timeoutMs: number): Promise<UpstreamResponse> {
-    const deadline = new Deadline(timeoutMs);
-    try {
-      return await this.exchange(request, deadline);
-    } finally {
-      deadline.clear();
-    }
-  }
-
-  private exchange(request: UpstreamRequest, deadline: Deadline): Promise<UpstreamResponse> {
+  private exchange(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
     return new Promise((resolve, reject) => {
       const headers = { ...request.headers };
       if (request.body && request.body.length > 0) headers['content-length'] = String(request.body.length);
@@ -254,19 +207,19 @@ export class UpstreamEndpoint {
       const settle = (err: Error | undefined, response?: UpstreamResponse) => {
         if (settled) return;
         settled = true;
-        deadline.watch(undefined);
+        signal.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else resolve(response!);
       };
       const onAbort = () => {
-        settle(new UpstreamTimeout(deadline.ms));
+        settle(new UpstreamTimeout(this.options.timeoutMs));
         call.destroy();
       };
-      if (deadline.expired) {
+      if (signal.aborted) {
         onAbort();
         return;
       }
-      deadline.watch(onAbort);
+      signal.addEventListener('abort', onAbort, { once: true });
       call.on('error', (err: ExchangeError) => {
         err.reusedSocket = call.reusedSocket;
         settle(err);
@@ -275,7 +228,6 @@ export class UpstreamEndpoint {
         // The breaker and the timeout see one call that succeeded when the stream opened.
         if (isEventStream(res.headers)) {
           settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.alloc(0), stream: { body: res, events: true, cancel: () => call.destroy() } });
-          deadline.clear();
           return;
         }
         // A large body: the breaker sees a success at its headers; the deadline still cuts a body
@@ -283,14 +235,13 @@ export class UpstreamEndpoint {
         if (isLargeBody(res)) {
           const cut = () => call.destroy();
           settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.alloc(0), stream: { body: res, events: false, cancel: cut } });
-          deadline.watch(cut);
-          res.once('close', () => deadline.clear());
+          signal.addEventListener('abort', cut, { once: true });
+          res.once('close', () => signal.removeEventListener('abort', cut));
           return;
         }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        // Most bodies arrive in one chunk: passed on as it is, not copied.
-        res.on('end', () => settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+        res.on('end', () => settle(undefined, { status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', (err) => settle(err));
         res.on('close', () => {
           if (!res.complete) settle(Object.assign(new Error('upstream closed the response early'), { code: 'ECONNRESET' }));
