@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, createTestVhost, freePort, testInfra, type TestDatabase, type TestVhost } from '@taskflow/shared/testing';
-import { type Exit, ServiceProcesses } from './processes';
+import { type Exit, releaseAll, ServiceProcesses } from './processes';
 
 export type { Exit };
 
@@ -110,15 +110,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     // A quick SIGTERM to every process, SIGKILL for anything still there.
     await procs.terminate([...SERVICES], STOP_TIMEOUT_MS);
     procs.release();
-    const errors: unknown[] = [];
-    for (const step of [() => database?.drop(), () => vhost?.drop(), () => (mailDir ? rm(mailDir, { recursive: true, force: true }) : undefined)]) {
-      try {
-        await step();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length) throw errors[0];
+    await releaseAll([() => database?.drop(), () => vhost?.drop(), () => (mailDir ? rm(mailDir, { recursive: true, force: true }) : undefined)]);
   };
 
   try {

@@ -81,6 +81,19 @@ export async function waitReady(url: string, timeoutMs = START_TIMEOUT_MS, alive
   throw new Error(`${url}${probe} still ${last || 'unreachable'} after ${timeoutMs} ms`);
 }
 
+/** Runs every clean-up step even when one fails (each resource is released), then throws the first failure. */
+export async function releaseAll(steps: ReadonlyArray<() => unknown>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw errors[0];
+}
+
 export class ServiceProcesses {
   private readonly procs = new Map<string, Proc>();
   private readonly lines = new Map<string, string[]>();

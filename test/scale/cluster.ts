@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { createTestDatabase, createTestVhost, freePort, testInfra, testRedisUrl, type TestDatabase, type TestVhost, uniqueName } from '@taskflow/shared/testing';
-import { type Exit, ServiceProcesses } from '../faults/processes';
+import { type Exit, releaseAll, ServiceProcesses } from '../faults/processes';
 
 /** Each backend service and the variable through which the others (and the gateway) find it: one line per service. */
 export const BACKENDS = [
@@ -203,7 +203,6 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
       );
     }
     procs.release();
-    const errors: unknown[] = [];
     const dropKeys = async () => {
       const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
       try {
@@ -214,20 +213,13 @@ export async function startScaleCluster(options: ScaleClusterOptions = {}): Prom
         redis.disconnect();
       }
     };
-    for (const step of [
+    await releaseAll([
       () => Promise.all(balancers.map((b) => b.close())),
       () => database?.drop(),
       () => vhost?.drop(),
       () => (mailDir ? rm(mailDir, { recursive: true, force: true }) : undefined),
       dropKeys,
-    ]) {
-      try {
-        await step();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length) throw errors[0];
+    ]);
   };
 
   try {

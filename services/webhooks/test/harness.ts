@@ -120,9 +120,7 @@ export async function startHarness(options: Partial<Pick<StartWebhooksOptions, '
   let counter = 0;
   const user = (name = 'user'): TestUser => {
     counter += 1;
-    const id = randomUUID();
-    const email = `${name}${counter}@example.com`;
-    return { id, email, token: tokens.sign({ id, email }) };
+    return tokens.user(`${name}${counter}@example.com`);
   };
 
   const harness: Harness = {
