@@ -40,8 +40,14 @@ describe('traces over OTLP', () => {
     expect(res.status).toBe(201);
 
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
+    // Each process exports its own batches: wait until the gateway's spans are in as well as audit's
+    // (audit's consume can arrive before the gateway's batch leaves).
     const consumed = await eventually(
-      () => inTrace().find((s) => s.service === 'audit' && s.kind === SPAN_KIND.consumer && s.name === 'work.task.created process'),
+      () => {
+        const spans = inTrace();
+        const gatewayDone = spans.some((s) => s.service === 'gateway' && s.kind === SPAN_KIND.server) && spans.some((s) => s.service === 'gateway' && s.kind === SPAN_KIND.client);
+        return gatewayDone && spans.find((s) => s.service === 'audit' && s.kind === SPAN_KIND.consumer && s.name === 'work.task.created process');
+      },
       60_000,
       100,
     );
